@@ -1,0 +1,25 @@
+package io.meridian.core;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * What one proxy measured over its last interval: demand per client zone and per region, and passive health
+ * signals (real traffic failing where probes pass).
+ *
+ * @param source        proxy instance name
+ * @param at            end of the measured interval
+ * @param zoneRps       requests/s per client zone id
+ * @param regionRps     requests/s sent to each region
+ * @param regionErrors  fraction 0..1 of requests to each region that failed (5xx or connect error)
+ * @param ejections     upstream ejections by outlier detection in the interval, per region
+ */
+public record TrafficReport(String source, Instant at, Map<String, Double> zoneRps, Map<String, Double> regionRps,
+    Map<String, Double> regionErrors, Map<String, Integer> ejections) {
+  public TrafficReport {
+    zoneRps = Map.copyOf(zoneRps);
+    regionRps = Map.copyOf(regionRps);
+    regionErrors = Map.copyOf(regionErrors);
+    ejections = Map.copyOf(ejections);
+  }
+}
