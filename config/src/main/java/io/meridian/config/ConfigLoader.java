@@ -69,8 +69,9 @@ public final class ConfigLoader {
     Map<String, Integer> seen = new HashMap<>();
     for (int i = 0; i < regionNodes.size(); i++) {
       String id = regionNodes.get(i).child("id").asString(null);
-      if (id != null && seen.put(id, i) != null) {
-        regionNodes.get(i).problem("id", "duplicate region id '" + id + "' (also regions[" + seen.get(id) + "])");
+      Integer first = id == null ? null : seen.putIfAbsent(id, i);
+      if (first != null) {
+        regionNodes.get(i).problem("id", "duplicate region id '" + id + "' (also regions[" + first + "])");
       }
     }
     GeoConfig geo = root.child("geo").isPresent() ? GeoConfig.parse(root.child("geo"), baseDir) : GeoConfig.defaults();

@@ -1,0 +1,132 @@
+package io.meridian.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ConfigLoaderTest {
+  private static final String REGION = """
+      regions:
+        - id: us-east
+          latitude: 39.0
+          longitude: -77.5
+          capacity_rps: 1000
+          upstreams: [http://10.0.0.1:8080]
+          health_check: {url: http://10.0.0.1:8080/healthz}
+      """;
+
+  private static Path resource(String name) throws Exception {
+    return Path.of(ConfigLoaderTest.class.getResource("/" + name).toURI());
+  }
+
+  @Test
+  void validFileLoadsWithDefaultsAndValues() throws Exception {
+    MeridianConfig c = ConfigLoader.load(resource("valid.yaml"));
+    assertEquals(List.of("us-east", "eu-west"), c.regions().stream().map(RegionConfig::id).toList());
+    RegionConfig eu = c.region("eu-west").orElseThrow();
+    assertEquals(800, eu.capacityRps());
+    assertEquals("eu", eu.residencyGroup());
+    assertEquals(List.of("192.0.2.20"), eu.dnsA(), "a single address is accepted where a list is expected");
+    assertEquals(List.of(URI.create("http://10.0.1.1:8080"), URI.create("https://10.0.1.2:8443")), eu.upstreams());
+    assertEquals("example.test.", c.dns().zones().get(0).origin());
+    assertEquals("www.example.test.", c.dns().zones().get(0).names().get(0).name());
+    assertEquals(Duration.ofSeconds(10), c.dns().zones().get(0).names().get(0).ttl());
+    assertEquals(Duration.ofSeconds(30), c.dns().zones().get(0).names().get(1).ttl(), "zone default TTL");
+    assertEquals(Duration.ofSeconds(1), c.healthCheck().interval());
+    assertEquals(Duration.ofMillis(300), c.healthCheck().timeout());
+    assertEquals(2, c.healthCheck().fall(), "default");
+    assertEquals(ListenAddress.parse("127.0.0.1:8053"), c.dns().listen(), "default");
+    assertEquals(1, c.proxy().routes().size(), "no routes means one catch-all route");
+    assertEquals(ProxyConfig.Policy.NEAREST, c.proxy().routes().get(0).policy());
+    assertEquals(StateStoreConfig.Type.EMBEDDED, c.stateStore().type());
+    assertTrue(c.summary().contains("regions: 2 (us-east, eu-west)"), c.summary());
+  }
+
+  @Test
+  void brokenFileReportsEveryProblemWithItsLineInLineOrder() throws Exception {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(resource("broken.yaml")));
+    List<String> got = e.problems().stream().map(ConfigProblem::toString).toList();
+    List<String> expected = List.of(
+        "broken.yaml:8 regions[1].id: must be lowercase letters, digits and '-' (e.g. eu-west), got 'EU_West'",
+        "broken.yaml:9 regions[1].latitude: must be between -90 and 90, got 123",
+        "broken.yaml:12 regions[1].upstreams[0]: must be an http:// or https:// URL with a host, got 'ftp://10.0.1.1'",
+        "broken.yaml:14 regions[2].health_check: is required (health_check.url: the URL the checker probes)",
+        "broken.yaml:14 regions[2].id: duplicate region id 'us-east' (also regions[0])",
+        "broken.yaml:17 regions[2].capacity_rps: must be > 0, got -5",
+        "broken.yaml:19 regions[2].healthcheck: unknown key; expected one of [capacity_rps, dns, health_check, id,"
+            + " latitude, longitude, residency_group, upstreams]",
+        "broken.yaml:21 health_check.interval: must be at least 100ms, got 50ms",
+        "broken.yaml:22 health_check.fall: must be an integer, got 'zero'",
+        "broken.yaml:24 proxy.listen: must be host:port (e.g. 127.0.0.1:8053 or [::1]:8053), got 'localhost'");
+    assertEquals(expected, got);
+  }
+
+  static Stream<Arguments> badSnippets() {
+    return Stream.of(
+        Arguments.of("version: 2\n" + REGION, "t.yaml:1 version: must be between 1 and 1, got 2"),
+        Arguments.of("regions: []\n", "t.yaml:1 regions: must list at least one region"),
+        Arguments.of(REGION + "geo:\n  nets:\n    - {cidr: 10.0.0.0/33, latitude: 1, longitude: 2}\n",
+            "t.yaml:10 geo.nets[0].cidr: must be a CIDR like 198.51.100.0/24 or 2001:db8::/32, got '10.0.0.0/33'"),
+        Arguments.of(REGION + "geo:\n  nets:\n    - {cidr: 10.0.0.0/8, latitude: 1, longitude: 2, country: de}\n",
+            "t.yaml:10 geo.nets[0].country: must be an ISO 3166-1 alpha-2 code like DE, got 'de'"),
+        Arguments.of(REGION + "dns:\n  zones:\n    - origin: example.test\n      names: [{name: www}]\n",
+            "t.yaml:2 regions[0].dns: must list at least one 'a' or 'aaaa' address: dns.zones has geo names to answer"),
+        Arguments.of(REGION + "health_check: {interval: 1s, timeout: 2s}\n",
+            "t.yaml:8 health_check.timeout: must not exceed interval (1s), got 2s"),
+        Arguments.of(REGION + "proxy:\n  routes:\n    - {name: a, policy: closest}\n",
+            "t.yaml:10 proxy.routes[0].policy: must be one of [nearest, home], got 'closest'"),
+        Arguments.of(REGION + "controller: {headroom: 1.5}\n",
+            "t.yaml:8 controller.headroom: must be between 0.01 and 1, got 1.5"),
+        Arguments.of(REGION + "admin:\n  tokens: [{name: ops, sha256: abc}]\n",
+            "t.yaml:9 admin.tokens[0].sha256: must be 64 lowercase hex digits (sha256sum of the token), got 'abc'"),
+        Arguments.of(REGION + "state_store: {type: etcd}\n",
+            "t.yaml:8 state_store.etcd_endpoints: is required when type is etcd (e.g. [http://127.0.0.1:2379])"),
+        Arguments.of(REGION + "regions: []\n", "t.yaml:8 regions: duplicate key"),
+        Arguments.of("regions:\n  - id: [x\n", "t.yaml:3 (syntax): invalid YAML: expected ',' or ']', but got <stream end>"),
+        Arguments.of("", "t.yaml:1 (root): file is empty; expected at least 'regions:'"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("badSnippets")
+  void badSnippetIsReportedExactly(String yaml, String expectedProblem) {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.parse("t.yaml", yaml, Path.of("/tmp"), Path.of("/tmp/t.yaml")));
+    List<String> got = e.problems().stream().map(ConfigProblem::toString).toList();
+    assertTrue(got.contains(expectedProblem), "expected " + expectedProblem + "\n got " + got);
+  }
+
+  @Test
+  void commentedExampleIsValid() throws Exception {
+    // surefire runs in the module directory, where the example lives
+    MeridianConfig c = ConfigLoader.load(Path.of("meridian.example.yaml"));
+    assertEquals(3, c.regions().size());
+    assertEquals(2, c.proxy().routes().size());
+  }
+
+  @Test
+  void durationsParse() {
+    assertEquals(Duration.ofMillis(500), ConfigNode.parseDuration("500ms"));
+    assertEquals(Duration.ofMillis(1500), ConfigNode.parseDuration("1.5s"));
+    assertEquals(Duration.ofMinutes(5), ConfigNode.parseDuration("5m"));
+    assertEquals(Duration.ofHours(1), ConfigNode.parseDuration("1h"));
+    assertEquals(null, ConfigNode.parseDuration("5 minutes"));
+  }
+
+  @Test
+  void listenAddressesParse() {
+    assertEquals(new ListenAddress("::1", 53), ListenAddress.parse("[::1]:53"));
+    assertEquals(new ListenAddress("0.0.0.0", 8080), ListenAddress.parse("0.0.0.0:8080"));
+    assertEquals(null, ListenAddress.parse("::1:53"), "bare IPv6 is ambiguous");
+    assertEquals(null, ListenAddress.parse("host:99999"));
+  }
+}
