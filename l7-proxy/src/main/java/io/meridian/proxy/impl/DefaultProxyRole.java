@@ -1,0 +1,181 @@
+package io.meridian.proxy.impl;
+
+import io.meridian.config.MeridianConfig;
+import io.meridian.config.ProxyConfig;
+import io.meridian.core.ControlBus;
+import io.meridian.core.RoleContext;
+import io.meridian.proxy.ProxyRole;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy role as the launcher runs it: one {@link ProxyVerticle} per event loop, all serving
+ * {@code proxy.listen}, each with its own upstream client; the ops endpoints on {@code proxy.ops_listen}; and
+ * subscriptions to plans (swapped into the engine's snapshot) and health reports (replication watermarks).
+ */
+public final class DefaultProxyRole implements ProxyRole {
+  private static final Logger LOG = LoggerFactory.getLogger(DefaultProxyRole.class);
+
+  private final RoleContext ctx;
+  private final ProxyEngine engine;
+  private final AccessLog accessLog;
+  private final List<String> deployments = new ArrayList<>();
+  private final TrafficReporter reporter;
+  private volatile int port = -1;
+  private volatile int opsPort = -1;
+  private HttpServer opsServer;
+  private ControlBus.Subscription planSub;
+  private ControlBus.Subscription healthSub;
+
+  private DefaultProxyRole(RoleContext ctx) {
+    this.ctx = ctx;
+    ProxyMetrics metrics = ProxyMetrics.register(ctx.ops().registry());
+    this.engine = new ProxyEngine(ctx.config(), ctx.bus().currentPlan(), ctx.geo(), metrics);
+    this.accessLog = new AccessLog(engine);
+    this.reporter = new TrafficReporter(ctx.vertx(), ctx.bus(), engine);
+  }
+
+  public static ProxyRole create(RoleContext ctx) {
+    return new DefaultProxyRole(ctx);
+  }
+
+  @Override
+  public String name() {
+    return "proxy";
+  }
+
+  @Override
+  public int port() {
+    return port;
+  }
+
+  @Override
+  public int opsPort() {
+    return opsPort;
+  }
+
+  @Override
+  public Future<Void> start() {
+    planSub = ctx.bus().onPlan(engine::onPlan);
+    healthSub = ctx.bus().onHealth(engine::onHealth);
+    ctx.ops().readiness("listening", () -> port > 0 ? null : "proxy listener not bound yet");
+    ctx.ops().readiness("plan", () -> engine.snapshot().plan() != null ? null : "no routing plan yet");
+    ProxyConfig cfg = ctx.config().proxy();
+    int instances = Math.max(1, eventLoops());
+    AtomicInteger bound = new AtomicInteger(-1);
+    // Port 0 asks for an ephemeral port; Vert.x shares one random port between instances when given a negative
+    // port, so every event loop serves the same (ephemeral) port.
+    int listenPort = cfg.listen().port() == 0 ? -1 : cfg.listen().port();
+    return ctx.vertx().deployVerticle(() -> new ProxyVerticle(listenPort, bound),
+            new DeploymentOptions().setInstances(instances))
+        .map(id -> {
+          deployments.add(id);
+          port = bound.get();
+          return null;
+        })
+        .compose(v -> ctx.ops().listen(cfg.opsListen()))
+        .map(server -> {
+          opsServer = server;
+          opsPort = server.actualPort();
+          reporter.start();
+          LOG.info("proxy listening on {}:{} ({} event loops), ops on {}:{}", cfg.listen().host(), port, instances,
+              cfg.opsListen().host(), opsPort);
+          return null;
+        });
+  }
+
+  /** Event loops to serve on: one per core, as nginx's worker_processes auto. */
+  private static int eventLoops() {
+    String override = System.getProperty("meridian.proxy.eventLoops");
+    return override != null ? Integer.parseInt(override) : Runtime.getRuntime().availableProcessors();
+  }
+
+  @Override
+  public void reconfigure(MeridianConfig config) {
+    ProxyConfig old = engine.config().proxy();
+    engine.onConfig(config);
+    if (!old.listen().equals(config.proxy().listen()) || !old.opsListen().equals(config.proxy().opsListen())) {
+      LOG.warn("proxy.listen / proxy.ops_listen changed: takes effect on restart (routes, limits and upstreams"
+          + " are applied now)");
+    }
+  }
+
+  @Override
+  public Future<Void> stop() {
+    if (planSub != null) {
+      planSub.cancel();
+    }
+    if (healthSub != null) {
+      healthSub.cancel();
+    }
+    reporter.stop();
+    List<Future<?>> all = new ArrayList<>();
+    for (String id : deployments) {
+      all.add(ctx.vertx().undeploy(id));
+    }
+    deployments.clear();
+    if (opsServer != null) {
+      all.add(opsServer.close());
+    }
+    port = -1;
+    return Future.join(all).mapEmpty();
+  }
+
+  /** One event loop's listener and upstream client. */
+  private final class ProxyVerticle extends VerticleBase {
+    private final int listenPort;
+    private final AtomicInteger bound;
+
+    ProxyVerticle(int listenPort, AtomicInteger bound) {
+      this.listenPort = listenPort;
+      this.bound = bound;
+    }
+
+    @Override
+    public Future<?> start() {
+      ProxyConfig cfg = engine.config().proxy();
+      ProxyConfig.Limits lim = cfg.limits();
+      HttpClient client = vertx.httpClientBuilder()
+          .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_1_1).setKeepAlive(true)
+              .setKeepAliveTimeout(55).setPipelining(false).setTcpNoDelay(true).setDecompressionSupported(false)
+              .setVerifyHost(true).setMaxHeaderSize(64 * 1024).setMaxInitialLineLength(8192)
+              .setConnectTimeout((int) cfg.connectTimeout().toMillis()).setName("meridian-proxy"))
+          .with(new PoolOptions().setHttp1MaxSize(512).setMaxWaitQueueSize(-1))
+          .build();
+      HttpServerOptions so = new HttpServerOptions().setHost(cfg.listen().host()).setPort(listenPort)
+          .setTcpNoDelay(true).setHttp2ClearTextEnabled(true).setCompressionSupported(false)
+          .setDecompressionSupported(false).setHandle100ContinueAutomatically(true)
+          .setMaxHeaderSize(lim.maxHeaderBytes()).setMaxInitialLineLength(lim.maxUriBytes() + 32)
+          .setIdleTimeout((int) lim.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+      ProxyHandler handler = new ProxyHandler(engine, client, accessLog);
+      Promise<Void> p = Promise.promise();
+      vertx.createHttpServer(so).requestHandler(handler).listen().onComplete(ar -> {
+        if (ar.succeeded()) {
+          bound.compareAndSet(-1, ar.result().actualPort());
+          p.complete();
+        } else {
+          p.fail(ar.cause());
+        }
+      });
+      return p.future();
+    }
+  }
+
+  ProxyEngine engine() {
+    return engine;
+  }
+}

@@ -1,0 +1,379 @@
+package io.meridian.proxy.impl;
+
+import io.meridian.config.ProxyConfig;
+import io.meridian.core.RegionSelector;
+import io.meridian.core.RegionState;
+import io.meridian.proxy.ProxyOutcome;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.SocketAddress;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One proxied request from choice of region to the last byte of the response. Runs entirely on the event loop
+ * of the client connection; its only shared-state writes are atomic counters.
+ *
+ * <p>Retries (to the next eligible region, chosen again by {@link RegionSelector#choose} with the regions
+ * already tried excluded) happen only when repeating cannot duplicate an effect: the connection to the upstream
+ * failed before anything was sent, or the request is idempotent (RFC 9110 §9.2.2) and has no body. Each retry
+ * needs a slot of the retry budget.
+ */
+final class Exchange implements RegionSelector.Constraint {
+  static final String REGION_HEADER = "X-Meridian-Region";
+
+  private final ProxyHandler h;
+  private final ProxyEngine.Snapshot s;
+  private final HttpServerRequest req;
+  private final ProxyEngine.RouteRuntime route;
+  private final byte[] clientIp;
+  private final int zone;
+  private final int clientHash;
+  private final long start;
+  private final boolean hasBody;
+  private final boolean idempotent;
+
+  private String[] tried;
+  private int triedCount;
+  private int attempts;
+  private boolean retrySlot;
+  private RegionUpstreams region;
+  private Upstream upstream;
+  private HttpClientRequest upstreamRequest;
+  private boolean bodyStarted;
+  private boolean finished;
+  private ProxyOutcome lastFailure;
+  private long sentAt;
+
+  Exchange(ProxyHandler h, ProxyEngine.Snapshot s, HttpServerRequest req, ProxyEngine.RouteRuntime route,
+      byte[] clientIp, int zone, int clientHash, long start) {
+    this.h = h;
+    this.s = s;
+    this.req = req;
+    this.route = route;
+    this.clientIp = clientIp;
+    this.zone = zone;
+    this.clientHash = clientHash;
+    this.start = start;
+    this.hasBody = RequestChecks.hasBody(req);
+    this.idempotent = isIdempotent(req.method());
+  }
+
+  static boolean isIdempotent(HttpMethod m) {
+    return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.PUT
+        || m == HttpMethod.DELETE || m == HttpMethod.TRACE;
+  }
+
+  void begin() {
+    if (route == null) {
+      refuse(h, req, ProxyOutcome.NO_ROUTE, null, start, hasBody);
+      return;
+    }
+    h.engine.activeRequests.incrementAndGet();
+    if (zone >= 0) {
+      h.engine.zoneRequests.incrementAndGet(zone);
+    }
+    req.response().closeHandler(v -> clientGone());
+    attempt();
+  }
+
+  /** Regions already tried for this request are excluded from the next choice. */
+  @Override
+  public boolean allows(RegionState r) {
+    for (int i = 0; i < triedCount; i++) {
+      if (tried[i].equals(r.id())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void markTried(String regionId) {
+    if (tried == null) {
+      tried = new String[4];
+    } else if (triedCount == tried.length) {
+      tried = java.util.Arrays.copyOf(tried, triedCount * 2);
+    }
+    tried[triedCount++] = regionId;
+  }
+
+  private void attempt() {
+    int idx = RegionSelector.choose(s.plan(), zone, clientHash, this);
+    if (idx < 0) {
+      finishWithError(lastFailure != null ? lastFailure : ProxyOutcome.NO_ELIGIBLE_REGION, null);
+      return;
+    }
+    RegionState state = s.plan().region(idx);
+    RegionUpstreams ru = s.byPlanIndex()[idx];
+    long now = System.nanoTime();
+    Upstream up = ru == null ? null : ru.pick(now);
+    if (up == null) {
+      // no configured or non-ejected upstream: skip the region without spending a retry
+      markTried(state.id());
+      attempt();
+      return;
+    }
+    ProxyConfig cfg = s.proxy();
+    int limit = (int) Math.max(1, state.capacityRps() * cfg.inFlightPerCapacityRps());
+    int inFlight = ru.inFlight.incrementAndGet();
+    if (inFlight > limit) {
+      ru.inFlight.decrementAndGet();
+      h.engine.metrics.shed(ru.region);
+      finishWithError(ProxyOutcome.SHED, ru.region);
+      return;
+    }
+    region = ru;
+    upstream = up;
+    attempts++;
+    ru.requests.increment();
+    RequestOptions o = new RequestOptions().setMethod(req.method()).setHost(up.host).setPort(up.port)
+        .setSsl(up.ssl).setURI(req.uri()).setConnectTimeout(cfg.connectTimeout().toMillis());
+    h.client.request(o).onComplete(this::connected);
+  }
+
+  private void connected(AsyncResult<HttpClientRequest> ar) {
+    if (finished) {
+      if (ar.succeeded()) {
+        ar.result().reset();
+      }
+      return;
+    }
+    if (ar.failed()) {
+      // nothing was sent: safe to retry whatever the method (the body is still unread, paused)
+      upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true);
+      return;
+    }
+    HttpClientRequest creq = ar.result();
+    upstreamRequest = creq;
+    MultiMap out = creq.headers();
+    Headers.copyEndToEnd(req.headers(), out);
+    HostAndPort authority = req.authority();
+    if (authority != null) {
+      creq.authority(authority); // the application sees the Host the client asked for
+    }
+    addForwardingHeaders(out, authority);
+    creq.idleTimeout(s.proxy().responseTimeout().toMillis());
+    creq.response().onComplete(this::responded);
+    sentAt = System.nanoTime();
+    if (hasBody) {
+      if (!out.contains("content-length")) {
+        creq.setChunked(true);
+      }
+      bodyStarted = true;
+      req.pipe().endOnFailure(false).to(creq).onFailure(err -> {
+        if (!finished) {
+          creq.reset(0, err); // the client's body broke off: never let the upstream see a truncated body as whole
+        }
+      });
+    } else {
+      creq.end();
+    }
+  }
+
+  private void addForwardingHeaders(MultiMap out, HostAndPort authority) {
+    SocketAddress peer = req.remoteAddress();
+    String peerIp = peer == null ? "unknown" : peer.hostAddress();
+    String xff = req.headers().get("x-forwarded-for");
+    out.set("x-forwarded-for", xff == null ? peerIp : xff + ", " + peerIp);
+    boolean trustClientHeaders = s.proxy().trustedHops() > 0;
+    if (!trustClientHeaders || !out.contains("x-forwarded-proto")) {
+      out.set("x-forwarded-proto", req.scheme());
+    }
+    String host = authority == null ? null : authority.toString();
+    if (host != null && (!trustClientHeaders || !out.contains("x-forwarded-host"))) {
+      out.set("x-forwarded-host", host);
+    }
+    // RFC 7239 §4: IPv6 node names are quoted and bracketed
+    String node = peerIp.indexOf(':') >= 0 ? "\"[" + peerIp + "]\"" : peerIp;
+    String fwd = "for=" + node + ";proto=" + req.scheme() + (host == null ? "" : ";host=\"" + host + "\"");
+    String prevFwd = req.headers().get("forwarded");
+    out.set("forwarded", prevFwd == null ? fwd : prevFwd + ", " + fwd);
+    // RFC 9110 §7.6.3: each proxy appends its protocol version and name
+    String via = req.version() == HttpVersion.HTTP_2 ? "2 meridian" : req.version() == HttpVersion.HTTP_1_0
+        ? "1.0 meridian" : "1.1 meridian";
+    String prevVia = req.headers().get("via");
+    out.set("via", prevVia == null ? via : prevVia + ", " + via);
+  }
+
+  private void responded(AsyncResult<HttpClientResponse> ar) {
+    if (finished) {
+      return;
+    }
+    if (ar.failed()) {
+      boolean timeout = ar.cause() instanceof TimeoutException;
+      upstreamFailed(timeout ? ProxyOutcome.UPSTREAM_TIMEOUT
+          : bodyStarted ? ProxyOutcome.UPSTREAM_FAILED : ProxyOutcome.UPSTREAM_UNREACHABLE, false);
+      return;
+    }
+    HttpClientResponse cres = ar.result();
+    long now = System.nanoTime();
+    h.engine.metrics.upstreamLatency(region.region, now - sentAt);
+    int status = cres.statusCode();
+    ProxyConfig.Outliers od = s.proxy().outliers();
+    if (status >= 500) {
+      region.errors.increment();
+      if (upstream.onFailure(now, od.consecutiveFailures(), od.baseEjection().toNanos())) {
+        h.engine.metrics.ejection(region.region, upstream.label);
+      }
+      if ((status == 502 || status == 503 || status == 504) && !hasBody && idempotent && canRetry()) {
+        upstreamRequest.reset(); // discard this answer; the connection is not reused
+        retryElsewhere();
+        return;
+      }
+    } else {
+      upstream.onSuccess();
+    }
+    HttpServerResponse resp = req.response();
+    resp.setStatusCode(status);
+    if (cres.statusMessage() != null) {
+      resp.setStatusMessage(cres.statusMessage());
+    }
+    Headers.copyEndToEnd(cres.headers(), resp.headers());
+    resp.putHeader(REGION_HEADER, region.region);
+    HttpMethod m = req.method();
+    if (m == HttpMethod.HEAD || status == 204 || status == 304 || status < 200) {
+      cres.handler(null);
+      resp.end();
+      complete(status, null);
+      return;
+    }
+    if (!resp.headers().contains("content-length") && req.version() != HttpVersion.HTTP_1_0) {
+      resp.setChunked(true);
+    }
+    upstreamRequest.idleTimeout(s.proxy().limits().idleTimeout().toMillis()); // streaming bodies may pause
+    cres.pipe().endOnFailure(false).to(resp).onComplete(done -> {
+      if (done.failed()) {
+        // either side broke mid-body: reset both so neither mistakes a truncated body for a whole one
+        resp.reset();
+        upstreamRequest.reset();
+        complete(status, ProxyOutcome.UPSTREAM_FAILED);
+      } else {
+        complete(status, null);
+      }
+    });
+  }
+
+  private void upstreamFailed(ProxyOutcome outcome, boolean neverSent) {
+    long now = System.nanoTime();
+    region.errors.increment();
+    ProxyConfig.Outliers od = s.proxy().outliers();
+    if (upstream.onFailure(now, od.consecutiveFailures(), od.baseEjection().toNanos())) {
+      h.engine.metrics.ejection(region.region, upstream.label);
+    }
+    lastFailure = outcome;
+    boolean retryable = neverSent || (idempotent && !hasBody);
+    if (retryable && canRetry()) {
+      retryElsewhere();
+    } else {
+      releaseRegion();
+      finishWithError(outcome, region.region);
+    }
+  }
+
+  private boolean canRetry() {
+    if (attempts >= s.proxy().retries().maxAttempts()) {
+      return false;
+    }
+    if (!retrySlot) {
+      retrySlot = h.engine.tryAcquireRetry(s.proxy().retries());
+    }
+    return retrySlot;
+  }
+
+  private void retryElsewhere() {
+    h.engine.metrics.retry(region.region);
+    releaseRegion();
+    markTried(region.region);
+    upstreamRequest = null;
+    attempt();
+  }
+
+  private void releaseRegion() {
+    if (region != null && upstream != null) {
+      region.inFlight.decrementAndGet();
+      upstream = null;
+    }
+  }
+
+  private void clientGone() {
+    if (!finished) {
+      if (upstreamRequest != null) {
+        upstreamRequest.reset();
+      }
+      complete(499, ProxyOutcome.UPSTREAM_FAILED);
+    }
+  }
+
+  private void finishWithError(ProxyOutcome outcome, String regionId) {
+    if (finished) {
+      return;
+    }
+    complete(outcome.status(), outcome);
+    h.engine.metrics.refused(outcome.label());
+    writeError(req, outcome, regionId, s.proxy(), hasBody || bodyStarted);
+  }
+
+  private void complete(int status, ProxyOutcome outcome) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    releaseRegion();
+    if (retrySlot) {
+      h.engine.releaseRetry();
+    }
+    h.engine.activeRequests.decrementAndGet();
+    String regionId = region == null ? "none" : region.region;
+    h.engine.metrics.request(route.route.name(), route.routeClass, outcome == null ? regionId
+        : status >= 500 && region != null && outcome != ProxyOutcome.SHED ? regionId : "none", status);
+    h.accessLog.log(req, route.route.name(), regionId, status, outcome, attempts, clientIp, start);
+  }
+
+  /** Answers a request the proxy refuses without an exchange (bad request, no route). */
+  static void refuse(ProxyHandler h, HttpServerRequest req, ProxyOutcome outcome, String regionId, long start,
+      boolean close) {
+    h.engine.metrics.refused(outcome.label());
+    h.engine.metrics.request("none", "none", "none", outcome.status());
+    h.accessLog.log(req, "none", "none", outcome.status(), outcome, 0, null, start);
+    writeError(req, outcome, regionId, h.engine.snapshot().proxy(), close);
+  }
+
+  private static void writeError(HttpServerRequest req, ProxyOutcome outcome, String regionId, ProxyConfig cfg,
+      boolean close) {
+    HttpServerResponse resp = req.response();
+    if (resp.headWritten()) {
+      resp.reset();
+      return;
+    }
+    if (resp.closed()) {
+      return;
+    }
+    resp.setStatusCode(outcome.status());
+    resp.putHeader("content-type", "application/json");
+    resp.putHeader(REGION_HEADER, regionId == null ? "none" : regionId);
+    if (outcome == ProxyOutcome.SHED) {
+      resp.putHeader("retry-after", Long.toString(Math.max(1, cfg.retryAfter().toSeconds())));
+    }
+    if (close && req.version() != HttpVersion.HTTP_2) {
+      // an unread request body makes the connection unusable for the next request (RFC 9112 §9.6)
+      resp.putHeader("connection", "close");
+    }
+    StringBuilder b = new StringBuilder(128).append("{\"error\":\"").append(outcome.label())
+        .append("\",\"status\":").append(outcome.status()).append(",\"message\":\"").append(outcome.reason());
+    if (regionId != null) {
+      b.append("\",\"region\":\"").append(regionId);
+    }
+    b.append("\"}");
+    resp.end(b.toString());
+    if (close && req.version() != HttpVersion.HTTP_2) {
+      resp.endHandler(v -> req.connection().close());
+    }
+  }
+}

@@ -1,0 +1,166 @@
+package io.meridian.proxy.impl;
+
+import io.meridian.config.MeridianConfig;
+import io.meridian.config.ProxyConfig;
+import io.meridian.config.RegionConfig;
+import io.meridian.core.RoutingPlan;
+import io.meridian.core.geo.GeoLocator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import io.meridian.core.HealthReport;
+import io.meridian.core.geo.Zones;
+
+/**
+ * State shared by all event loops of the proxy: the current {@link Snapshot} (plan + config-derived wiring),
+ * metrics and the retry budget. The snapshot is one volatile reference, swapped whole on every plan or config
+ * change, so a request reads a consistent plan and wiring with one volatile read and no lock.
+ */
+final class ProxyEngine {
+  final ProxyMetrics metrics;
+  final GeoLocator geo;
+  final AtomicInteger activeRequests = new AtomicInteger();
+  final AtomicInteger activeRetries = new AtomicInteger();
+  /** Requests per client zone since the last traffic report (the controller's demand signal). */
+  final AtomicIntegerArray zoneRequests = new AtomicIntegerArray(Zones.COUNT);
+  /** Latest replication watermarks: region → (source region → applied position). */
+  private volatile Map<String, Map<String, Long>> watermarks = Map.of();
+  private volatile Snapshot snapshot;
+  private volatile Map<String, RegionUpstreams> upstreamsById = Map.of();
+  private volatile MeridianConfig config;
+
+  ProxyEngine(MeridianConfig config, RoutingPlan plan, GeoLocator geo, ProxyMetrics metrics) {
+    this.geo = geo;
+    this.metrics = metrics;
+    this.config = config;
+    this.upstreamsById = buildUpstreams(config, Map.of());
+    this.snapshot = Snapshot.of(plan, config.proxy(), upstreamsById);
+  }
+
+  Snapshot snapshot() {
+    return snapshot;
+  }
+
+  MeridianConfig config() {
+    return config;
+  }
+
+  /** Plans can arrive on any thread; the newer version wins. */
+  synchronized void onPlan(RoutingPlan plan) {
+    // synchronized: plan and config updates are rare and must not interleave; requests never take this lock
+    Snapshot s = snapshot;
+    if (s != null && plan.version() < s.plan().version()) {
+      return;
+    }
+    snapshot = Snapshot.of(plan, config.proxy(), upstreamsById);
+  }
+
+  synchronized void onConfig(MeridianConfig next) {
+    config = next;
+    upstreamsById = buildUpstreams(next, upstreamsById);
+    snapshot = Snapshot.of(snapshot.plan(), next.proxy(), upstreamsById);
+  }
+
+  /** Keeps a region's upstream objects (and their outlier state) when its upstream list is unchanged. */
+  private static Map<String, RegionUpstreams> buildUpstreams(MeridianConfig cfg, Map<String, RegionUpstreams> old) {
+    Map<String, RegionUpstreams> out = new HashMap<>();
+    for (RegionConfig r : cfg.regions()) {
+      RegionUpstreams prev = old.get(r.id());
+      boolean same = prev != null && prev.residencyGroup.equals(r.residencyGroup())
+          && prev.upstreams.length == r.upstreams().size();
+      for (int i = 0; same && i < prev.upstreams.length; i++) {
+        same = prev.upstreams[i].label.equals(new Upstream(r.id(), r.upstreams().get(i)).label);
+      }
+      out.put(r.id(), same ? prev : new RegionUpstreams(r));
+    }
+    return Map.copyOf(out);
+  }
+
+  /**
+   * Keeps the highest watermark each region reported per source: several vantage points may report, and a
+   * replica's applied position only moves forward.
+   */
+  synchronized void onHealth(HealthReport report) {
+    Map<String, Map<String, Long>> next = new HashMap<>(watermarks);
+    for (HealthReport.RegionReport r : report.regions()) {
+      if (r.watermarks().isEmpty()) {
+        continue;
+      }
+      Map<String, Long> merged = new HashMap<>(next.getOrDefault(r.region(), Map.of()));
+      r.watermarks().forEach((src, pos) -> merged.merge(src, pos, Math::max));
+      next.put(r.region(), Map.copyOf(merged));
+    }
+    watermarks = Map.copyOf(next);
+  }
+
+  /** The position {@code region} has applied from {@code source}, or -1 when unknown. */
+  long watermark(String region, String source) {
+    Map<String, Long> m = watermarks.get(region);
+    Long v = m == null ? null : m.get(source);
+    return v == null ? -1 : v;
+  }
+
+  Map<String, RegionUpstreams> upstreams() {
+    return upstreamsById;
+  }
+
+  /**
+   * Envoy-style retry budget: retries in flight may be at most {@code budget} of requests in flight, but at
+   * least {@code minConcurrent}, so that a failing region cannot turn every request into two or three.
+   */
+  boolean tryAcquireRetry(ProxyConfig.Retries r) {
+    int active = activeRequests.get();
+    int allowed = Math.max(r.minConcurrent(), (int) (active * r.budgetPercent() / 100.0));
+    while (true) {
+      int cur = activeRetries.get();
+      if (cur >= allowed) {
+        return false;
+      }
+      if (activeRetries.compareAndSet(cur, cur + 1)) {
+        return true;
+      }
+    }
+  }
+
+  void releaseRetry() {
+    activeRetries.decrementAndGet();
+  }
+
+  /** Plan + config-derived lookup tables for the hot path. */
+  record Snapshot(RoutingPlan plan, ProxyConfig proxy, RegionUpstreams[] byPlanIndex, RouteRuntime[] routes) {
+    static Snapshot of(RoutingPlan plan, ProxyConfig proxy, Map<String, RegionUpstreams> upstreams) {
+      RegionUpstreams[] arr = new RegionUpstreams[plan.topology().size()];
+      for (int i = 0; i < arr.length; i++) {
+        arr[i] = upstreams.get(plan.topology().id(i)); // null: region in plan but not in config (yet)
+      }
+      RouteRuntime[] routes = new RouteRuntime[proxy.routes().size()];
+      for (int i = 0; i < routes.length; i++) {
+        routes[i] = new RouteRuntime(proxy.routes().get(i));
+      }
+      return new Snapshot(plan, proxy, arr, routes);
+    }
+
+    /** First matching route, or null. */
+    RouteRuntime route(String host, String path, String method) {
+      for (RouteRuntime r : routes) {
+        if (r.route.matches(host, path, method)) {
+          return r;
+        }
+      }
+      return null;
+    }
+  }
+
+  /** A configured route plus its precomputed metric label. */
+  static final class RouteRuntime {
+    final ProxyConfig.Route route;
+    final String routeClass;
+
+    RouteRuntime(ProxyConfig.Route route) {
+      this.route = route;
+      this.routeClass = route.policy().name().toLowerCase(java.util.Locale.ROOT) + "/"
+          + route.consistency().name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+}

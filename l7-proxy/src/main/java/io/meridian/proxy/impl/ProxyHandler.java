@@ -1,0 +1,55 @@
+package io.meridian.proxy.impl;
+
+import io.meridian.config.ProxyConfig;
+import io.meridian.core.geo.ClientLocation;
+import io.meridian.core.geo.Zones;
+import io.meridian.proxy.ProxyOutcome;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.SocketAddress;
+
+/**
+ * Entry of the request pipeline on one event loop: limits → route match → locate client → hand over to an
+ * {@link Exchange}, which chooses the region and streams the request. Each event loop has its own handler and
+ * its own upstream {@link HttpClient}, so a request and its upstream connection stay on one thread.
+ */
+final class ProxyHandler implements Handler<HttpServerRequest> {
+  final ProxyEngine engine;
+  final HttpClient client;
+  final AccessLog accessLog;
+
+  ProxyHandler(ProxyEngine engine, HttpClient client, AccessLog accessLog) {
+    this.engine = engine;
+    this.client = client;
+    this.accessLog = accessLog;
+  }
+
+  @Override
+  public void handle(HttpServerRequest req) {
+    ProxyEngine.Snapshot s = engine.snapshot();
+    ProxyConfig cfg = s.proxy();
+    long start = System.nanoTime();
+    req.pause(); // the body waits until an upstream is connected: nothing is read that could not be re-sent
+
+    ProxyOutcome bad = RequestChecks.check(req, cfg.limits());
+    if (bad != null) {
+      Exchange.refuse(this, req, bad, null, start, true);
+      return;
+    }
+    String host = req.authority() == null ? null : req.authority().host();
+    ProxyEngine.RouteRuntime route = s.route(host, req.path(), req.method().name());
+    SocketAddress peer = req.remoteAddress();
+    byte[] ip = ClientAddress.of(peer == null ? null : peer.hostAddress(), req.headers().getAll("x-forwarded-for"),
+        cfg.trustedHops());
+    ClientLocation loc = ip == null ? null : engine.geo.locate(ip);
+    int zone = loc == null ? Zones.UNKNOWN : loc.zone();
+    Exchange x = new Exchange(this, s, req, route, ip, zone, ClientAddress.subnetHash(ip), start);
+    x.begin();
+  }
+
+  static boolean isHttp2(HttpServerRequest req) {
+    return req.version() == HttpVersion.HTTP_2;
+  }
+}

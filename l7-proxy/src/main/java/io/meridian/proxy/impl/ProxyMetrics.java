@@ -1,0 +1,133 @@
+package io.meridian.proxy.impl;
+
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * Every series the proxy exports (documented in l7-proxy/README.md). Data points are resolved once per label
+ * combination and cached, so counting a request on the hot path is a map read and an add, no label array.
+ */
+public final class ProxyMetrics {
+  private static final String[] STATUS_CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+  private final Counter requests;
+  private final Histogram upstreamLatency;
+  private final Counter retries;
+  private final Counter ejections;
+  private final Counter sheds;
+  private final Counter rywRedirects;
+  private final Counter residencyRefusals;
+  private final Counter tokensRejected;
+  private final Counter refused;
+  private final Gauge inFlight;
+  private final ConcurrentHashMap<String, CounterDataPoint[]> requestPoints = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, DistributionDataPoint> latencyPoints = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CounterDataPoint> simplePoints = new ConcurrentHashMap<>();
+
+  private ProxyMetrics(PrometheusRegistry registry) {
+    requests = Counter.builder().name("meridian_proxy_requests_total")
+        .help("Proxied requests by route, route class (policy/consistency), region and status class")
+        .labelNames("route", "route_class", "region", "status").register(registry);
+    upstreamLatency = Histogram.builder().name("meridian_proxy_upstream_latency_seconds")
+        .help("Time from sending a request upstream to receiving its response headers")
+        .labelNames("region").classicOnly()
+        .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+        .register(registry);
+    retries = Counter.builder().name("meridian_proxy_retries_total")
+        .help("Requests re-sent to another upstream or region, by the region that failed")
+        .labelNames("region").register(registry);
+    ejections = Counter.builder().name("meridian_proxy_upstream_ejections_total")
+        .help("Upstreams ejected by passive outlier detection").labelNames("region", "upstream").register(registry);
+    sheds = Counter.builder().name("meridian_proxy_shed_total")
+        .help("Requests refused with 503 + Retry-After because the region was at its concurrency limit")
+        .labelNames("region").register(registry);
+    rywRedirects = Counter.builder().name("meridian_proxy_ryw_redirects_total")
+        .help("Session reads sent to the home region because the local replica had not reached the token")
+        .labelNames("from_region", "to_region").register(registry);
+    residencyRefusals = Counter.builder().name("meridian_proxy_residency_refusals_total")
+        .help("Requests refused because no region of the user's residency group could serve")
+        .labelNames("route", "residency_group").register(registry);
+    tokensRejected = Counter.builder().name("meridian_proxy_tokens_rejected_total")
+        .help("Read-your-writes tokens, home cookies or JWTs ignored because forged, expired or malformed")
+        .labelNames("kind", "reason").register(registry);
+    refused = Counter.builder().name("meridian_proxy_refused_total")
+        .help("Requests answered by the proxy itself, by outcome (see ProxyOutcome)")
+        .labelNames("outcome").register(registry);
+    inFlight = Gauge.builder().name("meridian_proxy_in_flight_requests")
+        .help("Requests currently in flight to each region").labelNames("region").register(registry);
+  }
+
+  public static ProxyMetrics register(PrometheusRegistry registry) {
+    return new ProxyMetrics(registry);
+  }
+
+  void request(String route, String routeClass, String region, int status) {
+    int cls = status / 100 - 1;
+    if (cls < 0 || cls > 4) {
+      cls = 4;
+    }
+    String key = route + '\0' + region;
+    CounterDataPoint[] points = requestPoints.get(key);
+    if (points == null) {
+      points = requestPoints.computeIfAbsent(key, k -> {
+        CounterDataPoint[] p = new CounterDataPoint[STATUS_CLASSES.length];
+        for (int i = 0; i < p.length; i++) {
+          p[i] = requests.labelValues(route, routeClass, region, STATUS_CLASSES[i]);
+        }
+        return p;
+      });
+    }
+    points[cls].inc();
+  }
+
+  void upstreamLatency(String region, long nanos) {
+    DistributionDataPoint p = latencyPoints.get(region);
+    if (p == null) {
+      p = latencyPoints.computeIfAbsent(region, upstreamLatency::labelValues);
+    }
+    p.observe(nanos / 1e9);
+  }
+
+  private CounterDataPoint point(String key, Function<String, CounterDataPoint> make) {
+    CounterDataPoint p = simplePoints.get(key);
+    return p != null ? p : simplePoints.computeIfAbsent(key, make);
+  }
+
+  void retry(String region) {
+    point("retry\0" + region, k -> retries.labelValues(region)).inc();
+  }
+
+  void ejection(String region, String upstream) {
+    ejections.labelValues(region, upstream).inc(); // rare: no caching
+  }
+
+  void shed(String region) {
+    point("shed\0" + region, k -> sheds.labelValues(region)).inc();
+  }
+
+  void rywRedirect(String from, String to) {
+    point("ryw\0" + from + '\0' + to, k -> rywRedirects.labelValues(from, to)).inc();
+  }
+
+  void residencyRefusal(String route, String group) {
+    residencyRefusals.labelValues(route, group).inc();
+  }
+
+  void tokenRejected(String kind, String reason) {
+    tokensRejected.labelValues(kind, reason).inc();
+  }
+
+  void refused(String outcome) {
+    point("refused\0" + outcome, k -> refused.labelValues(outcome)).inc();
+  }
+
+  void inFlight(String region, int value) {
+    inFlight.labelValues(region).set(value);
+  }
+}

@@ -1,0 +1,53 @@
+package io.meridian.proxy.impl;
+
+import io.meridian.config.RegionConfig;
+import java.net.URI;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The upstreams of one region plus what the proxy tracks per region: round-robin cursor, requests in flight
+ * (for the concurrency limit) and counters for the traffic report. Lives as long as the region's config.
+ */
+final class RegionUpstreams {
+  final String region;
+  final String residencyGroup;
+  final Upstream[] upstreams;
+  private final AtomicInteger cursor = new AtomicInteger();
+  final AtomicInteger inFlight = new AtomicInteger();
+  final LongAdder requests = new LongAdder();
+  final LongAdder errors = new LongAdder();
+
+  RegionUpstreams(RegionConfig config) {
+    this.region = config.id();
+    this.residencyGroup = config.residencyGroup();
+    this.upstreams = new Upstream[config.upstreams().size()];
+    for (int i = 0; i < upstreams.length; i++) {
+      URI u = config.upstreams().get(i);
+      upstreams[i] = new Upstream(region, u);
+    }
+  }
+
+  /** The next non-ejected upstream in round-robin order, or null when all are ejected. */
+  Upstream pick(long nowNanos) {
+    int n = upstreams.length;
+    int start = cursor.getAndIncrement() & Integer.MAX_VALUE;
+    for (int i = 0; i < n; i++) {
+      Upstream u = upstreams[(start + i) % n];
+      if (u.available(nowNanos)) {
+        return u;
+      }
+    }
+    return null;
+  }
+
+  /** Whether every upstream of the region is ejected right now. */
+  boolean allEjected(long nowNanos) {
+    for (Upstream u : upstreams) {
+      if (u.available(nowNanos)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

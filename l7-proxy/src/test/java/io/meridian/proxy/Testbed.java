@@ -1,0 +1,149 @@
+package io.meridian.proxy;
+
+import io.meridian.config.ConfigLoader;
+import io.meridian.config.MeridianConfig;
+import io.meridian.core.ControlBus;
+import io.meridian.core.Health;
+import io.meridian.core.RegionState;
+import io.meridian.core.RoleContext;
+import io.meridian.core.RoutingPlan;
+import io.meridian.core.geo.GeoLocator;
+import io.meridian.core.ops.OpsEndpoints;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running proxy in front of real in-process upstream servers, one per region, each answering with its
+ * region's name (and whatever a test's handler adds). Clients are placed with {@code geo.nets}: 127.0.0.0/8
+ * (the test client itself) is in Frankfurt; with {@code trusted_hops: 1}, X-Forwarded-For can name a client in
+ * 198.51.100.0/24 (Virginia) or 203.0.113.0/24 (Mumbai).
+ */
+final class Testbed implements AutoCloseable {
+  static final String EU_CLIENT = "192.0.2.10";
+  static final String US_CLIENT = "198.51.100.10";
+  static final String IN_CLIENT = "203.0.113.10";
+
+  final Vertx vertx;
+  final Map<String, HttpServer> upstreams = new LinkedHashMap<>();
+  final Map<String, Integer> upstreamPorts = new LinkedHashMap<>();
+  final MeridianConfig config;
+  final ControlBus bus;
+  final ProxyRole proxy;
+  final OpsEndpoints ops;
+  final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  /** Regions and their coordinates and residency groups. */
+  static final List<String[]> REGIONS = List.of(
+      new String[] {"eu-west", "53.3", "-6.3", "eu"},
+      new String[] {"us-east", "38.9", "-77.0", "us"},
+      new String[] {"ap-south", "19.1", "72.9", "in"});
+
+  Testbed(String proxyYaml, Handler<HttpServerRequest> extra) throws Exception {
+    this(proxyYaml, extra, 1000);
+  }
+
+  /**
+   * @param proxyYaml  the body of the {@code proxy:} section (indented by 2), beside listen/ops_listen
+   * @param extra      optional per-request behaviour of the upstreams; null answers "hello from REGION"
+   */
+  Testbed(String proxyYaml, Handler<HttpServerRequest> extra, double capacityRps) throws Exception {
+    vertx = Vertx.vertx();
+    for (String[] r : REGIONS) {
+      String region = r[0];
+      HttpServer s = vertx.createHttpServer().requestHandler(req -> {
+        req.response().putHeader("x-served-by", region);
+        if (extra != null) {
+          extra.handle(req);
+        } else {
+          req.body().onSuccess(b -> req.response().end("hello from " + region));
+        }
+      }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      upstreams.put(region, s);
+      upstreamPorts.put(region, s.actualPort());
+    }
+    StringBuilder y = new StringBuilder("regions:\n");
+    for (String[] r : REGIONS) {
+      int port = upstreamPorts.get(r[0]);
+      y.append("  - id: ").append(r[0]).append("\n    latitude: ").append(r[1]).append("\n    longitude: ")
+          .append(r[2]).append("\n    capacity_rps: ").append(capacityRps).append("\n    residency_group: ")
+          .append(r[3]).append("\n    upstreams: [http://127.0.0.1:").append(port).append("]\n")
+          .append("    health_check: {url: 'http://127.0.0.1:").append(port).append("/health'}\n");
+    }
+    y.append("""
+        geo:
+          nets:
+            - {cidr: 127.0.0.0/8, latitude: 50.1, longitude: 8.7, country: DE, continent: EU}
+            - {cidr: 192.0.2.0/24, latitude: 48.9, longitude: 2.3, country: FR, continent: EU}
+            - {cidr: 198.51.100.0/24, latitude: 40.7, longitude: -74.0, country: US, continent: NA}
+            - {cidr: 203.0.113.0/24, latitude: 19.0, longitude: 72.8, country: IN, continent: AS}
+        proxy:
+          listen: 127.0.0.1:0
+          ops_listen: 127.0.0.1:0
+        """);
+    if (proxyYaml != null) {
+      y.append(proxyYaml.stripIndent().lines().map(l -> "  " + l).reduce((a, b) -> a + "\n" + b).orElse(""))
+          .append('\n');
+    }
+    config = ConfigLoader.parse("test.yaml", y.toString(), Path.of("."), Path.of("test.yaml"));
+    bus = ControlBus.inProcess(RoutingPlan.initial(config));
+    ops = OpsEndpoints.create(vertx, "proxy");
+    GeoLocator geo = GeoLocator.open(vertx, config.geo());
+    proxy = ProxyRole.create(new RoleContext(vertx, config, bus, geo, ops));
+    proxy.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + proxy.port() + path);
+  }
+
+  HttpResponse<String> get(String path, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> send(HttpRequest r) throws Exception {
+    return http.send(r, HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Publishes the next plan with {@code region}'s health replaced. */
+  void setHealth(String region, Health health) {
+    RoutingPlan p = bus.currentPlan();
+    List<RegionState> states = new ArrayList<>();
+    for (RegionState r : p.regions()) {
+      states.add(r.id().equals(region) ? r.withHealth(health) : r);
+    }
+    bus.publishPlan(p.next(region + " " + health, states, p.zones(), p.homes(), 0));
+  }
+
+  /** Stops one region's upstream server (as if the process died). */
+  void kill(String region) throws Exception {
+    upstreams.get(region).close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  String metrics() throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.opsPort() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Override
+  public void close() throws Exception {
+    proxy.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+}
