@@ -16,10 +16,24 @@ import java.util.regex.Pattern;
  * @param dnsA            IPv4 addresses GeoDNS answers for this region
  * @param dnsAaaa         IPv6 addresses GeoDNS answers for this region
  * @param upstreams       base URLs of the region's application endpoints for the proxy
- * @param healthCheckUrl  what the health checker probes
+ * @param healthCheckUrl  the first HTTP(S) endpoint the health checker probes (null when it probes only TCP/DNS)
+ * @param healthChecks    every endpoint the health checker probes in this region ({@code health_check.url} and
+ *                        {@code health_check.endpoints}); region health is the fraction of these passing
  */
 public record RegionConfig(String id, double latitude, double longitude, double capacityRps,
-    String residencyGroup, List<String> dnsA, List<String> dnsAaaa, List<URI> upstreams, URI healthCheckUrl) {
+    String residencyGroup, List<String> dnsA, List<String> dnsAaaa, List<URI> upstreams, URI healthCheckUrl,
+    List<HealthCheckConfig.Endpoint> healthChecks) {
+
+  public RegionConfig {
+    healthChecks = List.copyOf(healthChecks);
+  }
+
+  /** A region with one HTTP GET health check at {@code healthCheckUrl} (the walking skeleton's shape). */
+  public RegionConfig(String id, double latitude, double longitude, double capacityRps, String residencyGroup,
+      List<String> dnsA, List<String> dnsAaaa, List<URI> upstreams, URI healthCheckUrl) {
+    this(id, latitude, longitude, capacityRps, residencyGroup, dnsA, dnsAaaa, upstreams, healthCheckUrl,
+        healthCheckUrl == null ? List.of() : List.of(HealthCheckConfig.Endpoint.http(healthCheckUrl)));
+  }
 
   static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
   private static final Pattern IPV4 = Pattern.compile(
@@ -53,19 +67,20 @@ public record RegionConfig(String id, double latitude, double longitude, double 
     }
     List<URI> upstreams = n.list("upstreams", e -> httpUrl(e, e.asString(null)));
     ConfigNode hc = n.child("health_check");
-    hc.rejectUnknownKeys(Set.of("url"));
+    List<HealthCheckConfig.Endpoint> checks = List.of();
     URI healthUrl = null;
     if (!hc.isPresent()) {
       n.problem("health_check", "is required (health_check.url: the URL the checker probes)");
     } else {
-      ConfigNode urlNode = hc.child("url");
-      String url = hc.requiredString("url");
-      healthUrl = url == null ? null : httpUrl(urlNode, url);
+      checks = HealthCheckConfig.parseRegionChecks(hc);
+      healthUrl = checks.stream().filter(c -> c.kind() == HealthCheckConfig.ProbeKind.HTTP)
+          .map(HealthCheckConfig.Endpoint::url).findFirst().orElse(null);
     }
     if (id == null || Double.isNaN(lat) || Double.isNaN(lon) || Double.isNaN(cap)) {
       return null;
     }
-    return new RegionConfig(id, lat, lon, cap, group, List.copyOf(a), List.copyOf(aaaa), upstreams, healthUrl);
+    return new RegionConfig(id, lat, lon, cap, group, List.copyOf(a), List.copyOf(aaaa), upstreams, healthUrl,
+        checks);
   }
 
   private static boolean isInetLiteral(String s) {
