@@ -1,18 +1,57 @@
 package io.meridian.config;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * The failover controller.
  *
- * @param adminListen        HTTP address of the admin API (also /healthz, /readyz, /metrics)
- * @param headroom           no region is planned above this fraction of its capacity (0..1]
- * @param failbackHoldDown   a recovered region stays out this long before traffic returns
- * @param evaluateInterval   how often the controller re-plans even without new input
+ * @param adminListen          HTTP address of the admin API (also /healthz, /readyz, /metrics)
+ * @param headroom             no region is planned above this fraction of its capacity (0..1]
+ * @param failbackHoldDown     a recovered region stays out this long before traffic returns
+ * @param evaluateInterval     how often the controller re-plans even without new input
+ * @param rampSteps            a recovering (or undrained) region returns in this many equal steps (slow start)
+ * @param rampInterval         time between two ramp steps
+ * @param drainStep            fraction of a draining region's share removed per step
+ * @param drainInterval        time between two drain steps
+ * @param maxConcurrentDrains  safety rule: regions draining or drained by operators at the same time
+ * @param autoChangesPerMinute safety rule: automatic failbacks and promotions allowed per minute (failing a
+ *                             dead region is never rate-limited: sending traffic to it is worse)
+ * @param planner              min-cost (optimal total distance) or waterfall (nearest first, spill when full)
+ * @param demandEstimates      zone id (e.g. 50N8E) → requests/s, used until the proxies have measured demand
+ * @param demandWindow         measured traffic reports older than this no longer count as demand
+ * @param homeFailover         auto: promote a failed home's successor; manual: only on operator command
+ * @param successors           home region → region promoted when it fails (same residency group)
  */
 public record ControllerConfig(ListenAddress adminListen, double headroom, Duration failbackHoldDown,
-    Duration evaluateInterval) {
+    Duration evaluateInterval, int rampSteps, Duration rampInterval, double drainStep, Duration drainInterval,
+    int maxConcurrentDrains, int autoChangesPerMinute, Planner planner, Map<String, Double> demandEstimates,
+    Duration demandWindow, HomeFailover homeFailover, Map<String, String> successors) {
+
+  /** Planning algorithm. */
+  public enum Planner { MIN_COST, WATERFALL }
+
+  /** Whether home-region promotion happens on health or only on an operator's command. */
+  public enum HomeFailover { AUTO, MANUAL }
+
+  /** A client zone id as {@code io.meridian.core.geo.Zones.id} writes it. */
+  private static final Pattern ZONE = Pattern.compile("([0-9]|[1-8][0-9])[NS]([0-9]|[1-9][0-9]|1[0-7][0-9])[EW]");
+
+  public ControllerConfig {
+    demandEstimates = Map.copyOf(demandEstimates);
+    successors = Map.copyOf(successors);
+  }
+
+  /** The original four keys; everything else at its default. */
+  public ControllerConfig(ListenAddress adminListen, double headroom, Duration failbackHoldDown,
+      Duration evaluateInterval) {
+    this(adminListen, headroom, failbackHoldDown, evaluateInterval, 4, Duration.ofSeconds(10), 0.25,
+        Duration.ofSeconds(10), 1, 6, Planner.MIN_COST, Map.of(), Duration.ofSeconds(30), HomeFailover.MANUAL,
+        Map.of());
+  }
 
   public static ControllerConfig defaults() {
     return new ControllerConfig(ListenAddress.parse("127.0.0.1:9090"), 0.8, Duration.ofSeconds(30),
@@ -20,12 +59,52 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
   }
 
   static ControllerConfig parse(ConfigNode n) {
-    n.rejectUnknownKeys(Set.of("admin_listen", "headroom", "failback_hold_down", "evaluate_interval"));
+    n.rejectUnknownKeys(Set.of("admin_listen", "headroom", "failback_hold_down", "evaluate_interval",
+        "ramp_steps", "ramp_interval", "drain_step", "drain_interval", "max_concurrent_drains",
+        "auto_changes_per_minute", "planner", "demand_estimates", "demand_window", "home_failover", "successors"));
     ControllerConfig d = defaults();
     ListenAddress admin = n.listen("admin_listen", "127.0.0.1:9090");
     double headroom = n.number("headroom", d.headroom(), 0.01, 1.0);
     Duration holdDown = n.duration("failback_hold_down", d.failbackHoldDown(), Duration.ZERO);
     Duration every = n.duration("evaluate_interval", d.evaluateInterval(), Duration.ofMillis(50));
-    return new ControllerConfig(admin, headroom, holdDown, every);
+    int rampSteps = n.integer("ramp_steps", d.rampSteps(), 1, 100);
+    Duration rampInterval = n.duration("ramp_interval", d.rampInterval(), Duration.ZERO);
+    double drainStep = n.number("drain_step", d.drainStep(), 0.01, 1.0);
+    Duration drainInterval = n.duration("drain_interval", d.drainInterval(), Duration.ZERO);
+    int maxDrains = n.integer("max_concurrent_drains", d.maxConcurrentDrains(), 1, 1000);
+    int autoPerMinute = n.integer("auto_changes_per_minute", d.autoChangesPerMinute(), 1, 10_000);
+    Planner planner = n.enumValue("planner", Planner.class, d.planner());
+    Map<String, Double> estimates = new LinkedHashMap<>();
+    n.child("demand_estimates").entries().forEach((zone, v) -> {
+      if (!ZONE.matcher(zone).matches()) {
+        v.problem("zone must be a 1° cell id like 50N8E (latitude 0-89 N/S, longitude 0-179 E/W), got '"
+            + zone + "'");
+        return;
+      }
+      String text = v.asString(null);
+      try {
+        double rps = Double.parseDouble(text);
+        if (rps < 0 || Double.isNaN(rps) || Double.isInfinite(rps)) {
+          v.problem("must be >= 0 requests/s, got " + text);
+        } else {
+          estimates.put(zone, rps);
+        }
+      } catch (NumberFormatException | NullPointerException e) {
+        v.problem("must be a number of requests/s, got '" + text + "'");
+      }
+    });
+    Duration window = n.duration("demand_window", d.demandWindow(), Duration.ofSeconds(1));
+    HomeFailover homeFailover = n.enumValue("home_failover", HomeFailover.class, d.homeFailover());
+    Map<String, String> successors = new LinkedHashMap<>();
+    n.child("successors").entries().forEach((home, v) -> {
+      String s = v.asString(null);
+      if (s == null || !RegionConfig.ID.matcher(s).matches()) {
+        v.problem("must be a region id (lowercase letters, digits and '-'), got '" + s + "'");
+      } else {
+        successors.put(home, s);
+      }
+    });
+    return new ControllerConfig(admin, headroom, holdDown, every, rampSteps, rampInterval, drainStep,
+        drainInterval, maxDrains, autoPerMinute, planner, estimates, window, homeFailover, successors);
   }
 }

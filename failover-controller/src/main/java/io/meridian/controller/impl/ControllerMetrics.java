@@ -1,0 +1,59 @@
+package io.meridian.controller.impl;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+/**
+ * The controller's metrics, registered on the role's registry (served at /metrics on the admin listener).
+ * Every series is documented in failover-controller/README.md.
+ */
+public final class ControllerMetrics {
+  final Counter plansPublished;
+  final Gauge planVersion;
+  final Gauge shortfall;
+  final Gauge regionShare;
+  final Gauge regionLoad;
+  final Gauge regionLimit;
+  final Histogram planningSeconds;
+  final Counter refusals;
+  final Counter mutations;
+  final Counter authFailures;
+  final Counter events;
+
+  private ControllerMetrics(PrometheusRegistry registry) {
+    plansPublished = Counter.builder().name("meridian_controller_plans_published_total")
+        .help("Routing plans published").register(registry);
+    planVersion = Gauge.builder().name("meridian_controller_plan_version")
+        .help("Version of the last published routing plan").register(registry);
+    shortfall = Gauge.builder().name("meridian_controller_shortfall_rps")
+        .help("Demand the current plan cannot place within allowed capacity (shed by the proxies)")
+        .register(registry);
+    regionShare = Gauge.builder().name("meridian_controller_region_traffic_share_ratio")
+        .help("Traffic share of a region in the current plan (0 drained/failed, 1 full)")
+        .labelNames("region", "lifecycle").register(registry);
+    regionLoad = Gauge.builder().name("meridian_controller_region_planned_load_rps")
+        .help("Requests/s the current plan sends to a region").labelNames("region").register(registry);
+    regionLimit = Gauge.builder().name("meridian_controller_region_limit_rps")
+        .help("Most a region may be planned to carry: capacity x headroom x share").labelNames("region")
+        .register(registry);
+    planningSeconds = Histogram.builder().name("meridian_controller_planning_duration_seconds")
+        .help("Time to evaluate lifecycles and compute a plan")
+        .classicUpperBounds(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1).register(registry);
+    refusals = Counter.builder().name("meridian_controller_refusals_total")
+        .help("Admin mutations refused, by rule").labelNames("rule").register(registry);
+    mutations = Counter.builder().name("meridian_controller_mutations_total")
+        .help("Admin mutations by action and outcome (applied, dry_run, replayed, refused)")
+        .labelNames("action", "outcome").register(registry);
+    authFailures = Counter.builder().name("meridian_controller_auth_failures_total")
+        .help("Admin requests rejected by authentication (401) or authorisation (403)").labelNames("status")
+        .register(registry);
+    events = Counter.builder().name("meridian_controller_events_total")
+        .help("Lifecycle and admin events, by type").labelNames("type").register(registry);
+  }
+
+  public static ControllerMetrics register(PrometheusRegistry registry) {
+    return new ControllerMetrics(registry);
+  }
+}

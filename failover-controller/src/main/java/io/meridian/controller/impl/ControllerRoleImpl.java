@@ -1,0 +1,219 @@
+package io.meridian.controller.impl;
+
+import io.meridian.config.MeridianConfig;
+import io.meridian.controller.AdminState;
+import io.meridian.controller.ControllerRole;
+import io.meridian.core.ControlBus;
+import io.meridian.core.RegionState;
+import io.meridian.core.RoleContext;
+import io.meridian.core.RoutingPlan;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wires the engine to Vert.x: bus subscriptions, the evaluation timer, the admin listener. Every engine call
+ * and every state-store write runs on one single-threaded worker lane, in submission order: decisions are
+ * serial, planning and fsync never run on an event loop.
+ */
+public final class ControllerRoleImpl implements ControllerRole {
+  private static final Logger LOG = LoggerFactory.getLogger(ControllerRoleImpl.class);
+
+  private final RoleContext ctx;
+  private final Vertx vertx;
+  private final ControlBus bus;
+  private final Clock clock;
+  private final ControllerMetrics metrics;
+  private final WorkerExecutor lane;
+  private final ControllerEngine engine;
+  private final AtomicBoolean evaluationQueued = new AtomicBoolean();
+  private final List<Consumer<JsonObject>> eventListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<ControlBus.Subscription> subscriptions = new ArrayList<>();
+  private volatile MeridianConfig config;
+  private volatile HttpServer server;
+  private long timer = -1;
+  private AdminApi api;
+
+  private ControllerRoleImpl(RoleContext ctx, Clock clock) {
+    this.ctx = ctx;
+    this.vertx = ctx.vertx();
+    this.bus = ctx.bus();
+    this.clock = clock;
+    this.config = ctx.config();
+    this.metrics = ControllerMetrics.register(ctx.ops().registry());
+    this.lane = vertx.createSharedWorkerExecutor("meridian-controller-" + System.identityHashCode(this), 1);
+    this.engine = ControllerEngine.create(config, AdminState.EMPTY, clock.instant());
+  }
+
+  public static ControllerRoleImpl create(RoleContext ctx, Clock clock) {
+    return new ControllerRoleImpl(ctx, clock);
+  }
+
+  @Override
+  public String name() {
+    return "controller";
+  }
+
+  /** Runs {@code task} on the serial lane. */
+  <T> Future<T> onLane(Callable<T> task) {
+    return lane.executeBlocking(task, true);
+  }
+
+  ControllerEngine engine() {
+    return engine;
+  }
+
+  ControlBus bus() {
+    return bus;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  ControllerMetrics metrics() {
+    return metrics;
+  }
+
+  MeridianConfig config() {
+    return config;
+  }
+
+  /** Listeners of the event stream (SSE). */
+  Runnable subscribeEvents(Consumer<JsonObject> listener) {
+    eventListeners.add(listener);
+    return () -> eventListeners.remove(listener);
+  }
+
+  void emit(JsonObject event) {
+    metrics.events.labelValues(event.getString("type")).inc();
+    for (Consumer<JsonObject> l : eventListeners) {
+      try {
+        l.accept(event);
+      } catch (RuntimeException e) {
+        LOG.warn("event listener failed", e);
+      }
+    }
+  }
+
+  @Override
+  public Future<Void> start() {
+    ctx.ops().readiness("admin-api", () -> server == null ? "admin API not listening yet" : null);
+    subscriptions.add(bus.onHealth(report -> onLane(() -> {
+      engine.onHealth(report);
+      return null;
+    }).onComplete(ar -> scheduleEvaluation())));
+    subscriptions.add(bus.onTraffic(report -> onLane(() -> {
+      engine.onTraffic(report);
+      return null;
+    })));
+    api = AdminApi.create(this);
+    Router router = Router.router(vertx);
+    ctx.ops().mount(router);
+    api.mount(router);
+    return vertx.createHttpServer().requestHandler(router)
+        .listen(config.controller().adminListen().port(), config.controller().adminListen().host())
+        .compose(s -> {
+          server = s;
+          timer = vertx.setPeriodic(config.controller().evaluateInterval().toMillis(), id -> scheduleEvaluation());
+          LOG.info("controller admin API listening on {}:{}", config.controller().adminListen().host(),
+              s.actualPort());
+          return evaluateNow().<Void>mapEmpty();
+        });
+  }
+
+  private void scheduleEvaluation() {
+    if (evaluationQueued.compareAndSet(false, true)) {
+      evaluateNow().onFailure(e -> LOG.error("evaluation failed", e));
+    }
+  }
+
+  @Override
+  public Future<RoutingPlan> evaluateNow() {
+    return onLane(() -> {
+      evaluationQueued.set(false);
+      long t0 = System.nanoTime();
+      Instant now = clock.instant();
+      ControllerEngine.Evaluation ev = engine.evaluate(bus.currentPlan(), now);
+      metrics.planningSeconds.observe((System.nanoTime() - t0) / 1e9);
+      if (ev.admin() != null) {
+        persistAutomatic(ev.admin(), ev.events());
+      }
+      ev.events().forEach(this::emit);
+      return ev.plan() == null ? bus.currentPlan() : publishOnLane(ev.plan());
+    });
+  }
+
+  /** Hook for automatic changes of operators' state (expiry, promotion): persisted by the state store. */
+  void persistAutomatic(AdminState next, List<JsonObject> events) {
+    engine.setAdmin(next);
+    if (api != null) {
+      api.persistAutomatic(next, events);
+    }
+  }
+
+  /**
+   * Publishes from the lane and waits for the bus to accept it, so the next evaluation on the lane builds on
+   * this plan's version (the in-process bus completes at once; a remote bus within its own timeout).
+   */
+  RoutingPlan publishOnLane(RoutingPlan plan) throws Exception {
+    bus.publishPlan(plan).toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    metrics.plansPublished.inc();
+    metrics.planVersion.set(plan.version());
+    metrics.shortfall.set(plan.shortfallRps());
+    for (RegionState r : plan.regions()) {
+      metrics.regionShare.labelValues(r.id(), r.lifecycle().name().toLowerCase()).set(r.trafficShare());
+      metrics.regionLoad.labelValues(r.id()).set(r.loadRps());
+    }
+    LOG.info("published plan v{}: {}", plan.version(), plan.reason());
+    emit(ControllerEngine.event(plan.createdAt(), "plan_published", null, "plan v" + plan.version() + ": "
+        + plan.reason()).put("version", plan.version()));
+    return plan;
+  }
+
+  @Override
+  public void reconfigure(MeridianConfig next) {
+    this.config = next;
+    onLane(() -> {
+      engine.apply(next, clock.instant());
+      return null;
+    }).onComplete(ar -> scheduleEvaluation());
+  }
+
+  @Override
+  public Future<Void> stop() {
+    subscriptions.forEach(ControlBus.Subscription::cancel);
+    subscriptions.clear();
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+    }
+    Promise<Void> done = Promise.promise();
+    Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
+    closed.onComplete(ar -> {
+      if (api != null) {
+        api.close();
+      }
+      lane.close();
+      done.complete();
+    });
+    return done.future();
+  }
+
+  @Override
+  public int adminPort() {
+    return server == null ? -1 : server.actualPort();
+  }
+}

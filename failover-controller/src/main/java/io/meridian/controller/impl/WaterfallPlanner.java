@@ -1,0 +1,40 @@
+package io.meridian.controller.impl;
+
+import io.meridian.controller.Planner;
+
+/**
+ * Nearest first, spill to the next nearest when full. Zones are taken in the order given, so an early zone
+ * can take the last capacity of a region a later zone is nearer to: simple and fast, not optimal.
+ */
+public final class WaterfallPlanner implements Planner {
+  private final Distances distances = new Distances();
+
+  private WaterfallPlanner() {}
+
+  public static WaterfallPlanner create() {
+    return new WaterfallPlanner();
+  }
+
+  @Override
+  public Result plan(Input in) {
+    int n = in.topology().size();
+    double[] spare = in.limitRps().clone();
+    double[][] flows = new double[in.zones().length][n];
+    double[][] dist = new double[in.zones().length][];
+    for (int i = 0; i < in.zones().length; i++) {
+      int zone = in.zones()[i];
+      dist[i] = distances.row(in.topology(), zone);
+      double left = in.demandRps()[i];
+      for (int r : in.topology().ranking(zone)) {
+        if (left <= 0) {
+          break;
+        }
+        double take = Math.min(left, Math.max(0, spare[r]));
+        flows[i][r] += take;
+        spare[r] -= take;
+        left -= take;
+      }
+    }
+    return new Result(in, flows, dist);
+  }
+}

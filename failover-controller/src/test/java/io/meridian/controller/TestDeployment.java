@@ -1,0 +1,99 @@
+package io.meridian.controller;
+
+import io.meridian.config.ConfigLoader;
+import io.meridian.config.MeridianConfig;
+import io.meridian.core.ControlBus;
+import io.meridian.core.Health;
+import io.meridian.core.HealthReport;
+import io.meridian.core.RoleContext;
+import io.meridian.core.RoutingPlan;
+import io.meridian.core.ops.OpsEndpoints;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/** A three-region deployment with a controller on an ephemeral admin port, driven by a {@link MutableClock}. */
+final class TestDeployment implements AutoCloseable {
+  static final String REGIONS = """
+      regions:
+        - id: us-east
+          latitude: 39.0
+          longitude: -77.5
+          capacity_rps: 1000
+          residency_group: us
+          upstreams: [http://127.0.0.1:1]
+          health_check: {url: http://127.0.0.1:1/health}
+        - id: us-west
+          latitude: 45.6
+          longitude: -121.2
+          capacity_rps: 1000
+          residency_group: us
+          upstreams: [http://127.0.0.1:1]
+          health_check: {url: http://127.0.0.1:1/health}
+        - id: eu-west
+          latitude: 53.3
+          longitude: -6.3
+          capacity_rps: 1000
+          residency_group: eu
+          upstreams: [http://127.0.0.1:1]
+          health_check: {url: http://127.0.0.1:1/health}
+      """;
+
+  final Vertx vertx;
+  final MeridianConfig config;
+  final ControlBus bus;
+  final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
+  final ControllerRole role;
+  final List<RoutingPlan> plans = new CopyOnWriteArrayList<>();
+  private long sequence;
+
+  TestDeployment(Vertx vertx, Path stateDir, String controllerYaml, String extraYaml) throws Exception {
+    this.vertx = vertx;
+    String yaml = REGIONS + "controller:\n  admin_listen: 127.0.0.1:0\n" + controllerYaml.indent(2)
+        + "state_store:\n  path: " + stateDir.toAbsolutePath() + "\n" + extraYaml;
+    this.config = ConfigLoader.parse("test.yaml", yaml, stateDir, stateDir.resolve("test.yaml"));
+    this.bus = ControlBus.inProcess(RoutingPlan.initial(config));
+    bus.onPlan(plans::add);
+    this.role = ControllerRole.create(new RoleContext(vertx, config, bus, null,
+        OpsEndpoints.create(vertx, "controller")), clock);
+    await(role.start());
+  }
+
+  static <T> T await(Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  /** Publishes one report per vantage point; {@code failed} regions FAILED, every other HEALTHY. */
+  void report(List<String> vantagePoints, List<String> failed) {
+    for (String vp : vantagePoints) {
+      List<HealthReport.RegionReport> rs = new ArrayList<>();
+      for (var r : config.regions()) {
+        Health h = failed.contains(r.id()) ? Health.FAILED : Health.HEALTHY;
+        rs.add(new HealthReport.RegionReport(r.id(), h, h == Health.FAILED ? 0 : 1, 1, clock.instant(), "test",
+            Map.of()));
+      }
+      bus.publishHealth(new HealthReport(vp, ++sequence, clock.instant(), clock.instant().plus(Duration.ofHours(1)),
+          rs));
+    }
+  }
+
+  RoutingPlan evaluate() throws Exception {
+    return await(role.evaluateNow());
+  }
+
+  String baseUrl() {
+    return "http://127.0.0.1:" + role.adminPort();
+  }
+
+  @Override
+  public void close() throws Exception {
+    await(role.stop());
+  }
+}
