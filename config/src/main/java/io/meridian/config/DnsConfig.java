@@ -4,18 +4,31 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * The GeoDNS role: where it listens and which names it answers.
+ * The GeoDNS role: where it listens, which zones and names it answers, and how it protects itself.
+ * Every key is documented with its default in docs/CONFIG.md ("dns").
  *
- * @param listen                 UDP and TCP address for DNS
- * @param opsListen              HTTP address for /healthz, /readyz, /metrics
- * @param ecsMaxSourcePrefixV4   EDNS Client Subnet source prefixes longer than this are truncated (privacy, RFC 7871 §11.1)
- * @param ecsMaxSourcePrefixV6   same for IPv6
- * @param zones                  the zones served authoritatively
+ * @param listen                    UDP and TCP address for DNS
+ * @param opsListen                 HTTP address for /healthz, /readyz, /metrics, /v1/explain
+ * @param ecsMaxSourcePrefixV4      EDNS Client Subnet source prefixes longer than this are truncated (privacy, RFC 7871 §11.1)
+ * @param ecsMaxSourcePrefixV6      same for IPv6
+ * @param zones                     the zones served authoritatively
+ * @param udpPayloadSize            EDNS UDP payload size we advertise and honour at most (RFC 6891 §6.2.5)
+ * @param tcpIdleTimeout            an idle TCP connection is closed after this (RFC 7766 §6.2.3)
+ * @param udpSockets                UDP sockets bound with SO_REUSEPORT, one per event loop (native transport only)
+ * @param zoneReloadCheckInterval   how often zone files are checked for replacement
+ * @param explainLabel              TXT queries for {@code <label>.<geo name>} explain the answer; empty disables
+ * @param rrl                       response rate limiting
  */
 public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMaxSourcePrefixV4,
-    int ecsMaxSourcePrefixV6, List<ZoneConfig> zones) {
+    int ecsMaxSourcePrefixV6, List<ZoneConfig> zones, int udpPayloadSize, Duration tcpIdleTimeout, int udpSockets,
+    Duration zoneReloadCheckInterval, String explainLabel, RrlConfig rrl) {
+
+  private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_-]{0,62}");
+  private static final Pattern COUNTRY = Pattern.compile("[A-Z]{2}");
+  private static final Pattern CONTINENT = Pattern.compile("AF|AN|AS|EU|NA|OC|SA");
 
   /**
    * A zone: its origin, an optional standard zone file for static records, and the geo names in it.
@@ -29,36 +42,87 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
   /**
    * A name answered with the region the routing plan chooses for the client.
    *
-   * @param name  absolute name, e.g. {@code www.example.com.}
-   * @param ttl   answer TTL
+   * @param name           absolute name, e.g. {@code www.example.com.}
+   * @param ttl            answer TTL
+   * @param transitionTtl  TTL while a failover, drain or ramp is in progress (never above {@code ttl})
+   * @param fallback       what to answer when no region is eligible
+   * @param geofences      clients in listed countries/continents only ever get the listed regions
    */
-  public record GeoName(String name, Duration ttl) {}
+  public record GeoName(String name, Duration ttl, Duration transitionTtl, Fallback fallback,
+      List<Geofence> geofences) {
+    /** A name with defaults for everything but its TTL. */
+    public GeoName(String name, Duration ttl) {
+      this(name, ttl, min(ttl, Duration.ofSeconds(5)), Fallback.ALL_REGIONS, List.of());
+    }
+  }
+
+  /**
+   * The answer when no region is eligible, one of: {@code all} (fail open: every region's addresses),
+   * {@code servfail}, or a last resort {@code {cname: sorry.example.net.}} / {@code {a: [...], aaaa: [...]}}.
+   */
+  public record Fallback(Kind kind, String cname, List<String> a, List<String> aaaa) {
+    public static final Fallback ALL_REGIONS = new Fallback(Kind.ALL, null, List.of(), List.of());
+
+    /** The fallback kinds. */
+    public enum Kind { ALL, SERVFAIL, LAST_RESORT }
+  }
+
+  /** Clients located in one of {@code countries} or {@code continents} are only ever given {@code regions}. */
+  public record Geofence(List<String> countries, List<String> continents, List<String> regions) {}
+
+  /**
+   * Response Rate Limiting per (client /24 or /56, name, type), as BIND and Knot do.
+   *
+   * @param responsesPerSecond  UDP responses per second per key; 0 disables
+   * @param slip                every slip-th limited response is sent truncated (TC=1) instead of dropped; 0 = drop all
+   * @param slots               counter table size: bounds memory under a flood of distinct prefixes
+   */
+  public record RrlConfig(int responsesPerSecond, int slip, int slots) {
+    public static final RrlConfig DEFAULTS = new RrlConfig(100, 2, 65536);
+  }
 
   public static DnsConfig defaults() {
     return new DnsConfig(ListenAddress.parse("127.0.0.1:8053"), ListenAddress.parse("127.0.0.1:9153"), 24, 56,
-        List.of());
+        List.of(), 1232, Duration.ofSeconds(10), 1, Duration.ofSeconds(2), "_explain", RrlConfig.DEFAULTS);
   }
 
   static DnsConfig parse(ConfigNode n, Path baseDir) {
     n.rejectUnknownKeys(Set.of("listen", "ops_listen", "ecs_max_source_prefix_v4", "ecs_max_source_prefix_v6",
-        "zones"));
+        "zones", "udp_payload_size", "tcp_idle_timeout", "udp_sockets", "zone_reload_check_interval",
+        "explain_label", "rrl"));
     ListenAddress listen = n.listen("listen", "127.0.0.1:8053");
     ListenAddress ops = n.listen("ops_listen", "127.0.0.1:9153");
     int v4 = n.integer("ecs_max_source_prefix_v4", 24, 0, 32);
     int v6 = n.integer("ecs_max_source_prefix_v6", 56, 0, 128);
+    // 512 is the pre-EDNS maximum (RFC 1035 §2.3.4); above 4096 fragmentation is all but certain
+    int payload = n.integer("udp_payload_size", 1232, 512, 4096);
+    Duration idle = n.duration("tcp_idle_timeout", Duration.ofSeconds(10), Duration.ofSeconds(1));
+    int sockets = n.integer("udp_sockets", 1, 1, 64);
+    Duration reload = n.duration("zone_reload_check_interval", Duration.ofSeconds(2), Duration.ofMillis(100));
+    String explain = n.child("explain_label").isPresent()
+        ? n.string("explain_label", "_explain", LABEL, "a single DNS label like _explain") : "_explain";
+    RrlConfig rrl = parseRrl(n.child("rrl"));
     List<ZoneConfig> zones = n.list("zones", z -> {
-      z.rejectUnknownKeys(Set.of("origin", "file", "ttl", "names"));
+      z.rejectUnknownKeys(Set.of("origin", "file", "ttl", "transition_ttl", "names"));
       String origin = z.requiredString("origin");
       if (origin != null && !origin.endsWith(".")) {
         origin = origin + ".";
       }
       String file = z.string("file", null);
       Duration zoneTtl = z.duration("ttl", Duration.ofSeconds(30), Duration.ZERO);
+      Duration zoneTransition = z.duration("transition_ttl", min(zoneTtl, Duration.ofSeconds(5)), Duration.ZERO);
       String o = origin;
       List<GeoName> names = z.list("names", g -> {
-        g.rejectUnknownKeys(Set.of("name", "ttl"));
+        g.rejectUnknownKeys(Set.of("name", "ttl", "transition_ttl", "fallback", "geofences"));
         String name = g.requiredString("name");
         Duration ttl = g.duration("ttl", zoneTtl, Duration.ZERO);
+        Duration transition = g.duration("transition_ttl", min(ttl, zoneTransition), Duration.ZERO);
+        if (transition.compareTo(ttl) > 0) {
+          g.problem("transition_ttl", "must be at most ttl (" + ConfigNode.formatDuration(ttl) + "), got "
+              + ConfigNode.formatDuration(transition));
+        }
+        Fallback fallback = parseFallback(g.child("fallback"));
+        List<Geofence> fences = g.list("geofences", DnsConfig::parseGeofence);
         if (name == null || o == null) {
           return null;
         }
@@ -67,10 +131,96 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
           g.problem("name", "must be inside zone " + o + ", got '" + name + "'");
           return null;
         }
-        return new GeoName(abs, ttl);
+        return new GeoName(abs, ttl, transition, fallback, fences);
       });
       return origin == null ? null : new ZoneConfig(origin, file == null ? null : baseDir.resolve(file), names);
     });
-    return new DnsConfig(listen, ops, v4, v6, zones);
+    return new DnsConfig(listen, ops, v4, v6, zones, payload, idle, sockets, reload, explain, rrl);
+  }
+
+  private static RrlConfig parseRrl(ConfigNode r) {
+    if (!r.isPresent()) {
+      return RrlConfig.DEFAULTS;
+    }
+    r.rejectUnknownKeys(Set.of("responses_per_second", "slip", "slots"));
+    int rps = r.integer("responses_per_second", RrlConfig.DEFAULTS.responsesPerSecond(), 0, 1_000_000);
+    int slip = r.integer("slip", RrlConfig.DEFAULTS.slip(), 0, 10);
+    int slots = r.integer("slots", RrlConfig.DEFAULTS.slots(), 1024, 1 << 24);
+    return new RrlConfig(rps, slip, slots);
+  }
+
+  /** {@code all} | {@code servfail} | {@code {cname: NAME}} | {@code {a: [...], aaaa: [...]}}. */
+  private static Fallback parseFallback(ConfigNode f) {
+    if (!f.isPresent()) {
+      return Fallback.ALL_REGIONS;
+    }
+    String scalar = f.asString(null);
+    if (scalar != null) {
+      return switch (scalar) {
+        case "all" -> Fallback.ALL_REGIONS;
+        case "servfail" -> new Fallback(Fallback.Kind.SERVFAIL, null, List.of(), List.of());
+        default -> {
+          f.problem("must be 'all', 'servfail', {cname: NAME} or {a: [...], aaaa: [...]}, got '" + scalar + "'");
+          yield Fallback.ALL_REGIONS;
+        }
+      };
+    }
+    f.rejectUnknownKeys(Set.of("cname", "a", "aaaa"));
+    String cname = f.string("cname", null);
+    List<String> a = f.stringList("a");
+    List<String> aaaa = f.stringList("aaaa");
+    for (String s : a) {
+      if (s.contains(":") || !isAddress(s)) {
+        f.child("a").problem("must be IPv4 addresses, got '" + s + "'");
+      }
+    }
+    for (String s : aaaa) {
+      if (!s.contains(":") || !isAddress(s)) {
+        f.child("aaaa").problem("must be IPv6 addresses, got '" + s + "'");
+      }
+    }
+    if (cname != null && (!a.isEmpty() || !aaaa.isEmpty())) {
+      f.problem("takes either cname or a/aaaa addresses, not both");
+    }
+    if (cname == null && a.isEmpty() && aaaa.isEmpty()) {
+      f.problem("must name a cname or a/aaaa addresses");
+      return Fallback.ALL_REGIONS;
+    }
+    if (cname != null && !cname.endsWith(".")) {
+      cname = cname + ".";
+    }
+    return new Fallback(Fallback.Kind.LAST_RESORT, cname, List.copyOf(a), List.copyOf(aaaa));
+  }
+
+  private static Geofence parseGeofence(ConfigNode g) {
+    g.rejectUnknownKeys(Set.of("countries", "continents", "regions"));
+    List<String> countries = g.stringList("countries");
+    List<String> continents = g.stringList("continents");
+    List<String> regions = g.stringList("regions");
+    for (String c : countries) {
+      if (!COUNTRY.matcher(c).matches()) {
+        g.child("countries").problem("must be ISO 3166-1 alpha-2 codes like DE, got '" + c + "'");
+      }
+    }
+    for (String c : continents) {
+      if (!CONTINENT.matcher(c).matches()) {
+        g.child("continents").problem("must be one of AF AN AS EU NA OC SA, got '" + c + "'");
+      }
+    }
+    if (countries.isEmpty() && continents.isEmpty()) {
+      g.problem("must list countries or continents to fence");
+    }
+    if (regions.isEmpty()) {
+      g.problem("regions", "must list the regions fenced clients may be given");
+    }
+    return new Geofence(List.copyOf(countries), List.copyOf(continents), List.copyOf(regions));
+  }
+
+  private static boolean isAddress(String s) {
+    return s.matches("[0-9a-fA-F:.]+") && GeoConfig.validCidr(s + (s.contains(":") ? "/128" : "/32"));
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 }

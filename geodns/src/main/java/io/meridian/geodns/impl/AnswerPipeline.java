@@ -1,0 +1,389 @@
+package io.meridian.geodns.impl;
+
+import io.meridian.core.RegionSelector;
+import io.meridian.core.RoutingPlan;
+import io.meridian.core.geo.GeoLocator;
+import java.io.IOException;
+import java.util.List;
+import java.util.function.Consumer;
+import org.xbill.DNS.ClientSubnetOption;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Opcode;
+import org.xbill.DNS.RRset;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.Type;
+
+/**
+ * How a DNS packet becomes an answer: an ordered list of small stages, declared once in {@link #STAGES}. Each
+ * stage reads and fills the {@link Query}; a stage that settles the outcome (an error rcode, a referral, a
+ * finished lookup) makes the remaining resolution stages skip, while rate limiting and encoding always run.
+ *
+ * <p>Runs on event loops: stages never block and take no locks; the zone set and the routing plan are immutable
+ * values read from volatile fields, so a new plan or zone applies to the very next query.
+ */
+public final class AnswerPipeline {
+
+  /** A named step; {@code always} steps run even after the outcome is settled. */
+  record Stage(String name, boolean always, Consumer<Query> body) {}
+
+  /** Longest CNAME chain followed inside our zones; also the loop guard (RFC 1034 §4.3.2 step 3a). */
+  static final int MAX_CNAME_HOPS = 8;
+  /** Our EDNS UDP payload size: the DNS Flag Day 2020 value, avoiding IP fragmentation. */
+  static final int DEFAULT_PAYLOAD = 1232;
+
+  private final List<Stage> stages = List.of(
+      new Stage("parse", false, this::parse),
+      new Stage("header", false, this::header),
+      new Stage("edns", false, this::edns),
+      new Stage("zone", false, this::zone),
+      new Stage("lookup", false, this::lookup),
+      new Stage("locate", false, this::locate),
+      new Stage("choose", false, this::choose),
+      new Stage("geo-answer", false, this::geoAnswer),
+      new Stage("negative", false, this::negative),
+      new Stage("rate-limit", true, this::rateLimit),
+      new Stage("encode", true, this::encode));
+
+  private final GeoLocator geo;
+  private final DnsMetrics metrics;
+  private volatile Authority authority = Authority.EMPTY;
+  private volatile RoutingPlan plan;
+  private volatile Settings settings;
+  private volatile RateLimiter rateLimiter = RateLimiter.OFF;
+
+  /** Knobs from {@code dns:} that the stages read. */
+  record Settings(int payloadSize, int ecsMaxV4, int ecsMaxV6, String explainLabel) {}
+
+  private AnswerPipeline(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings) {
+    this.geo = geo;
+    this.metrics = metrics;
+    this.plan = plan;
+    this.settings = settings;
+  }
+
+  static AnswerPipeline create(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings) {
+    return new AnswerPipeline(geo, metrics, plan, settings);
+  }
+
+  /** The stage names in order, for docs and tests. */
+  List<String> stageNames() {
+    return stages.stream().map(Stage::name).toList();
+  }
+
+  void plan(RoutingPlan p) {
+    this.plan = p;
+    metrics.planVersion(p.version());
+  }
+
+  RoutingPlan plan() {
+    return plan;
+  }
+
+  void authority(Authority a) {
+    this.authority = a;
+  }
+
+  Authority authority() {
+    return authority;
+  }
+
+  void settings(Settings s) {
+    this.settings = s;
+  }
+
+  Settings settings() {
+    return settings;
+  }
+
+  void rateLimiter(RateLimiter r) {
+    this.rateLimiter = r;
+  }
+
+  GeoLocator geo() {
+    return geo;
+  }
+
+  /**
+   * Answers one packet. Never throws: whatever a packet holds, the result is a response or null (drop).
+   *
+   * @param wire       the packet
+   * @param source     the transport source address (4 or 16 bytes)
+   * @param transport  UDP or TCP
+   */
+  public byte[] handle(byte[] wire, byte[] source, Transport transport) {
+    Query q = new Query(wire, source, transport, System.nanoTime());
+    try {
+      run(q);
+    } catch (RuntimeException e) {
+      // A bug, not the client's fault: answer SERVFAIL rather than let one packet take the loop down.
+      q.out = q.id >= 0 && wire.length >= 12 ? headerOnly(wire, Rcode.SERVFAIL) : null;
+      q.rcode = Rcode.SERVFAIL;
+    }
+    if (q.out != null) {
+      metrics.query(transport, q.qtype, q.rcode, q.startNanos);
+    }
+    return q.out;
+  }
+
+  Query run(Query q) {
+    for (int i = 0; i < stages.size(); i++) {
+      Stage s = stages.get(i);
+      if (q.drop) {
+        break;
+      }
+      if (!q.settled || s.always()) {
+        s.body().accept(q);
+      }
+    }
+    return q;
+  }
+
+  /** The explanation for {@code client} asking for geo name {@code name}, or null when it is not a geo name. */
+  io.meridian.geodns.Explanation explain(Name name, byte[] client) {
+    ZoneData z = authority.zoneFor(name);
+    GeoNameSpec g = z == null ? null : z.geoName(name);
+    if (g == null) {
+      return null;
+    }
+    Query q = new Query(new byte[0], client, Transport.UDP, System.nanoTime());
+    q.zone = z;
+    q.geo = g;
+    q.client = client;
+    locate(q);
+    choose(q);
+    return Explainer.of(q, plan);
+  }
+
+  // ---- stages -------------------------------------------------------------------------------------------------
+
+  /** Wire → Message. Too short for a header, or a response: drop (never answer answers: reflection loops). */
+  private void parse(Query q) {
+    byte[] w = q.wire;
+    if (w.length < 12) {
+      metrics.dropped("short");
+      q.drop = true;
+      return;
+    }
+    if ((w[2] & 0x80) != 0) {
+      metrics.dropped("response");
+      q.drop = true;
+      return;
+    }
+    q.id = ((w[0] & 0xFF) << 8) | (w[1] & 0xFF);
+    try {
+      q.request = new Message(w);
+    } catch (IOException | RuntimeException e) {
+      // RFC 1035 §4.1.1: FORMERR; the header is all we can trust
+      q.out = headerOnly(w, Rcode.FORMERR);
+      q.rcode = Rcode.FORMERR;
+      q.drop = true; // out is already set; nothing else runs
+      metrics.query(q.transport, -1, Rcode.FORMERR, q.startNanos);
+    }
+  }
+
+  /** Opcode and question count; builds the response skeleton (QR, RD copied, question echoed as sent). */
+  private void header(Query q) {
+    Message req = q.request;
+    int opcode = req.getHeader().getOpcode();
+    Message resp = new Message(q.id);
+    resp.getHeader().setFlag(Flags.QR);
+    resp.getHeader().setOpcode(opcode);
+    if (req.getHeader().getFlag(Flags.RD)) {
+      resp.getHeader().setFlag(Flags.RD); // RFC 1035 §4.1.1: copied; RA stays 0: we are not a resolver
+    }
+    q.response = resp;
+    List<Record> questions = req.getSection(Section.QUESTION);
+    if (questions.size() == 1) {
+      q.question = questions.get(0);
+      q.qname = q.question.getName();
+      q.qtype = q.question.getType();
+      resp.addRecord(q.question, Section.QUESTION);
+    }
+    if (opcode != Opcode.QUERY) {
+      q.settle(Rcode.NOTIMP); // RFC 1035 §4.1.1; NOTIFY/UPDATE are not ours to take
+      return;
+    }
+    if (questions.size() != 1) {
+      q.settle(Rcode.FORMERR); // RFC 9619: exactly one question
+    }
+  }
+
+  /** EDNS0 (RFC 6891) and Client Subnet (RFC 7871). */
+  private void edns(Query q) {
+    Settings s = settings;
+    List<Record> additional = q.request.getSection(Section.ADDITIONAL);
+    int opts = 0;
+    for (int i = 0; i < additional.size(); i++) {
+      if (additional.get(i).getType() == Type.OPT) {
+        opts++;
+        q.opt = (OPTRecord) additional.get(i);
+      }
+    }
+    if (opts > 1) {
+      q.settle(Rcode.FORMERR); // RFC 6891 §6.1.1: more than one OPT
+      return;
+    }
+    q.client = q.source;
+    if (q.opt == null) {
+      q.responseLimit = q.transport == Transport.TCP ? 65535 : 512;
+      metrics.ecs(false);
+      return;
+    }
+    if (q.opt.getVersion() != 0) {
+      q.settle(Rcode.BADVERS); // RFC 6891 §6.1.3
+      return;
+    }
+    q.responseLimit = q.transport == Transport.TCP ? 65535
+        : Math.max(512, Math.min(q.opt.getPayloadSize(), s.payloadSize()));
+    List<EDNSOption> subnet = q.opt.getOptions(EDNSOption.Code.CLIENT_SUBNET);
+    if (subnet.isEmpty()) {
+      metrics.ecs(false);
+      return;
+    }
+    metrics.ecs(true);
+    ClientSubnetOption ecs = (ClientSubnetOption) subnet.get(0);
+    q.ecs = ecs;
+    int cap = ecs.getFamily() == 1 ? s.ecsMaxV4() : s.ecsMaxV6();
+    int prefix = Math.min(ecs.getSourcePrefixLength(), cap);
+    if (ecs.getSourcePrefixLength() == 0) {
+      // RFC 7871 §7.1.2: source prefix 0 means "do not use my address"; fall back to the resolver's address
+      return;
+    }
+    byte[] a = ecs.getAddress().getAddress();
+    q.client = ClientAddress.truncate(a, prefix);
+  }
+
+  /** Which of our zones holds the name; REFUSED otherwise — we are authoritative-only, never a resolver. */
+  private void zone(Query q) {
+    int qclass = q.question.getDClass();
+    if (qclass != DClass.IN && qclass != DClass.ANY) {
+      q.settle(Rcode.REFUSED);
+      return;
+    }
+    if (q.qtype == Type.AXFR || q.qtype == Type.IXFR) {
+      q.settle(Rcode.REFUSED); // zone transfers are not offered
+      return;
+    }
+    ZoneData z = authority.zoneFor(q.qname);
+    if (z == null) {
+      q.settle(Rcode.REFUSED);
+      return;
+    }
+    q.zone = z;
+    q.response.getHeader().setFlag(Flags.AA);
+  }
+
+  /** RFC 1034 §4.3.2 inside our zones: exact match, CNAME chains, wildcards (RFC 4592), referrals. */
+  private void lookup(Query q) {
+    ZoneLookup.resolve(q, authority, settings.explainLabel());
+  }
+
+  /** Locates the client (only when a geo name is being answered): nets overrides, then GeoIP. */
+  private void locate(Query q) {
+    if (q.geo == null) {
+      return;
+    }
+    q.location = geo.locate(q.client);
+    q.clientHash = ClientAddress.subnetHash(q.client);
+  }
+
+  /** The one decision: {@link RegionSelector#choose}, under the name's geofence for this client. */
+  private void choose(Query q) {
+    if (q.geo == null) {
+      return;
+    }
+    RoutingPlan p = plan;
+    q.fence = q.geo.fenceFor(q.location);
+    RegionSelector.Constraint c = q.fence == null ? RegionSelector.Constraint.NONE : q.fence.constraint();
+    int zoneIndex = q.location == null ? io.meridian.core.geo.Zones.UNKNOWN : q.location.zone();
+    q.region = RegionSelector.choose(p, zoneIndex, q.clientHash, c);
+    if (q.region >= 0) {
+      q.regionId = p.topology().id(q.region);
+    }
+  }
+
+  private void geoAnswer(Query q) {
+    if (q.geo == null) {
+      return;
+    }
+    GeoAnswers.answer(q, plan, metrics);
+  }
+
+  /** RFC 2308 §2.1/§2.2: NXDOMAIN and NODATA carry the zone's SOA, with the negative TTL, in authority. */
+  private void negative(Query q) {
+    if (q.negative && q.zone != null) {
+      q.response.addRecord(q.zone.negativeSoa(), Section.AUTHORITY);
+    }
+  }
+
+  private void rateLimit(Query q) {
+    rateLimiter.apply(q, metrics);
+  }
+
+  /** OPT and ECS echo, rcode (extended bits into OPT), truncation to the client's size with TC (RFC 7766). */
+  private void encode(Query q) {
+    if (q.out != null) {
+      return;
+    }
+    Message resp = q.response;
+    resp.getHeader().setRcode(q.rcode & 0xF);
+    OPTRecord opt = null;
+    if (q.opt != null) {
+      EDNSOption[] options = q.ecs == null ? new EDNSOption[0]
+          : new EDNSOption[] {new ClientSubnetOption(q.ecs.getSourcePrefixLength(), q.ecsScope,
+              q.ecs.getAddress())};
+      opt = new OPTRecord(settings.payloadSize(), q.rcode >>> 4, 0, 0, options);
+      resp.addRecord(opt, Section.ADDITIONAL);
+    }
+    byte[] w = q.truncate ? null : resp.toWire();
+    if (w == null || w.length > q.responseLimit) {
+      // RFC 2181 §9 / RFC 7766 §5: set TC and let the client retry over TCP; keep question and OPT only
+      Message tc = new Message(q.id);
+      tc.getHeader().setFlag(Flags.QR);
+      tc.getHeader().setFlag(Flags.TC);
+      if (resp.getHeader().getFlag(Flags.AA)) {
+        tc.getHeader().setFlag(Flags.AA);
+      }
+      if (resp.getHeader().getFlag(Flags.RD)) {
+        tc.getHeader().setFlag(Flags.RD);
+      }
+      tc.getHeader().setRcode(q.rcode & 0xF);
+      if (q.question != null) {
+        tc.addRecord(q.question, Section.QUESTION);
+      }
+      if (opt != null) {
+        tc.addRecord(opt, Section.ADDITIONAL);
+      }
+      w = tc.toWire();
+    }
+    q.out = w;
+  }
+
+  /** A 12-byte response carrying only the header: same id and opcode, QR set, RD copied, no sections. */
+  static byte[] headerOnly(byte[] request, int rcode) {
+    byte[] h = new byte[12];
+    h[0] = request[0];
+    h[1] = request[1];
+    h[2] = (byte) (0x80 | (request[2] & 0x79)); // QR, opcode, RD; AA and TC cleared
+    h[3] = (byte) (rcode & 0xF);
+    return h;
+  }
+
+  /** Records of {@code set} into the answer section. */
+  static void addAnswer(Message m, RRset set) {
+    for (Record r : set.rrs(false)) {
+      m.addRecord(r, Section.ANSWER);
+    }
+  }
+
+  static Name name(String s) {
+    return Name.fromConstantString(s);
+  }
+}

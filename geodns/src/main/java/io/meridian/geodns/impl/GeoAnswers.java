@@ -1,0 +1,114 @@
+package io.meridian.geodns.impl;
+
+import io.meridian.core.RegionSelector;
+import io.meridian.core.RoutingPlan;
+import io.meridian.core.geo.Zones;
+import java.util.List;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.RRset;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.Type;
+
+/**
+ * Acts on the region {@link RegionSelector#choose} picked: the region's prepared RRset at the right TTL, the
+ * configured fallback when no region was eligible, the ECS scope, and the explain TXT answer.
+ */
+final class GeoAnswers {
+  private GeoAnswers() {}
+
+  static void answer(Query q, RoutingPlan plan, DnsMetrics metrics) {
+    GeoNameSpec g = q.geo;
+    Message resp = q.response;
+    q.ecsScope = ecsScope(q, plan);
+    if (q.explain) {
+      explain(q, plan);
+      return;
+    }
+    GeoNameSpec.RegionAnswers ra = q.regionId == null ? null : g.region(q.regionId);
+    if (ra == null) {
+      fallback(q, g, metrics);
+      return;
+    }
+    int slot = plan.inTransition() ? 1 : 0; // shorter TTL while traffic moves, so clients follow sooner
+    RRset set = pick(ra, q.qtype, slot);
+    metrics.geoAnswer(q.regionId);
+    if (set == null) {
+      q.negative = true; // e.g. AAAA for a region with only IPv4: NODATA
+      return;
+    }
+    AnswerPipeline.addAnswer(resp, set);
+  }
+
+  private static RRset pick(GeoNameSpec.RegionAnswers ra, int qtype, int slot) {
+    RRset[] sets = qtype == Type.AAAA ? ra.aaaa() : ra.a();
+    if (sets == null && qtype == Type.ANY) {
+      sets = ra.aaaa(); // RFC 8482: any one RRset will do
+    }
+    return sets == null ? null : sets[slot];
+  }
+
+  /** No eligible region for this client (everything failed, drained, or fenced out). */
+  private static void fallback(Query q, GeoNameSpec g, DnsMetrics metrics) {
+    q.fellBack = true;
+    metrics.geoAnswer("fallback");
+    Message resp = q.response;
+    GeoNameSpec.Fallback fb = g.fallback();
+    if (fb instanceof GeoNameSpec.Servfail) {
+      q.rcode = Rcode.SERVFAIL;
+    } else if (fb instanceof GeoNameSpec.LastResort lr) {
+      if (lr.cname() != null) {
+        resp.addRecord(lr.cname(), Section.ANSWER);
+        return;
+      }
+      RRset[] sets = q.qtype == Type.AAAA ? lr.aaaa() : lr.a();
+      if (sets == null) {
+        q.negative = true;
+      } else {
+        AnswerPipeline.addAnswer(resp, sets[1]);
+      }
+    } else {
+      // fail open: every region (inside the fence, which holds even now) at the short TTL
+      boolean any = false;
+      for (GeoNameSpec.RegionAnswers ra : g.allRegions()) {
+        if (q.fence != null && !q.fence.regions().contains(ra.region())) {
+          continue;
+        }
+        RRset set = pick(ra, q.qtype, 1);
+        if (set != null) {
+          AnswerPipeline.addAnswer(resp, set);
+          any = true;
+        }
+      }
+      q.negative = !any;
+    }
+  }
+
+  /**
+   * RFC 7871 §7.2.1: the scope is as wide as the answer allows. The answer holds for the whole GeoIP network the
+   * address fell in — unless the plan splits traffic by client hash, which varies per /24 (/56).
+   */
+  private static int ecsScope(Query q, RoutingPlan plan) {
+    if (q.ecs == null || q.ecs.getSourcePrefixLength() == 0) {
+      return 0;
+    }
+    int family = q.ecs.getFamily() == 1 ? 32 : 128;
+    int scope = q.location == null ? q.ecs.getSourcePrefixLength() : q.location.networkPrefix();
+    if (q.location != null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
+      scope = Math.max(scope, ClientAddress.hashPrefix(q.client));
+    }
+    return Math.min(scope, family);
+  }
+
+  /** The explain TXT answer: why this client gets this region (never cached: TTL 0). */
+  private static void explain(Query q, RoutingPlan plan) {
+    List<String> lines = Explainer.of(q, plan).toTxtStrings();
+    q.response.addRecord(new TXTRecord(q.qname, DClass.IN, 0, lines), Section.ANSWER);
+  }
+
+  static String zoneId(Query q) {
+    return q.location == null ? Zones.id(Zones.UNKNOWN) : Zones.id(q.location.zone());
+  }
+}

@@ -1,0 +1,175 @@
+package io.meridian.geodns.impl;
+
+import io.meridian.core.RegionSelector;
+import io.meridian.core.RegionState;
+import io.meridian.core.geo.ClientLocation;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.CNAMERecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.RRset;
+import org.xbill.DNS.Record;
+
+/**
+ * A name answered from the routing plan, with every answer it can give prepared up front: per region, its A and
+ * AAAA RRsets at the normal and the transition TTL. The hot path picks one of these; it never builds records.
+ */
+final class GeoNameSpec {
+
+  /** What to answer when no region is eligible for the client (all failed or drained, or fenced out). */
+  sealed interface Fallback permits AllRegions, Servfail, LastResort {}
+
+  /** Fail open: every region (inside the client's fence) — a dead region beats no answer for most apps. */
+  record AllRegions() implements Fallback {}
+
+  /** SERVFAIL: resolvers retry elsewhere or fail fast, for apps that prefer no answer to a wrong one. */
+  record Servfail() implements Fallback {}
+
+  /** A fixed last-resort answer: a CNAME (e.g. a static "sorry" site) or addresses. */
+  record LastResort(Record cname, RRset[] a, RRset[] aaaa) implements Fallback {}
+
+  /**
+   * Clients whose country or continent is listed only ever get the listed regions (data residency, legal).
+   * {@code constraint} is built once so the hot path does not allocate.
+   */
+  record Fence(Set<String> countries, Set<String> continents, Set<String> regions,
+      RegionSelector.Constraint constraint) {
+    static Fence of(Set<String> countries, Set<String> continents, Set<String> regions) {
+      Set<String> rs = Set.copyOf(regions);
+      return new Fence(Set.copyOf(countries), Set.copyOf(continents), rs, (RegionState r) -> rs.contains(r.id()));
+    }
+
+    boolean covers(ClientLocation where) {
+      return where != null && ((where.country() != null && countries.contains(where.country()))
+          || (where.continent() != null && continents.contains(where.continent())));
+    }
+  }
+
+  /** A region's answers; [0] at the normal TTL, [1] at the transition TTL; null when it has none of that type. */
+  record RegionAnswers(String region, RRset[] a, RRset[] aaaa) {}
+
+  private final Name name;
+  private final long ttl;
+  private final long transitionTtl;
+  private final Map<String, RegionAnswers> byRegion;
+  private final RegionAnswers[] all; // config order
+  private final Fallback fallback;
+  private final List<Fence> fences;
+
+  private GeoNameSpec(Name name, long ttl, long transitionTtl, Map<String, RegionAnswers> byRegion,
+      RegionAnswers[] all, Fallback fallback, List<Fence> fences) {
+    this.name = name;
+    this.ttl = ttl;
+    this.transitionTtl = transitionTtl;
+    this.byRegion = byRegion;
+    this.all = all;
+    this.fallback = fallback;
+    this.fences = fences;
+  }
+
+  /** A region's addresses, as the config lists them. */
+  record RegionAddresses(String region, List<String> a, List<String> aaaa) {}
+
+  /** The fallback as configured, before records are built. */
+  record FallbackSpec(String kind, String cname, List<String> a, List<String> aaaa) {
+    static final FallbackSpec ALL = new FallbackSpec("all", null, List.of(), List.of());
+  }
+
+  static GeoNameSpec of(Name name, long ttl, long transitionTtl, List<RegionAddresses> regions,
+      FallbackSpec fallback, List<Fence> fences) {
+    Map<String, RegionAnswers> by = new HashMap<>();
+    RegionAnswers[] all = new RegionAnswers[regions.size()];
+    for (int i = 0; i < regions.size(); i++) {
+      RegionAddresses r = regions.get(i);
+      RegionAnswers ra = new RegionAnswers(r.region(), addressSets(name, ttl, transitionTtl, r.a(), false),
+          addressSets(name, ttl, transitionTtl, r.aaaa(), true));
+      by.put(r.region(), ra);
+      all[i] = ra;
+    }
+    Fallback fb = switch (fallback.kind()) {
+      case "servfail" -> new Servfail();
+      case "last-resort" -> new LastResort(
+          fallback.cname() == null ? null
+              : new CNAMERecord(name, DClass.IN, transitionTtl, Name.fromConstantString(fallback.cname())),
+          addressSets(name, transitionTtl, transitionTtl, fallback.a(), false),
+          addressSets(name, transitionTtl, transitionTtl, fallback.aaaa(), true));
+      default -> new AllRegions();
+    };
+    return new GeoNameSpec(name, ttl, transitionTtl, Map.copyOf(by), all, fb, List.copyOf(fences));
+  }
+
+  private static RRset[] addressSets(Name owner, long ttl, long shortTtl, List<String> addresses, boolean v6) {
+    if (addresses.isEmpty()) {
+      return null;
+    }
+    return new RRset[] {addressSet(owner, ttl, addresses, v6), addressSet(owner, shortTtl, addresses, v6)};
+  }
+
+  private static RRset addressSet(Name owner, long ttl, List<String> addresses, boolean v6) {
+    RRset set = new RRset();
+    for (String s : addresses) {
+      InetAddress addr;
+      try {
+        addr = InetAddress.getByName(s); // validated literals from the config: no lookup happens
+      } catch (UnknownHostException e) {
+        throw new IllegalArgumentException("address: " + s + " (expected: an IP literal)", e);
+      }
+      set.addRR(v6 ? new AAAARecord(owner, DClass.IN, ttl, addr) : new ARecord(owner, DClass.IN, ttl, addr));
+    }
+    return set;
+  }
+
+  Name name() {
+    return name;
+  }
+
+  long ttl() {
+    return ttl;
+  }
+
+  long transitionTtl() {
+    return transitionTtl;
+  }
+
+  RegionAnswers region(String id) {
+    return byRegion.get(id);
+  }
+
+  RegionAnswers[] allRegions() {
+    return all;
+  }
+
+  Fallback fallback() {
+    return fallback;
+  }
+
+  /** The fence that applies to this client, or null. */
+  Fence fenceFor(ClientLocation where) {
+    for (int i = 0; i < fences.size(); i++) {
+      if (fences.get(i).covers(where)) {
+        return fences.get(i);
+      }
+    }
+    return null;
+  }
+
+  List<Fence> fences() {
+    return fences;
+  }
+
+  static List<RegionAddresses> addressesOf(List<io.meridian.config.RegionConfig> regions) {
+    List<RegionAddresses> out = new ArrayList<>();
+    for (io.meridian.config.RegionConfig r : regions) {
+      out.add(new RegionAddresses(r.id(), r.dnsA(), r.dnsAaaa()));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,78 @@
+package io.meridian.geodns.impl;
+
+import io.meridian.core.geo.ClientLocation;
+import org.xbill.DNS.ClientSubnetOption;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+
+/**
+ * One query on its way through the {@link AnswerPipeline}: what arrived, what each stage found, what goes back.
+ * Lives on one event loop for the duration of one packet; never shared.
+ */
+final class Query {
+  // what arrived
+  final byte[] wire;
+  final byte[] source; // transport source address, 4 or 16 bytes
+  final Transport transport;
+  final long startNanos;
+
+  // parse
+  Message request;
+  Record question;
+  Name qname;
+  int qtype;
+  int id;
+
+  // the answer being built
+  Message response;
+  int rcode = Rcode.NOERROR;
+  /** No further resolution: the response (or its rcode) is settled; only rate limiting and encoding remain. */
+  boolean settled;
+  /** Send nothing at all. */
+  boolean drop;
+  /** Send TC=1 with no records (RRL slip): the client may retry over TCP. */
+  boolean truncate;
+  /** The bytes to send, set by the encode stage. */
+  byte[] out;
+
+  // EDNS (RFC 6891) and Client Subnet (RFC 7871)
+  OPTRecord opt;
+  int responseLimit = 512;
+  ClientSubnetOption ecs;
+  int ecsScope;
+  /** Address the client is located by: the ECS address cut to its (capped) source prefix, else the source. */
+  byte[] client;
+
+  // zone lookup
+  ZoneData zone;
+  /** NXDOMAIN or NODATA: the SOA goes into the authority section (RFC 2308 §2). */
+  boolean negative;
+  /** The geo name the lookup ended at (after any CNAMEs), when its answer comes from the plan. */
+  GeoNameSpec geo;
+  /** A TXT query for the explain label under a geo name. */
+  boolean explain;
+
+  // geo policy
+  ClientLocation location;
+  int clientHash;
+  GeoNameSpec.Fence fence;
+  int region = -1;
+  String regionId;
+  boolean fellBack;
+
+  Query(byte[] wire, byte[] source, Transport transport, long startNanos) {
+    this.wire = wire;
+    this.source = source;
+    this.transport = transport;
+    this.startNanos = startNanos;
+  }
+
+  /** Ends resolution with {@code code}; the response keeps the question (if any) and gets this rcode. */
+  void settle(int code) {
+    rcode = code;
+    settled = true;
+  }
+}
