@@ -27,6 +27,7 @@ public final class FlapDamper {
   private Instant lastFailure = Instant.EPOCH;
   private Instant holdUntil; // null = not held
   private Health output = Health.UNKNOWN;
+  private Health lastRaw = Health.UNKNOWN;
 
   private FlapDamper(Duration base, Duration max, Duration decay) {
     if (base.isNegative() || max.compareTo(base) < 0 || decay.isZero() || decay.isNegative()) {
@@ -44,8 +45,11 @@ public final class FlapDamper {
 
   /** The damped health given the region's undamped health now. */
   public Health apply(Health raw, Instant now) {
+    Health previousRaw = lastRaw;
+    lastRaw = raw;
     if (raw == Health.FAILED) {
-      if (output != Health.FAILED) {
+      // count raw transitions, not published ones: failing again while held down is still a flap
+      if (previousRaw != Health.FAILED) {
         penalty = penalty(now) + 1;
         lastFailure = now;
       }
