@@ -64,7 +64,30 @@ public final class HttpProbe implements HealthProbe {
   }
 
   public static HttpProbe create(Vertx vertx, HealthCheckConfig.Endpoint endpoint, HealthProbe.Settings settings) {
+    if (endpoint.https()) {
+      warmUpTls(vertx);
+    }
     return new HttpProbe(vertx, endpoint, settings);
+  }
+
+  private static volatile boolean tlsWarm;
+
+  /**
+   * The JVM's first TLS engine takes hundreds of milliseconds to initialise (provider and cipher tables); done on
+   * the event loop inside the first probe it would both fail that probe by timeout and stall the loop. Do it once
+   * on a worker instead.
+   */
+  private static void warmUpTls(Vertx vertx) {
+    if (tlsWarm) {
+      return;
+    }
+    tlsWarm = true;
+    vertx.executeBlocking(() -> {
+      javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
+      c.init(null, null, null);
+      c.createSSLEngine().beginHandshake();
+      return null;
+    });
   }
 
   @Override
