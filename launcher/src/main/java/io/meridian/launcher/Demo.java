@@ -1,0 +1,202 @@
+package io.meridian.launcher;
+
+import io.meridian.config.ConfigException;
+import io.meridian.config.ConfigLoader;
+import io.meridian.config.MeridianConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code meridian demo}: three simulated regional apps on loopback plus every role, configured by the bundled
+ * demo config (no GeoIP database: {@code nets} overrides place client subnets on three continents).
+ */
+public final class Demo {
+  /** The demo's admin token; its SHA-256 is what the demo config holds. */
+  public static final String ADMIN_TOKEN = "demo-admin-token";
+  public static final List<String> REGIONS = List.of("us-east", "eu-west", "ap-south");
+
+  /** Every port the demo uses. */
+  public record Ports(int dns, int dnsOps, int proxy, int proxyOps, int checkerOps, int admin, int appUsEast,
+      int appEuWest, int appApSouth) {
+
+    /** The documented defaults, shifted by {@code offset}. */
+    public static Ports standard(int offset) {
+      return new Ports(8053 + offset, 9153 + offset, 8080 + offset, 9180 + offset, 9190 + offset, 9090 + offset,
+          18081 + offset, 18082 + offset, 18083 + offset);
+    }
+
+    /** Free ports chosen by the OS, for tests that run beside other servers. */
+    public static Ports ephemeral() {
+      return new Ports(freeUdpAndTcpPort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+          freePort(), freePort());
+    }
+
+    int app(String region) {
+      return switch (region) {
+        case "us-east" -> appUsEast;
+        case "eu-west" -> appEuWest;
+        default -> appApSouth;
+      };
+    }
+  }
+
+  private final Vertx vertx;
+  private final Ports ports;
+  private final Path configFile;
+  private final List<DemoApp> apps;
+  private final MeridianNode node;
+
+  private Demo(Vertx vertx, Ports ports, Path configFile, List<DemoApp> apps, MeridianNode node) {
+    this.vertx = vertx;
+    this.ports = ports;
+    this.configFile = configFile;
+    this.apps = apps;
+    this.node = node;
+  }
+
+  /** Writes the demo config into {@code workDir}, starts the apps and all roles. */
+  public static Future<Demo> start(Vertx vertx, Path workDir, Ports ports) {
+    Path file;
+    MeridianConfig config;
+    try {
+      file = writeConfig(workDir, ports);
+      config = ConfigLoader.load(file);
+    } catch (IOException e) {
+      return Future.failedFuture(e);
+    } catch (ConfigException e) {
+      return Future.failedFuture(new IllegalStateException("bundled demo config is invalid: " + e.getMessage(), e));
+    }
+    List<DemoApp> apps = new ArrayList<>();
+    Future<Void> chain = Future.succeededFuture();
+    for (String region : REGIONS) {
+      DemoApp app = DemoApp.create(vertx, region, REGIONS.stream().filter(r -> !r.equals(region)).toList());
+      apps.add(app);
+      chain = chain.compose(v -> app.listen("127.0.0.1", ports.app(region)).mapEmpty());
+    }
+    return chain
+        .compose(v -> MeridianNode.start(vertx, file, config, EnumSet.allOf(MeridianNode.RoleName.class)))
+        .map(node -> new Demo(vertx, ports, file, apps, node));
+  }
+
+  static Path writeConfig(Path workDir, Ports ports) throws IOException {
+    String template;
+    try (InputStream in = Demo.class.getResourceAsStream("/demo/meridian-demo.yaml")) {
+      template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    Map<String, Integer> values = Map.of("dns", ports.dns(), "dns_ops", ports.dnsOps(), "proxy", ports.proxy(),
+        "proxy_ops", ports.proxyOps(), "checker_ops", ports.checkerOps(), "admin", ports.admin(),
+        "app_us_east", ports.appUsEast(), "app_eu_west", ports.appEuWest(), "app_ap_south", ports.appApSouth());
+    for (Map.Entry<String, Integer> e : values.entrySet()) {
+      template = template.replace("{{" + e.getKey() + "}}", Integer.toString(e.getValue()));
+    }
+    template = template.replace("{{demo_token_sha256}}", sha256(ADMIN_TOKEN));
+    Files.createDirectories(workDir);
+    Path file = workDir.resolve("meridian-demo.yaml");
+    Files.writeString(file, template, StandardCharsets.UTF_8);
+    return file;
+  }
+
+  static String sha256(String s) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public Ports ports() {
+    return ports;
+  }
+
+  public Path configFile() {
+    return configFile;
+  }
+
+  public MeridianNode node() {
+    return node;
+  }
+
+  public DemoApp app(String region) {
+    return apps.stream().filter(a -> a.region().equals(region)).findFirst().orElseThrow();
+  }
+
+  /** What {@code meridian demo} prints once everything listens. */
+  public String instructions() {
+    int d = ports.dns();
+    return String.join("\n",
+        "",
+        "Meridian demo is running. Regions (simulated apps on loopback):",
+        "  us-east   http://127.0.0.1:" + ports.appUsEast() + "   DNS answer 127.0.10.1",
+        "  eu-west   http://127.0.0.1:" + ports.appEuWest() + "   DNS answer 127.0.20.1",
+        "  ap-south  http://127.0.0.1:" + ports.appApSouth() + "   DNS answer 127.0.30.1",
+        "Meridian:",
+        "  GeoDNS      127.0.0.1:" + d + " (UDP+TCP)   ops http://127.0.0.1:" + ports.dnsOps() + "/metrics",
+        "  L7 proxy    http://127.0.0.1:" + ports.proxy() + "   ops http://127.0.0.1:" + ports.proxyOps() + "/metrics",
+        "  checker     ops http://127.0.0.1:" + ports.checkerOps() + "/metrics",
+        "  controller  admin API http://127.0.0.1:" + ports.admin() + "  (token: " + ADMIN_TOKEN + ")",
+        "  config      " + configFile + " (edits apply live)",
+        "",
+        "Ask GeoDNS as a US, a European and an Indian client (EDNS Client Subnet):",
+        "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=198.51.100.0/24 +short   # -> 127.0.10.1 us-east",
+        "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=203.0.113.0/24 +short   # -> 127.0.20.1 eu-west",
+        "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=192.0.2.0/24 +short     # -> 127.0.30.1 ap-south",
+        "",
+        "Go through the proxy (127.0.0.1 is placed in Europe, 127.0.0.2 in the US, 127.0.0.3 in India):",
+        "  curl -s http://127.0.0.1:" + ports.proxy() + "/                       # hello from eu-west",
+        "  curl -s --interface 127.0.0.2 http://127.0.0.1:" + ports.proxy() + "/  # hello from us-east",
+        "",
+        "Break a region and watch DNS and the proxy move away within ~2 seconds:",
+        "  curl -s -X POST http://127.0.0.1:" + ports.appEuWest() + "/admin/break",
+        "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=203.0.113.0/24 +short   # -> 127.0.10.1",
+        "  curl -s http://127.0.0.1:" + ports.proxy() + "/                       # hello from us-east",
+        "  curl -s http://127.0.0.1:" + ports.admin() + "/v1/plan                 # the routing plan",
+        "Restore it (traffic returns after the failback hold-down and a ramp):",
+        "  curl -s -X POST http://127.0.0.1:" + ports.appEuWest() + "/admin/restore",
+        "",
+        "Press Ctrl-C to stop everything.",
+        "");
+  }
+
+  public Future<Void> stop() {
+    Future<Void> f = node.stop();
+    for (DemoApp app : apps) {
+      f = f.eventually(app::close);
+    }
+    return f;
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static int freeUdpAndTcpPort() {
+    for (int i = 0; i < 50; i++) {
+      int p = freePort();
+      try (DatagramSocket u = new DatagramSocket(p, InetAddress.getLoopbackAddress())) {
+        return p;
+      } catch (IOException e) {
+        // taken on UDP: try another
+      }
+    }
+    throw new IllegalStateException("no free UDP+TCP port on loopback");
+  }
+}

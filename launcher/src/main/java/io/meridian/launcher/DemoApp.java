@@ -1,0 +1,91 @@
+package io.meridian.launcher;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A simulated regional application for the demo and the end-to-end tests. It answers every request with its
+ * region's name, reports health on {@code /healthz} (with replication watermarks, as a real regional app may),
+ * and can be broken and restored on request:
+ *
+ * <pre>
+ *   curl -X POST http://127.0.0.1:18081/admin/break     # /healthz answers 503 and requests get 503
+ *   curl -X POST http://127.0.0.1:18081/admin/restore
+ * </pre>
+ */
+public final class DemoApp {
+  private final Vertx vertx;
+  private final String region;
+  private final List<String> peers;
+  private final AtomicBoolean broken = new AtomicBoolean();
+  private final AtomicLong commitPosition = new AtomicLong();
+  private HttpServer server;
+
+  private DemoApp(Vertx vertx, String region, List<String> peers) {
+    this.vertx = vertx;
+    this.region = region;
+    this.peers = peers;
+  }
+
+  public static DemoApp create(Vertx vertx, String region, List<String> peers) {
+    return new DemoApp(vertx, region, peers);
+  }
+
+  public String region() {
+    return region;
+  }
+
+  public int port() {
+    return server.actualPort();
+  }
+
+  public boolean isBroken() {
+    return broken.get();
+  }
+
+  public void setBroken(boolean value) {
+    broken.set(value);
+  }
+
+  public Future<DemoApp> listen(String host, int port) {
+    return vertx.createHttpServer().requestHandler(req -> {
+      String path = req.path();
+      if (path.equals("/admin/break") || path.equals("/admin/restore")) {
+        broken.set(path.endsWith("break"));
+        req.response().end(region + (broken.get() ? " is now broken\n" : " is restored\n"));
+        return;
+      }
+      if (broken.get()) {
+        req.response().setStatusCode(503).end(region + " is broken\n");
+        return;
+      }
+      if (path.equals("/healthz")) {
+        JsonObject applied = new JsonObject();
+        // every peer's writes are applied "up to now": a healthy demo region never lags
+        peers.forEach(p -> applied.put(p, System.currentTimeMillis()));
+        req.response().putHeader("content-type", "application/json")
+            .end(new JsonObject().put("status", "ok").put("region", region).put("applied", applied).encode());
+        return;
+      }
+      req.body().onSuccess(body -> {
+        var resp = req.response().putHeader("X-App-Region", region).putHeader("content-type", "text/plain");
+        if (!req.method().name().equals("GET") && !req.method().name().equals("HEAD")) {
+          resp.putHeader("X-Commit-Position", Long.toString(commitPosition.incrementAndGet()));
+        }
+        resp.end("hello from " + region + "\n");
+      });
+    }).listen(port, host).map(s -> {
+      server = s;
+      return this;
+    });
+  }
+
+  public Future<Void> close() {
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+}

@@ -1,0 +1,234 @@
+package io.meridian.launcher;
+
+import io.meridian.config.ConfigException;
+import io.meridian.config.ConfigLoader;
+import io.meridian.config.ConfigProblem;
+import io.meridian.config.MeridianConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The {@code meridian} command line. */
+@Command(name = "meridian", mixinStandardHelpOptions = true, version = "meridian 0.1.0",
+    description = "Global traffic router and failover control plane: GeoDNS, L7 proxy, health checking and a "
+        + "failover controller in one system.",
+    subcommands = {Main.Run.class, Main.DemoCmd.class, Main.ConfigCmd.class, Main.Ctl.class,
+        CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
+
+  public static void main(String[] args) {
+    configureLogging();
+    if (args.length > 0 && args[0].equals("ctl")) {
+      // ctl has its own argument grammar (sub-commands, --reason ...): hand it over untouched
+      System.exit(Ctl.invoke(java.util.Arrays.copyOfRange(args, 1, args.length)));
+    }
+    int code = new CommandLine(new Main()).execute(args);
+    if (code != 0 || !"run".equals(args.length > 0 ? args[0] : "") && !"demo".equals(args.length > 0 ? args[0] : "")) {
+      System.exit(code);
+    }
+  }
+
+  static void configureLogging() {
+    setDefault("org.slf4j.simpleLogger.showDateTime", "true");
+    setDefault("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+    setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
+    setDefault("org.slf4j.simpleLogger.levelInBrackets", "true");
+    setDefault("org.slf4j.simpleLogger.log.io.netty", "warn");
+    setDefault("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+  }
+
+  private static void setDefault(String key, String value) {
+    if (System.getProperty(key) == null) {
+      System.setProperty(key, value);
+    }
+  }
+
+  @Override
+  public Integer call() {
+    new CommandLine(this).usage(System.out);
+    return 0;
+  }
+
+  static Vertx newVertx() {
+    return Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+  }
+
+  /** Blocks until the JVM is asked to stop, then runs {@code onStop} (bounded) before exiting. */
+  static void awaitShutdown(Runnable onStop) {
+    CountDownLatch done = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      onStop.run();
+      done.countDown();
+    }, "meridian-shutdown"));
+    try {
+      done.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  static void stopAll(MeridianNode node, Demo demo, Vertx vertx) {
+    CountDownLatch stopped = new CountDownLatch(1);
+    var f = demo != null ? demo.stop() : node != null ? node.stop() : io.vertx.core.Future.<Void>succeededFuture();
+    f.eventually(vertx::close).onComplete(x -> stopped.countDown());
+    try {
+      if (!stopped.await(10, TimeUnit.SECONDS)) {
+        System.err.println("meridian: shutdown took longer than 10s; exiting anyway");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  static MeridianConfig loadOrExplain(Path file, PrintStream err) {
+    try {
+      return ConfigLoader.load(file);
+    } catch (ConfigException e) {
+      for (ConfigProblem p : e.problems()) {
+        err.println(p);
+      }
+      err.println(e.problems().size() + " problem(s) in " + file);
+      return null;
+    } catch (IOException e) {
+      err.println(file + ": cannot read: " + e.getMessage());
+      return null;
+    }
+  }
+
+  @Command(name = "run", mixinStandardHelpOptions = true,
+      description = "Run Meridian roles from a config file (all four by default).")
+  static final class Run implements Callable<Integer> {
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "YAML configuration file")
+    Path config;
+
+    @Option(names = "--roles", paramLabel = "LIST", defaultValue = "dns,proxy,checker,controller",
+        description = "comma-separated subset of dns,proxy,checker,controller (default: ${DEFAULT-VALUE})")
+    String roles;
+
+    @Override
+    public Integer call() {
+      Set<MeridianNode.RoleName> which;
+      try {
+        which = MeridianNode.RoleName.parseList(roles);
+      } catch (IllegalArgumentException e) {
+        System.err.println(e.getMessage());
+        return 2;
+      }
+      MeridianConfig cfg = loadOrExplain(config, System.err);
+      if (cfg == null) {
+        return 1;
+      }
+      Vertx vertx = newVertx();
+      MeridianNode node;
+      try {
+        node = MeridianNode.start(vertx, config.toAbsolutePath(), cfg, which).await(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        System.err.println("meridian: failed to start: " + e.getMessage());
+        vertx.close();
+        return 1;
+      }
+      System.out.println("meridian: running roles " + which + " from " + config);
+      awaitShutdown(() -> stopAll(node, null, vertx));
+      return 0;
+    }
+  }
+
+  @Command(name = "demo", mixinStandardHelpOptions = true,
+      description = "Start three simulated regions on loopback plus every Meridian role, and print what to try.")
+  static final class DemoCmd implements Callable<Integer> {
+    @Option(names = "--port-offset", defaultValue = "0", paramLabel = "N",
+        description = "add N to every demo port (default ports: DNS 8053, proxy 8080, admin 9090, apps 18081-18083)")
+    int portOffset;
+
+    @Option(names = "--dir", defaultValue = "meridian-demo", paramLabel = "DIR",
+        description = "where the demo writes its config and state (default: ${DEFAULT-VALUE})")
+    Path dir;
+
+    @Override
+    public Integer call() {
+      Vertx vertx = newVertx();
+      Demo demo;
+      try {
+        demo = Demo.start(vertx, dir.toAbsolutePath(), Demo.Ports.standard(portOffset)).await(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        System.err.println("meridian demo: failed to start: " + e.getMessage()
+            + (String.valueOf(e.getMessage()).contains("in use") ? " (try --port-offset 100)" : ""));
+        vertx.close();
+        return 1;
+      }
+      System.out.println(demo.instructions());
+      awaitShutdown(() -> {
+        System.out.println("meridian demo: stopping");
+        stopAll(null, demo, vertx);
+      });
+      return 0;
+    }
+  }
+
+  @Command(name = "config", mixinStandardHelpOptions = true, description = "Configuration tools.",
+      subcommands = {ConfigCheck.class})
+  static final class ConfigCmd implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      new CommandLine(this).usage(System.out);
+      return 0;
+    }
+  }
+
+  @Command(name = "check", mixinStandardHelpOptions = true,
+      description = "Validate a config file: print every problem with its line and exit 1, or a summary and exit 0.")
+  static final class ConfigCheck implements Callable<Integer> {
+    @Parameters(paramLabel = "FILE", description = "YAML configuration file")
+    Path file;
+
+    @Override
+    public Integer call() {
+      if (!Files.isRegularFile(file)) {
+        System.err.println(file + ": no such file");
+        return 1;
+      }
+      MeridianConfig cfg = loadOrExplain(file, System.out);
+      if (cfg == null) {
+        return 1;
+      }
+      System.out.println(cfg.summary());
+      return 0;
+    }
+  }
+
+  @Command(name = "ctl", description = "Operate a running controller through its admin API "
+      + "(status, drain, undrain, fail, restore, promote, freeze, unfreeze, events). Run 'meridian ctl --help'.",
+      mixinStandardHelpOptions = false)
+  static final class Ctl implements Callable<Integer> {
+    @Parameters(arity = "0..*", paramLabel = "ARGS")
+    String[] args = new String[0];
+
+    @Override
+    public Integer call() {
+      return invoke(args);
+    }
+
+    static int invoke(String[] args) {
+      // The CLI lives beside the admin API it talks to, in failover-controller.
+      try {
+        Class<?> ctl = Class.forName("io.meridian.controller.cli.Ctl");
+        return (Integer) ctl.getMethod("run", String[].class, PrintStream.class, PrintStream.class)
+            .invoke(null, args, System.out, System.err);
+      } catch (ReflectiveOperationException e) {
+        System.err.println("meridian ctl: unavailable in this build (" + e + ")");
+        return 2;
+      }
+    }
+  }
+}
