@@ -154,8 +154,12 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
     if (!f.isPresent()) {
       return Fallback.ALL_REGIONS;
     }
-    String scalar = f.asString(null);
-    if (scalar != null) {
+    boolean mapping = f.child("cname").isPresent() || f.child("a").isPresent() || f.child("aaaa").isPresent();
+    String scalar = mapping ? null : f.asString(null);
+    if (!mapping) {
+      if (scalar == null) {
+        return Fallback.ALL_REGIONS; // asString already reported what it found instead
+      }
       return switch (scalar) {
         case "all" -> Fallback.ALL_REGIONS;
         case "servfail" -> new Fallback(Fallback.Kind.SERVFAIL, null, List.of(), List.of());

@@ -80,6 +80,7 @@ final class DnsFixture implements AutoCloseable {
           - {cidr: 100.64.1.0/24, latitude: 19.08, longitude: 72.88, country: IN, continent: AS}
           - {cidr: 100.64.2.0/24, latitude: 48.86, longitude: 2.35, country: FR, continent: EU}
           - {cidr: 100.64.3.0/24, latitude: 35.68, longitude: 139.69, country: JP, continent: AS}
+          - {cidr: 100.65.0.0/16, latitude: 51.51, longitude: -0.13, country: GB, continent: EU}
           - {cidr: 127.0.0.0/8, latitude: 40.71, longitude: -74.01, country: US, continent: NA}
       """;
 
@@ -147,6 +148,11 @@ final class DnsFixture implements AutoCloseable {
     return np;
   }
 
+  /** Publishes a ready-made plan. */
+  void fixture(RoutingPlan plan) throws Exception {
+    await(bus.publishPlan(plan));
+  }
+
   RoutingPlan fail(String region) throws Exception {
     return publish("fail " + region, r -> r.id().equals(region) ? r.withHealth(Health.FAILED) : r);
   }
@@ -185,6 +191,29 @@ final class DnsFixture implements AutoCloseable {
       throw new IllegalStateException("timed out: " + cmd);
     }
     return new String(out, StandardCharsets.UTF_8);
+  }
+
+  /** An A query for {@code name} with an ECS option for {@code subnet} (a.b.c.d/len). */
+  static Message ecsQuery(String name, int type, String subnet) throws IOException {
+    Message m = Message.newQuery(org.xbill.DNS.Record.newRecord(org.xbill.DNS.Name.fromConstantString(name), type,
+        org.xbill.DNS.DClass.IN));
+    String[] parts = subnet.split("/");
+    m.addRecord(new org.xbill.DNS.OPTRecord(1232, 0, 0, 0, new org.xbill.DNS.ClientSubnetOption(
+        Integer.parseInt(parts[1]), InetAddress.getByName(parts[0]))), org.xbill.DNS.Section.ADDITIONAL);
+    return m;
+  }
+
+  /** The A/AAAA addresses in an answer, in order. */
+  static List<String> addresses(Message m) {
+    List<String> out = new ArrayList<>();
+    for (org.xbill.DNS.Record r : m.getSection(org.xbill.DNS.Section.ANSWER)) {
+      if (r instanceof org.xbill.DNS.ARecord a) {
+        out.add(a.getAddress().getHostAddress());
+      } else if (r instanceof org.xbill.DNS.AAAARecord a) {
+        out.add(a.getAddress().getHostAddress());
+      }
+    }
+    return out;
   }
 
   /** One query over UDP from loopback; null on timeout. */
