@@ -1,0 +1,84 @@
+package io.meridian.checker;
+
+import static io.meridian.checker.HttpProbeOutcomesTest.get;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.meridian.core.Health;
+import io.meridian.core.HealthReport;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.junit5.VertxExtension;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Over the role's real ops listener: GET /v1/evidence shows which probe failed from which vantage point, since
+ * when and with what output; /metrics has the per-target series; /readyz passes once reports flow; several
+ * vantage points run in one process; replication watermarks reach the reports.
+ */
+@ExtendWith(VertxExtension.class)
+class EvidenceAndMetricsTest {
+
+  @Test
+  void evidenceMetricsReadinessAndWatermarks(Vertx vertx) throws Exception {
+    RegionApp us = get(RegionApp.start(vertx, "us-east"));
+    RegionApp eu = get(RegionApp.start(vertx, "eu-west"));
+    us.watermarks("{\"eu-west\": 4711}");
+    CheckerHarness h = new CheckerHarness(vertx, "regions:\n" + CheckerHarness.region("us-east", 40, -74, us.url())
+        + CheckerHarness.region("eu-west", 50, 8, eu.url())
+        + "health_check:\n  interval: 100ms\n  timeout: 80ms\n  rise: 1\n  fall: 2\n  report_interval: 100ms\n"
+        + "  vantage_points: [vp-one, vp-two]\n  ops_listen: 127.0.0.1:0\n");
+    get(h.role.start());
+    WebClient web = WebClient.create(vertx);
+    try {
+      HealthReport ok = h.await(r -> r.vantagePoint().equals("vp-two")
+          && r.regions().stream().allMatch(x -> x.health() == Health.HEALTHY), Duration.ofSeconds(3));
+      assertEquals(Map.of("eu-west", 4711L), ok.regions().get(0).watermarks());
+      h.await(r -> r.vantagePoint().equals("vp-one"), Duration.ofSeconds(3));
+
+      int mark = h.mark();
+      eu.mode(RegionApp.Mode.ERROR_500);
+      h.await(mark, r -> CheckerHarness.healthOf(r, "eu-west") == Health.FAILED, Duration.ofSeconds(3));
+
+      int port = h.role.opsPort();
+      HttpResponse<Buffer> ev = get(web.get(port, "127.0.0.1", "/v1/evidence?region=eu-west").send());
+      assertEquals(200, ev.statusCode());
+      JsonArray vps = ev.bodyAsJsonObject().getJsonArray("vantage_points");
+      assertEquals(2, vps.size());
+      JsonObject region = vps.getJsonObject(0).getJsonArray("regions").getJsonObject(0);
+      assertEquals("eu-west", region.getString("region"));
+      assertEquals("FAILED", region.getString("health"));
+      JsonObject ep = region.getJsonArray("endpoints").getJsonObject(0);
+      assertEquals(eu.url(), ep.getString("target"));
+      assertEquals("DOWN", ep.getString("status"));
+      assertNotNull(ep.getString("failing_since"));
+      JsonObject last = ep.getJsonArray("recent").getJsonObject(ep.getJsonArray("recent").size() - 1);
+      assertEquals("status", last.getString("failure"));
+      assertTrue(last.getString("output").startsWith("HTTP 500 (expected 200-299)"), last.getString("output"));
+
+      assertEquals(404, get(web.get(port, "127.0.0.1", "/v1/evidence?region=mars").send()).statusCode());
+
+      String metrics = get(web.get(port, "127.0.0.1", "/metrics").send()).bodyAsString();
+      assertTrue(metrics.contains("meridian_checker_probes_total{region=\"eu-west\",result=\"status\",target=\""
+          + eu.url() + "\",vantage_point=\"vp-one\"}"), metrics);
+      assertTrue(metrics.contains("meridian_checker_region_health{region=\"eu-west\",state=\"failed\","
+          + "vantage_point=\"vp-two\"} 1.0"), metrics);
+      assertTrue(metrics.contains("meridian_checker_target_up{region=\"us-east\",target=\"" + us.url()
+          + "\",vantage_point=\"vp-one\"} 1.0"), metrics);
+      assertTrue(metrics.contains("meridian_checker_probe_duration_seconds_bucket{"), metrics);
+
+      assertEquals(200, get(web.get(port, "127.0.0.1", "/readyz").send()).statusCode());
+    } finally {
+      web.close();
+      get(h.role.stop());
+    }
+  }
+}
