@@ -157,13 +157,13 @@ public final class DefaultProxyRole implements ProxyRole {
           .with(new PoolOptions().setHttp1MaxSize(512).setMaxWaitQueueSize(-1))
           .build();
       HttpServerOptions so = new HttpServerOptions().setHost(cfg.listen().host()).setPort(listenPort)
-          .setTcpNoDelay(true).setHttp2ClearTextEnabled(true).setCompressionSupported(false)
+          .setTcpNoDelay(true).setHttp2ClearTextEnabled(false).setCompressionSupported(false)
           .setDecompressionSupported(false).setHandle100ContinueAutomatically(true)
           .setMaxHeaderSize(lim.maxHeaderBytes()).setMaxInitialLineLength(lim.maxUriBytes() + 32)
           .setIdleTimeout((int) lim.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
       ProxyHandler handler = new ProxyHandler(engine, client, accessLog);
       Promise<Void> p = Promise.promise();
-      vertx.createHttpServer(so).requestHandler(handler).listen().onComplete(ar -> {
+      vertx.createHttpServer(so).connectionHandler(conn -> installGuard(conn, engine.snapshot().proxy().limits())).requestHandler(handler).listen().onComplete(ar -> {
         if (ar.succeeded()) {
           bound.compareAndSet(-1, ar.result().actualPort());
           p.complete();
@@ -172,6 +172,16 @@ public final class DefaultProxyRole implements ProxyRole {
         }
       });
       return p.future();
+    }
+  }
+
+  /** Puts the {@link SmugglingGuard} in front of the HTTP/1.x decoder of a new client connection. */
+  private void installGuard(io.vertx.core.http.HttpConnection conn, ProxyConfig.Limits lim) {
+    if (conn instanceof io.vertx.core.net.impl.ConnectionBase cb) {
+      io.netty.channel.ChannelPipeline p = cb.channel().pipeline();
+      if (p.get("httpDecoder") != null && p.get("meridian-guard") == null) {
+        p.addBefore("httpDecoder", "meridian-guard", new SmugglingGuard(lim, engine.metrics));
+      }
     }
   }
 
