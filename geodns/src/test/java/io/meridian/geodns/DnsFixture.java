@@ -126,8 +126,18 @@ final class DnsFixture implements AutoCloseable {
   }
 
   static DnsFixture start(Path dir, String dnsSection) throws Exception {
+    return startYaml(dir, REGIONS + dnsSection);
+  }
+
+  /** Same, with a GeoIP database file (relative to dir) checked for replacement every 100 ms. */
+  static DnsFixture startWithGeoIp(Path dir, String database, String dnsSection) throws Exception {
+    return startYaml(dir, REGIONS.replace("geo:\n  nets:", "geo:\n  database: " + database
+        + "\n  reload_check_interval: 100ms\n  nets:") + dnsSection);
+  }
+
+  static DnsFixture startYaml(Path dir, String yaml) throws Exception {
     Path file = dir.resolve("meridian.yaml");
-    Files.writeString(file, REGIONS + dnsSection);
+    Files.writeString(file, yaml);
     return new DnsFixture(dir, ConfigLoader.load(file));
   }
 
