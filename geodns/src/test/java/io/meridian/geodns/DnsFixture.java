@@ -34,17 +34,17 @@ import org.xbill.DNS.Message;
  * A real GeoDNS role on loopback (ephemeral ports) with three regions and {@code nets} overrides placing client
  * subnets on several continents, plus real clients: dig, kdig, and raw UDP/TCP with dnsjava messages.
  */
-final class DnsFixture implements AutoCloseable {
+public final class DnsFixture implements AutoCloseable {
   /** us-east answers 192.0.2.1, eu-west 192.0.2.2, ap-south 192.0.2.3. */
-  static final String US = "192.0.2.1";
-  static final String EU = "192.0.2.2";
-  static final String AP = "192.0.2.3";
+  public static final String US = "192.0.2.1";
+  public static final String EU = "192.0.2.2";
+  public static final String AP = "192.0.2.3";
   /** ECS subnets and where the config places them. */
-  static final String LONDON = "198.51.100.0/24";
-  static final String NEW_YORK = "203.0.113.0/24";
-  static final String MUMBAI = "100.64.1.0/24";
-  static final String PARIS = "100.64.2.0/24";
-  static final String TOKYO = "100.64.3.0/24";
+  public static final String LONDON = "198.51.100.0/24";
+  public static final String NEW_YORK = "203.0.113.0/24";
+  public static final String MUMBAI = "100.64.1.0/24";
+  public static final String PARIS = "100.64.2.0/24";
+  public static final String TOKYO = "100.64.3.0/24";
 
   static final String REGIONS = """
       version: 1
@@ -100,7 +100,7 @@ final class DnsFixture implements AutoCloseable {
   final Vertx vertx;
   final ControlBus bus;
   final GeoLocator geo;
-  final GeoDnsRole role;
+  public final GeoDnsRole role;
   final MeridianConfig config;
 
   private DnsFixture(Path dir, MeridianConfig config) throws Exception {
@@ -115,7 +115,7 @@ final class DnsFixture implements AutoCloseable {
   }
 
   /** Starts with the default dns section. */
-  static DnsFixture start() throws Exception {
+  public static DnsFixture start() throws Exception {
     return start(DEFAULT_DNS);
   }
 
@@ -125,7 +125,7 @@ final class DnsFixture implements AutoCloseable {
     return start(dir, dnsSection);
   }
 
-  static DnsFixture start(Path dir, String dnsSection) throws Exception {
+  public static DnsFixture start(Path dir, String dnsSection) throws Exception {
     return startYaml(dir, REGIONS + dnsSection);
   }
 
@@ -141,7 +141,7 @@ final class DnsFixture implements AutoCloseable {
     return new DnsFixture(dir, ConfigLoader.load(file));
   }
 
-  int port() {
+  public int port() {
     return role.dnsPort();
   }
 
@@ -168,7 +168,7 @@ final class DnsFixture implements AutoCloseable {
   }
 
   /** Runs dig against the server; returns stdout. */
-  String dig(String... args) throws Exception {
+  public String dig(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("dig", "@127.0.0.1", "-p", Integer.toString(port()), "+time=3",
         "+tries=1"));
     cmd.addAll(Arrays.asList(args));
@@ -184,7 +184,7 @@ final class DnsFixture implements AutoCloseable {
   }
 
   /** dig +short: the answer lines. */
-  List<String> digShort(String... args) throws Exception {
+  public List<String> digShort(String... args) throws Exception {
     List<String> all = new ArrayList<>(Arrays.asList(args));
     all.add("+short");
     return dig(all.toArray(String[]::new)).lines().map(String::trim).filter(s -> !s.isEmpty()).toList();
@@ -204,7 +204,7 @@ final class DnsFixture implements AutoCloseable {
   }
 
   /** An A query for {@code name} with an ECS option for {@code subnet} (a.b.c.d/len). */
-  static Message ecsQuery(String name, int type, String subnet) throws IOException {
+  public static Message ecsQuery(String name, int type, String subnet) throws IOException {
     Message m = Message.newQuery(org.xbill.DNS.Record.newRecord(org.xbill.DNS.Name.fromConstantString(name), type,
         org.xbill.DNS.DClass.IN));
     String[] parts = subnet.split("/");
@@ -214,7 +214,7 @@ final class DnsFixture implements AutoCloseable {
   }
 
   /** The A/AAAA addresses in an answer, in order. */
-  static List<String> addresses(Message m) {
+  public static List<String> addresses(Message m) {
     List<String> out = new ArrayList<>();
     for (org.xbill.DNS.Record r : m.getSection(org.xbill.DNS.Section.ANSWER)) {
       if (r instanceof org.xbill.DNS.ARecord a) {
@@ -227,12 +227,12 @@ final class DnsFixture implements AutoCloseable {
   }
 
   /** One query over UDP from loopback; null on timeout. */
-  Message udp(Message query) throws IOException {
+  public Message udp(Message query) throws IOException {
     byte[] raw = udpRaw(query.toWire());
     return raw == null ? null : new Message(raw);
   }
 
-  byte[] udpRaw(byte[] wire) throws IOException {
+  public byte[] udpRaw(byte[] wire) throws IOException {
     try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
       s.setSoTimeout(2000);
       s.send(new DatagramPacket(wire, wire.length, InetAddress.getLoopbackAddress(), port()));

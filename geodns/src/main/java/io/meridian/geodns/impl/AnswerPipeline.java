@@ -29,6 +29,7 @@ import org.xbill.DNS.Type;
  * values read from volatile fields, so a new plan or zone applies to the very next query.
  */
 public final class AnswerPipeline {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AnswerPipeline.class);
 
   /** A named step; {@code always} steps run even after the outcome is settled. */
   record Stage(String name, boolean always, Consumer<Query> body) {}
@@ -110,6 +111,10 @@ public final class AnswerPipeline {
     return geo;
   }
 
+  DnsMetrics metrics() {
+    return metrics;
+  }
+
   /**
    * Answers one packet. Never throws: whatever a packet holds, the result is a response or null (drop).
    *
@@ -123,6 +128,8 @@ public final class AnswerPipeline {
       run(q);
     } catch (RuntimeException e) {
       // A bug, not the client's fault: answer SERVFAIL rather than let one packet take the loop down.
+      metrics.internalError();
+      LOG.warn("answer pipeline failed on a {}-byte packet", wire.length, e);
       q.out = q.id >= 0 && wire.length >= 12 ? headerOnly(wire, Rcode.SERVFAIL) : null;
       q.rcode = Rcode.SERVFAIL;
     }

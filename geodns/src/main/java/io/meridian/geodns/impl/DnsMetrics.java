@@ -28,6 +28,7 @@ public final class DnsMetrics {
   private final Counter rrl;
   private final Counter dropped;
   private final Counter zoneLoads;
+  private final Counter internalErrors;
   private final Histogram latency;
   private final Gauge planVersion;
 
@@ -58,6 +59,9 @@ public final class DnsMetrics {
         .labelNames("reason").register(registry);
     zoneLoads = Counter.builder().name("meridian_geodns_zone_loads_total")
         .help("Zone file (re)loads by result (ok, rejected)").labelNames("result").register(registry);
+    internalErrors = Counter.builder().name("meridian_geodns_internal_errors_total")
+        .help("Queries that hit a bug in the answer pipeline (answered SERVFAIL); should stay 0")
+        .register(registry);
     latency = Histogram.builder().name("meridian_geodns_query_duration_seconds")
         .help("Time from packet received to response encoded, by transport").labelNames("transport")
         .classicOnly()
@@ -115,6 +119,14 @@ public final class DnsMetrics {
 
   void dropped(String reason) {
     dropped.labelValues(reason).inc();
+  }
+
+  void internalError() {
+    internalErrors.inc();
+  }
+
+  long internalErrors() {
+    return (long) internalErrors.get();
   }
 
   void zoneLoad(boolean ok) {
