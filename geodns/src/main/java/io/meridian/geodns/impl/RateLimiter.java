@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Response Rate Limiting (as BIND and Knot do it) against reflection and amplification: each client prefix
- * (/24, /56) may receive {@code responsesPerSecond} UDP responses per second; beyond that, every
+ * (/24, /56) may receive {@code responsesPerSecond} UDP responses per second for one (name, type); beyond that, every
  * {@code slip}-th response is sent truncated (TC=1, no records) so a real client behind a spoofed prefix can
  * still get its answer over TCP, and the rest are dropped. TCP is never limited: it cannot be spoofed.
  *
@@ -45,11 +45,16 @@ final class RateLimiter {
   /** What to do with one more response to this client. */
   enum Verdict { PASS, SLIP, DROP }
 
-  Verdict check(byte[] client, long nowMillis) {
+  /**
+   * @param client    the transport source address
+   * @param response  what is being answered (name and type): BIND's "identical responses", so one resolver
+   *                  asking for many different names is not limited by one name's popularity
+   */
+  Verdict check(byte[] client, int response, long nowMillis) {
     if (perSecond <= 0) {
       return Verdict.PASS;
     }
-    long key = prefixKey(client);
+    long key = prefixKey(client) * 31 + response;
     int slot = (int) (mix(key) & mask);
     long second = nowMillis / 1000;
     while (true) {
@@ -76,7 +81,8 @@ final class RateLimiter {
     if (perSecond <= 0 || q.transport != Transport.UDP || q.out != null && q.rcode == org.xbill.DNS.Rcode.FORMERR) {
       return;
     }
-    switch (check(q.source, System.currentTimeMillis())) {
+    int response = q.qname == null ? 0 : q.qname.hashCode() * 31 + q.qtype;
+    switch (check(q.source, response, System.currentTimeMillis())) {
       case PASS -> { }
       case SLIP -> {
         q.truncate = true;
