@@ -56,6 +56,8 @@ public final class ControllerEngine {
   private final Map<String, RegionRun> runs = new LinkedHashMap<>();
   private final Deque<Instant> autoChanges = new ArrayDeque<>();
   private Built last;
+  /** Kept across evaluations: its cached rankings and the planner's distance rows are reused. */
+  private Topology topology;
 
   private ControllerEngine(MeridianConfig config, AdminState admin, Instant now) {
     this.admin = admin;
@@ -71,6 +73,9 @@ public final class ControllerEngine {
     this.config = newConfig;
     this.cc = newConfig.controller();
     this.planner = Planner.of(cc.planner());
+    if (topology == null || !topology.sameAs(newConfig.regions())) {
+      topology = Topology.of(newConfig.regions());
+    }
     Map<String, RegionRun> old = new LinkedHashMap<>(runs);
     runs.clear();
     for (RegionConfig r : newConfig.regions()) {
@@ -128,6 +133,9 @@ public final class ControllerEngine {
 
   /** Advances lifecycles to {@code now} and plans; returns the successor of {@code current} if it differs. */
   public Evaluation evaluate(RoutingPlan current, Instant now) {
+    if (topology != current.topology() && current.topology().sameAs(config.regions())) {
+      topology = current.topology(); // share the data planes' ranking cache
+    }
     List<JsonObject> events = new ArrayList<>();
     AdminState before = admin;
     AdminState expired = admin.expire(now);
@@ -184,7 +192,10 @@ public final class ControllerEngine {
     }
     String reason = events.isEmpty() ? "demand or health changed: routes rebalanced"
         : String.join("; ", events.stream().map(j -> j.getString("message")).toList());
-    RoutingPlan next = current.next(reason, built.states, built.routes, built.homes, built.shortfall);
+    RoutingPlan next = current.topology() == topology
+        ? current.next(reason, built.states, built.routes, built.homes, built.shortfall)
+        : new RoutingPlan(current.version() + 1, now, reason, topology, built.states, built.routes, built.homes,
+            built.shortfall); // the region list changed with the configuration
     return new Evaluation(next, changedAdmin, events);
   }
 
@@ -372,7 +383,6 @@ public final class ControllerEngine {
 
   private Built build(Map<String, RegionRun> runsNow, Map<String, Health> verdicts, AdminState adm,
       TreeMap<Integer, Double> dem) {
-    Topology topology = Topology.of(config.regions());
     List<RegionConfig> rc = config.regions();
     int n = rc.size();
     double[] limits = new double[n];
@@ -454,6 +464,14 @@ public final class ControllerEngine {
 
   /** Whether a new plan is worth publishing: any state change, or routes moving by more than 2 %. */
   private static boolean material(RoutingPlan current, Built b) {
+    if (current.regions().size() != b.states.size()) {
+      return true;
+    }
+    for (int i = 0; i < b.states.size(); i++) {
+      if (!current.region(i).id().equals(b.states.get(i).id())) {
+        return true;
+      }
+    }
     for (int i = 0; i < b.states.size(); i++) {
       RegionState a = current.region(i);
       RegionState c = b.states.get(i);

@@ -14,8 +14,8 @@ import java.util.Arrays;
  * Earth, so demand is shed only when nothing fits, and then the farthest demand first).
  *
  * <p>Zones are added one at a time; augmenting along a shortest path keeps the flow optimal for the zones added
- * so far (no negative cycle appears). While no region is full, sending a zone to its nearest region is itself
- * a shortest path, so the common case costs one array walk per zone.
+ * so far (no negative cycle appears). While a zone's nearest region has room, sending it there is itself a
+ * shortest path, so the common case costs one array walk per zone and a search happens only for spill.
  */
 public final class MinCostPlanner implements Planner {
   /** Farther than any two points on Earth (≈ 20,015 km): shedding is the last resort. */
@@ -51,6 +51,7 @@ public final class MinCostPlanner implements Planner {
     final double[] exch; // nn × nn: cheapest exchange r → s
     final int[] exchZone;
     final boolean[] dirty;
+    final boolean[] stale;
     final double[] pi;
     final double[] lab;
     final int[] pred;
@@ -80,6 +81,7 @@ public final class MinCostPlanner implements Planner {
       Arrays.fill(exch, INF);
       exchZone = new int[nn * nn];
       dirty = new boolean[nn];
+      stale = new boolean[nn * nn];
       pi = new double[nn];
       lab = new double[nn];
       pred = new int[nn];
@@ -91,11 +93,13 @@ public final class MinCostPlanner implements Planner {
     }
 
     Result solve() {
-      boolean anyFull = false;
       boolean potentialsValid = true;
-      for (int i = 0; i < in.zones().length; i++) {
+      for (int i : order()) {
         double left = in.demandRps()[i];
-        if (!anyFull && left > EPS) {
+        if (left > EPS) {
+          // Sending a zone to its nearest region while that region has spare capacity is a shortest path
+          // whatever else is full (a cheaper detour would close a negative cycle in an optimal flow), so
+          // the common case needs no search; only the potentials must be repaired before the next one.
           int nearest = shed;
           for (int r : in.topology().ranking(in.zones()[i])) {
             if (cap[r] > EPS) {
@@ -104,19 +108,17 @@ public final class MinCostPlanner implements Planner {
             }
           }
           double take = nearest == shed ? left : Math.min(left, cap[nearest] - load[nearest]);
-          addFlow(i, nearest, take);
-          load[nearest] += take;
-          left -= take;
-          potentialsValid = false; // new exchange edges; potentials are recomputed before the next search
-          if (nearest != shed && cap[nearest] - load[nearest] <= EPS) {
-            anyFull = true;
+          if (take > EPS) {
+            addFlow(i, nearest, take);
+            load[nearest] += take;
+            left -= take;
+            potentialsValid = false;
           }
         }
         while (left > EPS) {
-          anyFull = true;
           refreshDirtyRows();
           if (!potentialsValid) {
-            bellmanFord();
+            repairPotentials();
             potentialsValid = true;
           }
           left -= augment(i, left);
@@ -129,13 +131,55 @@ public final class MinCostPlanner implements Planner {
       return new Result(in, out, dist);
     }
 
+    /**
+     * Zones that lose most by missing their nearest region go first (Vogel's rule): the flow then needs few
+     * and short corrections. Any order gives the same optimal cost; this one is faster and deterministic.
+     */
+    int[] order() {
+      int zs = in.zones().length;
+      long[] keyed = new long[zs];
+      for (int i = 0; i < zs; i++) {
+        double first = INF;
+        double second = INF;
+        for (int r = 0; r < n; r++) {
+          if (cap[r] > EPS) {
+            double d = dist[i][r];
+            if (d < first) {
+              second = first;
+              first = d;
+            } else if (d < second) {
+              second = d;
+            }
+          }
+        }
+        double regret = second == INF ? 0 : second - first;
+        // sort key: regret descending (as whole metres, capped), then zone entry ascending
+        long metres = Math.min((long) (regret * 1000), (1L << 31) - 1);
+        keyed[i] = ((((1L << 31) - 1) - metres) << 32) | i;
+      }
+      Arrays.sort(keyed);
+      int[] out = new int[zs];
+      for (int i = 0; i < zs; i++) {
+        out[i] = (int) (keyed[i] & 0xffffffffL);
+      }
+      return out;
+    }
+
     /** One shortest path from zone i to a region with spare capacity; returns the demand moved. */
     double augment(int i, double left) {
+      // The sink's potential is the lowest of the regions with spare capacity, so the edges into it have
+      // non-negative reduced cost too and the search can stop as soon as nothing unsettled can beat it.
+      double piSink = INF;
       for (int s = 0; s < nn; s++) {
         lab[s] = cap[s] > EPS || memberCount[s] > 0 ? cost(i, s) - pi[s] : INF;
         pred[s] = -1;
         done[s] = false;
+        if (cap[s] - load[s] > EPS && pi[s] < piSink) {
+          piSink = pi[s];
+        }
       }
+      double sinkLabel = INF;
+      int end = -1;
       for (int k = 0; k < nn; k++) {
         int u = -1;
         double best = INF;
@@ -145,10 +189,14 @@ public final class MinCostPlanner implements Planner {
             u = s;
           }
         }
-        if (u < 0) {
+        if (u < 0 || best >= sinkLabel) {
           break;
         }
         done[u] = true;
+        if (cap[u] - load[u] > EPS && best + pi[u] - piSink < sinkLabel) {
+          sinkLabel = best + pi[u] - piSink;
+          end = u;
+        }
         if (memberCount[u] == 0) {
           continue;
         }
@@ -166,14 +214,6 @@ public final class MinCostPlanner implements Planner {
             lab[s] = best + rc;
             pred[s] = u;
           }
-        }
-      }
-      int end = -1;
-      double bestCost = INF;
-      for (int s = 0; s < nn; s++) {
-        if (lab[s] < INF && cap[s] - load[s] > EPS && lab[s] + pi[s] < bestCost) {
-          bestCost = lab[s] + pi[s];
-          end = s;
         }
       }
       double delta = Math.min(left, cap[end] - load[end]);
@@ -194,10 +234,9 @@ public final class MinCostPlanner implements Planner {
       }
       addFlow(i, first, delta);
       load[end] += delta;
+      // Johnson's update, with unsettled nodes capped at the sink's distance: keeps every reduced cost >= 0.
       for (int v = 0; v < nn; v++) {
-        if (lab[v] < INF) {
-          pi[v] += lab[v];
-        }
+        pi[v] += Math.min(lab[v], sinkLabel);
       }
       return delta;
     }
@@ -210,9 +249,7 @@ public final class MinCostPlanner implements Planner {
           members[r] = Arrays.copyOf(members[r], members[r].length * 2);
         }
         members[r][memberCount[r]++] = w;
-        if (!dirty[r]) {
-          offer(w, r);
-        }
+        offer(w, r);
       }
     }
 
@@ -220,7 +257,15 @@ public final class MinCostPlanner implements Planner {
       flow[w][r] -= delta;
       if (flow[w][r] <= EPS) {
         flow[w][r] = 0;
-        dirty[r] = true; // it may have been the cheapest exchange out of r
+        // the exchanges out of r that went through w must be found again among r's other zones
+        int row = r * nn;
+        for (int s = 0; s < nn; s++) {
+          if (exchZone[row + s] == w && exch[row + s] != INF) {
+            exch[row + s] = INF;
+            stale[row + s] = true;
+            dirty[r] = true;
+          }
+        }
       }
     }
 
@@ -244,24 +289,43 @@ public final class MinCostPlanner implements Planner {
           continue;
         }
         dirty[r] = false;
-        Arrays.fill(exch, r * nn, r * nn + nn, INF);
+        int row = r * nn;
         int kept = 0;
         for (int k = 0; k < memberCount[r]; k++) {
           int w = members[r][k];
           if (flow[w][r] > 0) {
             members[r][kept++] = w;
-            offer(w, r);
           } else {
             listed[w][r] = false;
           }
         }
         memberCount[r] = kept;
+        for (int s = 0; s < nn; s++) {
+          if (!stale[row + s]) {
+            continue;
+          }
+          stale[row + s] = false;
+          double best = INF;
+          int arg = -1;
+          for (int k = 0; k < kept; k++) {
+            int w = members[r][k];
+            double c = cost(w, s) - cost(w, r);
+            if (c < best) {
+              best = c;
+              arg = w;
+            }
+          }
+          exch[row + s] = best;
+          exchZone[row + s] = arg;
+        }
       }
     }
 
-    /** Potentials from scratch: shortest distances over the exchange edges from a virtual source. */
-    void bellmanFord() {
-      Arrays.fill(pi, 0);
+    /**
+     * Bellman-Ford from the current potentials: they are valid for every edge but the few added since the last
+     * search, so it settles in a round or two.
+     */
+    void repairPotentials() {
       for (int round = 0; round < nn; round++) {
         boolean changed = false;
         for (int r = 0; r < nn; r++) {
