@@ -37,6 +37,13 @@ final class TestDeployment implements AutoCloseable {
           residency_group: us
           upstreams: [http://127.0.0.1:1]
           health_check: {url: http://127.0.0.1:1/health}
+        - id: us-central
+          latitude: 41.3
+          longitude: -95.9
+          capacity_rps: 1000
+          residency_group: us
+          upstreams: [http://127.0.0.1:1]
+          health_check: {url: http://127.0.0.1:1/health}
         - id: eu-west
           latitude: 53.3
           longitude: -6.3
@@ -86,6 +93,49 @@ final class TestDeployment implements AutoCloseable {
 
   RoutingPlan evaluate() throws Exception {
     return await(role.evaluateNow());
+  }
+
+  /** One HTTP exchange with the admin API: status and JSON body. */
+  record Reply(int status, io.vertx.core.json.JsonObject body, java.net.http.HttpHeaders headers) {}
+
+  private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
+
+  Reply call(String method, String path, String token, String body, String idempotencyKey) throws Exception {
+    var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(baseUrl() + path))
+        .timeout(java.time.Duration.ofSeconds(20))
+        .method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+            : java.net.http.HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    if (idempotencyKey != null) {
+      b.header("Idempotency-Key", idempotencyKey);
+    }
+    var res = HTTP.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    String text = res.body();
+    return new Reply(res.statusCode(), text.startsWith("{") ? new io.vertx.core.json.JsonObject(text)
+        : new io.vertx.core.json.JsonObject().put("text", text), res.headers());
+  }
+
+  Reply post(String path, String token, String body) throws Exception {
+    return call("POST", path, token, body, null);
+  }
+
+  /** Admin tokens: "viewer-token", "operator-token", "admin-token". */
+  static String tokensYaml() {
+    return "admin:\n  tokens:\n"
+        + "    - {name: vic, role: viewer, sha256: " + sha("viewer-token") + "}\n"
+        + "    - {name: olga, role: operator, sha256: " + sha("operator-token") + "}\n"
+        + "    - {name: ada, role: admin, sha256: " + sha("admin-token") + "}\n";
+  }
+
+  static String sha(String s) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   String baseUrl() {

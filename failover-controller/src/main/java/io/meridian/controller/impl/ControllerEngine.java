@@ -381,6 +381,11 @@ public final class ControllerEngine {
         demand.demand(now, cc.demandWindow(), cc.demandEstimates()));
   }
 
+  /** A built plan as a RoutingPlan following {@code current} (for dry runs and the audit log). */
+  public RoutingPlan asPlan(Built b, RoutingPlan current, String reason, Instant now) {
+    return new RoutingPlan(current.version() + 1, now, reason, topology, b.states, b.routes, b.homes, b.shortfall);
+  }
+
   private Built build(Map<String, RegionRun> runsNow, Map<String, Health> verdicts, AdminState adm,
       TreeMap<Integer, Double> dem) {
     List<RegionConfig> rc = config.regions();

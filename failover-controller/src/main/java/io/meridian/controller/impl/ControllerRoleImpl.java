@@ -124,7 +124,19 @@ public final class ControllerRoleImpl implements ControllerRole {
     Router router = Router.router(vertx);
     ctx.ops().mount(router);
     api.mount(router);
-    return vertx.createHttpServer().requestHandler(router)
+    return onLane(() -> {
+      // Operators' decisions survive restarts: load them before the first plan is computed.
+      if (config.stateStore().type() != io.meridian.config.StateStoreConfig.Type.EMBEDDED) {
+        throw new IllegalStateException("state_store.type: " + config.stateStore().type().name().toLowerCase()
+            + " is not available in this build (expected: embedded)");
+      }
+      io.meridian.controller.StateStore store = io.meridian.controller.StateStore.embedded(config.stateStore().path());
+      engine.setAdmin(store.load());
+      api.useStore(store);
+      LOG.info("controller state loaded from {} (revision {})", config.stateStore().path(),
+          store.load().revision());
+      return null;
+    }).compose(v -> vertx.createHttpServer().requestHandler(router)
         .listen(config.controller().adminListen().port(), config.controller().adminListen().host())
         .compose(s -> {
           server = s;
@@ -132,10 +144,10 @@ public final class ControllerRoleImpl implements ControllerRole {
           LOG.info("controller admin API listening on {}:{}", config.controller().adminListen().host(),
               s.actualPort());
           return evaluateNow().<Void>mapEmpty();
-        });
+        }));
   }
 
-  private void scheduleEvaluation() {
+  void scheduleEvaluation() {
     if (evaluationQueued.compareAndSet(false, true)) {
       evaluateNow().onFailure(e -> LOG.error("evaluation failed", e));
     }
