@@ -467,7 +467,7 @@ public final class ControllerEngine {
     return b;
   }
 
-  /** Whether a new plan is worth publishing: any state change, or routes moving by more than 2 %. */
+  /** Whether a new plan is worth publishing: any state change, loads moving > 10 %, routes moving > 2 %. */
   private static boolean material(RoutingPlan current, Built b) {
     if (current.regions().size() != b.states.size()) {
       return true;
@@ -482,6 +482,10 @@ public final class ControllerEngine {
       RegionState c = b.states.get(i);
       if (a.health() != c.health() || a.lifecycle() != c.lifecycle()
           || Math.abs(a.trafficShare() - c.trafficShare()) > 1e-6) {
+        return true;
+      }
+      // planned load is what dry runs, status and utilisation read: republish when it moves by > 10 %
+      if (Math.abs(a.loadRps() - c.loadRps()) > Math.max(1, 0.1 * Math.max(a.loadRps(), c.loadRps()))) {
         return true;
       }
     }
