@@ -65,6 +65,13 @@ class EvidenceAndMetricsTest {
       assertTrue(last.getString("output").startsWith("HTTP 500 (expected 200-299)"), last.getString("output"));
 
       assertEquals(404, get(web.get(port, "127.0.0.1", "/v1/evidence?region=mars").send()).statusCode());
+      // and with a real client from outside the JVM, as an operator would ask
+      Process curl = new ProcessBuilder("curl", "-s", "-w", "\n%{http_code}",
+          "http://127.0.0.1:" + port + "/v1/evidence?region=eu-west").redirectErrorStream(true).start();
+      String out = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertEquals(0, curl.waitFor(), out);
+      assertTrue(out.endsWith("\n200"), out);
+      assertTrue(out.contains("\"health\" : \"FAILED\"") && out.contains("HTTP 500 (expected 200-299)"), out);
 
       String metrics = get(web.get(port, "127.0.0.1", "/metrics").send()).bodyAsString();
       assertTrue(metrics.contains("meridian_checker_probes_total{region=\"eu-west\",result=\"status\",target=\""
