@@ -21,10 +21,156 @@ import java.util.Set;
  * @param inFlightPerCapacityRps  per-region concurrency limit as a multiple of the region's capacity_rps
  * @param retryAfter       Retry-After sent with 503 when a region is at its concurrency limit
  * @param accessLog        write one JSON line per request to the {@code meridian.proxy.access} logger
+ * @param users            how a request's user (and residency group) is identified
+ * @param homes            home-region assignment: signed cookie secret, pins, default residency group
+ * @param readYourWrites   read-your-writes tokens
+ * @param h2cListen        optional extra listener for HTTP/2 over cleartext (prior knowledge or Upgrade: h2c);
+ *                         it serves HTTP/2 only, so the strict HTTP/1.1 framing guard of {@code listen} holds
+ * @param tls              optional TLS for {@code listen} (HTTP/2 and HTTP/1.1 by ALPN)
+ * @param upstreamTls      how https:// upstreams are verified and authenticated
  */
 public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duration connectTimeout,
     Duration responseTimeout, List<Route> routes, int trustedHops, Retries retries, Outliers outliers,
-    Limits limits, double inFlightPerCapacityRps, Duration retryAfter, boolean accessLog) {
+    Limits limits, double inFlightPerCapacityRps, Duration retryAfter, boolean accessLog, Users users,
+    Homes homes, ReadYourWrites readYourWrites, ListenAddress h2cListen, Tls tls, UpstreamTls upstreamTls) {
+
+  /** Where a request's user id comes from. */
+  public enum UserSource { NONE, HEADER, COOKIE, JWT }
+
+  /** JWT signature algorithms accepted; exactly one is configured so a token cannot pick a weaker one. */
+  public enum JwtAlgorithm { HS256, RS256 }
+
+  /**
+   * How the user behind a request is identified.
+   *
+   * @param source           none, header, cookie or jwt
+   * @param name             header or cookie name holding the user id; for jwt the header carrying
+   *                         {@code Bearer <jwt>} (default Authorization)
+   * @param jwtAlgorithm     HS256 or RS256
+   * @param jwtSecret        HS256 shared secret
+   * @param jwtPublicKey     RS256 public key file (PEM, X.509 SubjectPublicKeyInfo)
+   * @param userClaim        claim holding the user id (default sub)
+   * @param residencyClaim   claim holding the user's residency group, or null
+   */
+  public record Users(UserSource source, String name, JwtAlgorithm jwtAlgorithm, String jwtSecret,
+      java.nio.file.Path jwtPublicKey, String userClaim, String residencyClaim) {
+    public static final Users NONE = new Users(UserSource.NONE, null, JwtAlgorithm.HS256, null, null, "sub", null);
+
+    static Users parse(ConfigNode n, java.nio.file.Path baseDir) {
+      n.rejectUnknownKeys(Set.of("source", "name", "jwt"));
+      UserSource source = n.enumValue("source", UserSource.class, UserSource.NONE);
+      String name = n.string("name", source == UserSource.JWT ? "Authorization" : null);
+      if ((source == UserSource.HEADER || source == UserSource.COOKIE) && name == null) {
+        n.problem("name", "is required when source is " + source.name().toLowerCase(Locale.ROOT)
+            + " (the header or cookie holding the user id)");
+      }
+      ConfigNode jwt = n.child("jwt");
+      jwt.rejectUnknownKeys(Set.of("algorithm", "secret", "public_key_file", "user_claim", "residency_claim"));
+      JwtAlgorithm alg = jwt.enumValue("algorithm", JwtAlgorithm.class, JwtAlgorithm.HS256);
+      String secret = jwt.string("secret", null);
+      String keyFile = jwt.string("public_key_file", null);
+      if (source == UserSource.JWT) {
+        if (alg == JwtAlgorithm.HS256 && (secret == null || secret.length() < 32)) {
+          jwt.problem("secret", "is required for HS256 and must be at least 32 characters (RFC 7518 §3.2: a key"
+              + " as long as the hash), got " + (secret == null ? "none" : secret.length() + " characters"));
+        }
+        if (alg == JwtAlgorithm.RS256 && keyFile == null) {
+          jwt.problem("public_key_file", "is required for RS256 (a PEM public key)");
+        }
+      }
+      java.nio.file.Path key = keyFile == null ? null : baseDir.resolve(keyFile);
+      if (source == UserSource.JWT && key != null && !java.nio.file.Files.isReadable(key)) {
+        jwt.problem("public_key_file", "cannot read '" + key + "'");
+      }
+      return new Users(source, name, alg, secret, key, jwt.string("user_claim", "sub"),
+          jwt.string("residency_claim", null));
+    }
+  }
+
+  /**
+   * Home-region assignment.
+   *
+   * @param secret                 HMAC-SHA256 key verifying {@code meridian-home} cookies/headers; null: not read
+   * @param pins                   user id → home region, overriding everything else
+   * @param defaultResidencyGroup  group for users with no residency claim; null: all regions
+   */
+  public record Homes(String secret, java.util.Map<String, String> pins, String defaultResidencyGroup) {
+    public static final Homes NONE = new Homes(null, java.util.Map.of(), null);
+
+    static Homes parse(ConfigNode n) {
+      n.rejectUnknownKeys(Set.of("secret", "pins", "default_residency_group"));
+      String secret = n.string("secret", null);
+      if (secret != null && secret.length() < 32) {
+        n.problem("secret", "must be at least 32 characters, got " + secret.length());
+      }
+      java.util.Map<String, String> pins = new java.util.LinkedHashMap<>();
+      n.child("pins").entries().forEach((user, node) -> {
+        String region = node.asString(null);
+        if (region == null) {
+          node.problem("must be a region id");
+        } else {
+          pins.put(user, region);
+        }
+      });
+      return new Homes(secret, java.util.Map.copyOf(pins), n.string("default_residency_group", null));
+    }
+  }
+
+  /**
+   * Read-your-writes tokens.
+   *
+   * @param secret        HMAC-SHA256 key for tokens; null disables read-your-writes
+   * @param ttl           how long a token is honoured
+   * @param maxWait       how long a read may wait for the local replica before going to the home region
+   * @param commitHeader  upstream response header carrying the commit position
+   */
+  public record ReadYourWrites(String secret, Duration ttl, Duration maxWait, String commitHeader) {
+    public static final ReadYourWrites NONE = new ReadYourWrites(null, Duration.ofMinutes(5), Duration.ZERO,
+        "X-Commit-Position");
+
+    static ReadYourWrites parse(ConfigNode n) {
+      n.rejectUnknownKeys(Set.of("secret", "ttl", "max_wait", "commit_header"));
+      String secret = n.string("secret", null);
+      if (secret == null || secret.length() < 32) {
+        n.problem("secret", "is required and must be at least 32 characters, got "
+            + (secret == null ? "none" : secret.length() + " characters"));
+      }
+      return new ReadYourWrites(secret, n.duration("ttl", Duration.ofMinutes(5), Duration.ofSeconds(1)),
+          n.duration("max_wait", Duration.ZERO, Duration.ZERO), n.string("commit_header", "X-Commit-Position"));
+    }
+  }
+
+  /** TLS towards clients: certificate chain and key (PEM). */
+  public record Tls(java.nio.file.Path certFile, java.nio.file.Path keyFile) {
+    static Tls parse(ConfigNode n, java.nio.file.Path baseDir) {
+      n.rejectUnknownKeys(Set.of("cert_file", "key_file"));
+      String cert = n.requiredString("cert_file");
+      String key = n.requiredString("key_file");
+      return cert == null || key == null ? null : new Tls(baseDir.resolve(cert), baseDir.resolve(key));
+    }
+  }
+
+  /**
+   * TLS towards https:// upstreams. Verification is on unless {@code verify: false} (cross-region hops cross the
+   * internet: never turn it off outside tests).
+   */
+  public record UpstreamTls(boolean verify, java.nio.file.Path caFile, java.nio.file.Path clientCertFile,
+      java.nio.file.Path clientKeyFile) {
+    public static final UpstreamTls DEFAULT = new UpstreamTls(true, null, null, null);
+
+    static UpstreamTls parse(ConfigNode n, java.nio.file.Path baseDir) {
+      n.rejectUnknownKeys(Set.of("verify", "ca_file", "client_cert_file", "client_key_file"));
+      String ca = n.string("ca_file", null);
+      String cert = n.string("client_cert_file", null);
+      String key = n.string("client_key_file", null);
+      if ((cert == null) != (key == null)) {
+        n.problem(cert == null ? "client_cert_file" : "client_key_file",
+            "client_cert_file and client_key_file go together");
+      }
+      return new UpstreamTls(n.bool("verify", true), ca == null ? null : baseDir.resolve(ca),
+          cert == null ? null : baseDir.resolve(cert), key == null ? null : baseDir.resolve(key));
+    }
+  }
 
   /**
    * Retries of idempotent requests and of requests provably never sent, to the next eligible region.
@@ -86,6 +232,9 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
   /** How a route picks its region. */
   public enum Policy { NEAREST, HOME }
 
+  /** Whether a route may leave the user's residency group. */
+  public enum Residency { NONE, ENFORCED }
+
   /** What a route promises about reads after writes. */
   public enum Consistency { EVENTUAL, SESSION, STRONG }
 
@@ -98,9 +247,10 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
    * @param methods      upper-case methods to match; empty for any
    * @param policy       nearest or home
    * @param consistency  eventual, session or strong
+   * @param residency    enforced: only ever regions of the user's residency group, failover included
    */
   public record Route(String name, String host, String pathPrefix, List<String> methods, Policy policy,
-      Consistency consistency) {
+      Consistency consistency, Residency residency) {
     public boolean matches(String requestHost, String path, String method) {
       if (host != null && (requestHost == null || !hostEquals(requestHost))) {
         return false;
@@ -119,25 +269,30 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
   }
 
   public static Route catchAll() {
-    return new Route("default", null, "/", List.of(), Policy.NEAREST, Consistency.EVENTUAL);
+    return new Route("default", null, "/", List.of(), Policy.NEAREST, Consistency.EVENTUAL, Residency.NONE);
   }
 
   public static ProxyConfig defaults() {
     return new ProxyConfig(ListenAddress.parse("127.0.0.1:8080"), ListenAddress.parse("127.0.0.1:9180"),
         Duration.ofSeconds(2), Duration.ofSeconds(30), List.of(catchAll()), 0, Retries.DEFAULT, Outliers.DEFAULT,
-        Limits.DEFAULT, 1.0, Duration.ofSeconds(1), false);
+        Limits.DEFAULT, 1.0, Duration.ofSeconds(1), false, Users.NONE, Homes.NONE, ReadYourWrites.NONE, null, null,
+        UpstreamTls.DEFAULT);
   }
 
   static ProxyConfig parse(ConfigNode n) {
+    return parse(n, java.nio.file.Path.of("."));
+  }
+
+  static ProxyConfig parse(ConfigNode n, java.nio.file.Path baseDir) {
     n.rejectUnknownKeys(Set.of("listen", "ops_listen", "connect_timeout", "response_timeout", "routes",
         "trusted_hops", "retries", "outlier_detection", "limits", "in_flight_per_capacity_rps", "retry_after",
-        "access_log"));
+        "access_log", "users", "homes", "read_your_writes", "h2c_listen", "tls", "upstream_tls"));
     ListenAddress listen = n.listen("listen", "127.0.0.1:8080");
     ListenAddress ops = n.listen("ops_listen", "127.0.0.1:9180");
     Duration connect = n.duration("connect_timeout", Duration.ofSeconds(2), Duration.ofMillis(1));
     Duration response = n.duration("response_timeout", Duration.ofSeconds(30), Duration.ofMillis(1));
     List<Route> routes = n.list("routes", r -> {
-      r.rejectUnknownKeys(Set.of("name", "host", "path_prefix", "methods", "policy", "consistency"));
+      r.rejectUnknownKeys(Set.of("name", "host", "path_prefix", "methods", "policy", "consistency", "residency"));
       String name = r.requiredString("name");
       String host = r.string("host", null);
       String prefix = r.string("path_prefix", "/");
@@ -147,7 +302,8 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
       List<String> methods = r.stringList("methods").stream().map(m -> m.toUpperCase(Locale.ROOT)).toList();
       Policy policy = r.enumValue("policy", Policy.class, Policy.NEAREST);
       Consistency consistency = r.enumValue("consistency", Consistency.class, Consistency.EVENTUAL);
-      return name == null ? null : new Route(name, host, prefix, methods, policy, consistency);
+      Residency residency = r.enumValue("residency", Residency.class, Residency.NONE);
+      return name == null ? null : new Route(name, host, prefix, methods, policy, consistency, residency);
     });
     int trustedHops = n.integer("trusted_hops", 0, 0, 16);
     Retries retries = n.child("retries").isPresent() ? Retries.parse(n.child("retries")) : Retries.DEFAULT;
@@ -157,7 +313,27 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     double inFlight = n.number("in_flight_per_capacity_rps", 1.0, 0.001, 1000);
     Duration retryAfter = n.duration("retry_after", Duration.ofSeconds(1), Duration.ofSeconds(1));
     boolean accessLog = n.bool("access_log", false);
+    Users users = n.child("users").isPresent() ? Users.parse(n.child("users"), baseDir) : Users.NONE;
+    Homes homes = n.child("homes").isPresent() ? Homes.parse(n.child("homes")) : Homes.NONE;
+    ReadYourWrites ryw = n.child("read_your_writes").isPresent() ? ReadYourWrites.parse(n.child("read_your_writes"))
+        : ReadYourWrites.NONE;
+    ListenAddress h2c = n.child("h2c_listen").isPresent() ? n.listen("h2c_listen", "127.0.0.1:0") : null;
+    Tls tls = n.child("tls").isPresent() ? Tls.parse(n.child("tls"), baseDir) : null;
+    UpstreamTls upTls = n.child("upstream_tls").isPresent() ? UpstreamTls.parse(n.child("upstream_tls"), baseDir)
+        : UpstreamTls.DEFAULT;
+    for (int i = 0; i < routes.size(); i++) {
+      Route rt = routes.get(i);
+      if ((rt.policy() == Policy.HOME || rt.consistency() != Consistency.EVENTUAL
+          || rt.residency() == Residency.ENFORCED) && users.source() == UserSource.NONE) {
+        n.child("routes").asList().get(i).problem("policy", "route '" + rt.name() + "' needs to know the user"
+            + " (policy home, session/strong consistency or enforced residency): set proxy.users.source");
+      }
+      if (rt.consistency() == Consistency.SESSION && ryw.secret() == null) {
+        n.child("routes").asList().get(i).problem("consistency", "route '" + rt.name() + "' is session-consistent:"
+            + " set proxy.read_your_writes.secret");
+      }
+    }
     return new ProxyConfig(listen, ops, connect, response, routes.isEmpty() ? List.of(catchAll()) : routes,
-        trustedHops, retries, outliers, limits, inFlight, retryAfter, accessLog);
+        trustedHops, retries, outliers, limits, inFlight, retryAfter, accessLog, users, homes, ryw, h2c, tls, upTls);
   }
 }

@@ -131,6 +131,30 @@ final class Testbed implements AutoCloseable {
     bus.publishPlan(p.next(region + " " + health, states, p.zones(), p.homes(), 0));
   }
 
+  /** Publishes the next plan with new home promotions and fences. */
+  void setHomes(io.meridian.core.HomeAssignments homes) {
+    RoutingPlan p = bus.currentPlan();
+    bus.publishPlan(p.next("homes " + homes, p.regions(), p.zones(), homes, 0));
+  }
+
+  /** Publishes a health report in which {@code region} has applied {@code position} from {@code source}. */
+  void setWatermark(String region, String source, long position) {
+    java.time.Instant now = java.time.Instant.now();
+    bus.publishHealth(new io.meridian.core.HealthReport("test", now.toEpochMilli(), now, now.plusSeconds(60),
+        List.of(new io.meridian.core.HealthReport.RegionReport(region, Health.HEALTHY, 1, 1, now, "ok",
+            Map.of(source, position)))));
+  }
+
+  /** The value of one sample line of /metrics, or 0 when absent. */
+  double metric(String sample) throws Exception {
+    for (String line : metrics().split("\n")) {
+      if (line.startsWith(sample + " ")) {
+        return Double.parseDouble(line.substring(sample.length() + 1).trim());
+      }
+    }
+    return 0;
+  }
+
   /** Stops one region's upstream server (as if the process died). */
   void kill(String region) throws Exception {
     upstreams.get(region).close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

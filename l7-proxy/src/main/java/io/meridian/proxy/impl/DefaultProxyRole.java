@@ -161,7 +161,7 @@ public final class DefaultProxyRole implements ProxyRole {
           .setDecompressionSupported(false).setHandle100ContinueAutomatically(true)
           .setMaxHeaderSize(lim.maxHeaderBytes()).setMaxInitialLineLength(lim.maxUriBytes() + 32)
           .setIdleTimeout((int) lim.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
-      ProxyHandler handler = new ProxyHandler(engine, client, accessLog);
+      ProxyHandler handler = new ProxyHandler(vertx, engine, client, accessLog);
       Promise<Void> p = Promise.promise();
       vertx.createHttpServer(so).connectionHandler(conn -> installGuard(conn, engine.snapshot().proxy().limits())).requestHandler(handler).listen().onComplete(ar -> {
         if (ar.succeeded()) {

@@ -51,6 +51,16 @@ final class Exchange implements RegionSelector.Constraint {
   private boolean finished;
   private ProxyOutcome lastFailure;
   private long sentAt;
+  private Sessions sessions;
+  private String user;
+  /** Only this region may serve (home routing, strong consistency, read-your-writes redirect), or null. */
+  private String onlyRegion;
+  /** When {@link #onlyRegion} cannot serve, fall back to nearest instead of failing (home, eventual/session). */
+  private boolean fallbackNearest;
+  /** Residency enforced: only regions of this group, failover included; null: any. */
+  private String requiredGroup;
+  private boolean strong;
+  private Sessions.RywToken ryw;
 
   Exchange(ProxyHandler h, ProxyEngine.Snapshot s, HttpServerRequest req, ProxyEngine.RouteRuntime route,
       byte[] clientIp, int zone, int clientHash, long start) {
@@ -81,12 +91,65 @@ final class Exchange implements RegionSelector.Constraint {
       h.engine.zoneRequests.incrementAndGet(zone);
     }
     req.response().closeHandler(v -> clientGone());
+    ProxyConfig.Route r = route.route;
+    sessions = h.sessions(s);
+    boolean unsafe = !isSafe(req.method());
+    boolean needsUser = r.policy() == ProxyConfig.Policy.HOME || r.consistency() != ProxyConfig.Consistency.EVENTUAL
+        || r.residency() == ProxyConfig.Residency.ENFORCED || (unsafe && sessions.rywEnabled());
+    if (!needsUser) {
+      attempt();
+      return;
+    }
+    Sessions.Identity id = sessions.identify(req);
+    user = id.user();
+    String home = sessions.home(id, req);
+    String group = sessions.residencyGroup(id, home);
+    // the controller may have promoted another region to act as home after a home-region failover
+    String acting = home == null ? null : s.plan().homes().actingHome(home);
+    boolean fenced = acting != null && s.plan().homes().fenced().contains(acting);
+    if (r.residency() == ProxyConfig.Residency.ENFORCED) {
+      if (group == null) {
+        residencyRefused("unknown");
+        return;
+      }
+      requiredGroup = group;
+    }
+    if (r.consistency() == ProxyConfig.Consistency.STRONG) {
+      // strong: the home region or nothing — a write elsewhere could fork the user's data (fail closed)
+      strong = true;
+      if (acting == null || fenced) {
+        finishWithError(ProxyOutcome.HOME_UNAVAILABLE, acting);
+        return;
+      }
+      onlyRegion = acting;
+    } else if (r.policy() == ProxyConfig.Policy.HOME && acting != null && !fenced) {
+      onlyRegion = acting;
+      fallbackNearest = true;
+    }
+    if (r.consistency() == ProxyConfig.Consistency.SESSION && !unsafe && onlyRegion == null) {
+      ryw = sessions.rywToken(req, user);
+    }
     attempt();
+  }
+
+  static boolean isSafe(HttpMethod m) {
+    return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.TRACE;
+  }
+
+  private void residencyRefused(String group) {
+    h.engine.metrics.residencyRefusal(route.route.name(), group);
+    finishWithError(ProxyOutcome.RESIDENCY_REFUSED, null);
   }
 
   /** Regions already tried for this request are excluded from the next choice. */
   @Override
   public boolean allows(RegionState r) {
+    if (onlyRegion != null && !onlyRegion.equals(r.id())) {
+      return false;
+    }
+    if (requiredGroup != null && !requiredGroup.equals(r.residencyGroup())) {
+      return false;
+    }
     for (int i = 0; i < triedCount; i++) {
       if (tried[i].equals(r.id())) {
         return false;
@@ -106,11 +169,42 @@ final class Exchange implements RegionSelector.Constraint {
 
   private void attempt() {
     int idx = RegionSelector.choose(s.plan(), zone, clientHash, this);
+    if (idx < 0 && onlyRegion != null && fallbackNearest) {
+      onlyRegion = null; // home (or the token's region) cannot serve: the nearest allowed region does
+      fallbackNearest = false;
+      idx = RegionSelector.choose(s.plan(), zone, clientHash, this);
+    }
     if (idx < 0) {
-      finishWithError(lastFailure != null ? lastFailure : ProxyOutcome.NO_ELIGIBLE_REGION, null);
+      if (strong) {
+        finishWithError(ProxyOutcome.HOME_UNAVAILABLE, onlyRegion);
+      } else if (requiredGroup != null) {
+        residencyRefused(requiredGroup);
+      } else {
+        finishWithError(lastFailure != null ? lastFailure : ProxyOutcome.NO_ELIGIBLE_REGION, null);
+      }
       return;
     }
     RegionState state = s.plan().region(idx);
+    if (ryw != null && !state.id().equals(ryw.home())) {
+      Sessions.RywToken token = ryw;
+      if (h.engine.watermark(state.id(), token.home()) < token.position()) {
+        long maxWait = s.proxy().readYourWrites().maxWait().toMillis();
+        if (maxWait > 0 && waitDeadline == 0) {
+          waitForReplica(state.id(), token, System.nanoTime() + maxWait * 1_000_000);
+          return;
+        }
+        // the local replica has not applied the user's last write: read at the home region instead
+        ryw = null;
+        h.engine.metrics.rywRedirect(state.id(), token.home());
+        if (requiredGroup == null || requiredGroup.equals(sessions.groupOf(token.home()))) {
+          onlyRegion = token.home();
+          fallbackNearest = true;
+        }
+        attempt();
+        return;
+      }
+    }
+    ryw = null;
     RegionUpstreams ru = s.byPlanIndex()[idx];
     long now = System.nanoTime();
     Upstream up = ru == null ? null : ru.pick(now);
@@ -136,6 +230,21 @@ final class Exchange implements RegionSelector.Constraint {
     RequestOptions o = new RequestOptions().setMethod(req.method()).setHost(up.host).setPort(up.port)
         .setSsl(up.ssl).setURI(req.uri()).setConnectTimeout(cfg.connectTimeout().toMillis());
     h.client.request(o).onComplete(this::connected);
+  }
+
+  private long waitDeadline;
+
+  /** Polls the region's watermark until it reaches the token or the configured bound passes. */
+  private void waitForReplica(String regionId, Sessions.RywToken token, long deadline) {
+    waitDeadline = deadline;
+    h.vertx.setPeriodic(5, timer -> {
+      if (finished) {
+        h.vertx.cancelTimer(timer);
+      } else if (h.engine.watermark(regionId, token.home()) >= token.position() || System.nanoTime() >= deadline) {
+        h.vertx.cancelTimer(timer);
+        attempt(); // the deadline is set, so a still-lagging replica now redirects instead of waiting again
+      }
+    });
   }
 
   private void connected(AsyncResult<HttpClientRequest> ar) {
@@ -237,6 +346,9 @@ final class Exchange implements RegionSelector.Constraint {
     }
     Headers.copyEndToEnd(cres.headers(), resp.headers());
     resp.putHeader(REGION_HEADER, region.region);
+    if (status >= 200 && status < 300 && !isSafe(m0()) && sessions != null && sessions.rywEnabled()) {
+      issueToken(cres, resp);
+    }
     HttpMethod m = req.method();
     if (m == HttpMethod.HEAD || status == 204 || status == 304 || status < 200) {
       cres.handler(null);
@@ -258,6 +370,33 @@ final class Exchange implements RegionSelector.Constraint {
         complete(status, null);
       }
     });
+  }
+
+  private HttpMethod m0() {
+    return req.method();
+  }
+
+  /**
+   * After a successful write, a signed token naming the region that took it and its commit position: the
+   * upstream's own (e.g. X-Commit-Position) when it reports one, else a hybrid-logical-clock timestamp.
+   */
+  private void issueToken(HttpClientResponse cres, HttpServerResponse resp) {
+    long position = -1;
+    String reported = cres.getHeader(s.proxy().readYourWrites().commitHeader());
+    if (reported != null) {
+      try {
+        position = Long.parseLong(reported.trim());
+      } catch (NumberFormatException e) {
+        position = -1;
+      }
+    }
+    if (position < 0) {
+      position = h.engine.hlc.next();
+    }
+    String token = sessions.mintRyw(user, region.region, position);
+    resp.putHeader(io.meridian.proxy.ProxyTokens.RYW_HEADER, token);
+    resp.headers().add("set-cookie", io.meridian.proxy.ProxyTokens.RYW_COOKIE + "=" + token + "; Path=/; Max-Age="
+        + s.proxy().readYourWrites().ttl().toSeconds() + "; HttpOnly; SameSite=Lax");
   }
 
   private void upstreamFailed(ProxyOutcome outcome, boolean neverSent) {

@@ -23,6 +23,7 @@ final class ProxyEngine {
   final AtomicInteger activeRequests = new AtomicInteger();
   final AtomicInteger activeRetries = new AtomicInteger();
   /** Requests per client zone since the last traffic report (the controller's demand signal). */
+  final Hlc hlc = new Hlc();
   final AtomicIntegerArray zoneRequests = new AtomicIntegerArray(Zones.COUNT);
   /** Latest replication watermarks: region → (source region → applied position). */
   private volatile Map<String, Map<String, Long>> watermarks = Map.of();

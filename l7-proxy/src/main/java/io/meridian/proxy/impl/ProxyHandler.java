@@ -19,8 +19,11 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
   final ProxyEngine engine;
   final HttpClient client;
   final AccessLog accessLog;
+  final io.vertx.core.Vertx vertx;
+  private Sessions sessions;
 
-  ProxyHandler(ProxyEngine engine, HttpClient client, AccessLog accessLog) {
+  ProxyHandler(io.vertx.core.Vertx vertx, ProxyEngine engine, HttpClient client, AccessLog accessLog) {
+    this.vertx = vertx;
     this.engine = engine;
     this.client = client;
     this.accessLog = accessLog;
@@ -47,6 +50,16 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     int zone = loc == null ? Zones.UNKNOWN : loc.zone();
     Exchange x = new Exchange(this, s, req, route, ip, zone, ClientAddress.subnetHash(ip), start);
     x.begin();
+  }
+
+  /** This event loop's identity/token state for the snapshot's config, rebuilt when the config changes. */
+  Sessions sessions(ProxyEngine.Snapshot s) {
+    Sessions ss = sessions;
+    if (ss == null || ss.cfg != s.proxy()) {
+      ss = new Sessions(engine.config(), engine.metrics);
+      sessions = ss;
+    }
+    return ss;
   }
 
   static boolean isHttp2(HttpServerRequest req) {
