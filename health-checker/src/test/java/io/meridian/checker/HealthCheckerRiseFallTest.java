@@ -23,7 +23,7 @@ class HealthCheckerRiseFallTest {
 
   private static String yaml(RegionApp app) {
     return "regions:\n" + CheckerHarness.region("us-east", 40, -74, app.url())
-        + "health_check:\n  interval: 100ms\n  timeout: 80ms\n  rise: " + RISE + "\n  fall: " + FALL
+        + "health_check:\n  interval: 200ms\n  timeout: 190ms\n  rise: " + RISE + "\n  fall: " + FALL
         + "\n  report_interval: 100ms\n  vantage_point: vp-test\n  ops_listen: 127.0.0.1:0\n";
   }
 

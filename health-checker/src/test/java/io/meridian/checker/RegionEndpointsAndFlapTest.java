@@ -85,6 +85,33 @@ class RegionEndpointsAndFlapTest {
     }
   }
 
+  @Test
+  void slowButWithinTimeoutStaysHealthySlowerFails(Vertx vertx) throws Exception {
+    RegionApp app = get(RegionApp.start(vertx, "us-east"));
+    CheckerHarness h = new CheckerHarness(vertx, "regions:\n" + CheckerHarness.region("us-east", 40, -74, app.url())
+        + "health_check:\n  interval: 100ms\n  timeout: 80ms\n  rise: 2\n  fall: 2\n  report_interval: 100ms\n"
+        + "  ops_listen: 127.0.0.1:0\n");
+    get(h.role.start());
+    try {
+      h.await(r -> us(r).health() == Health.HEALTHY, Duration.ofSeconds(3));
+      int mark = h.mark();
+      int before = app.served.get();
+      app.slow(30);
+      while (app.served.get() - before < 8) {
+        Thread.sleep(20);
+      }
+      for (HealthReport r : h.reports.subList(mark, h.reports.size())) {
+        assertEquals(Health.HEALTHY, us(r).health(), "30 ms answers within an 80 ms timeout: " + us(r).detail());
+      }
+      mark = h.mark();
+      app.slow(200);
+      HealthReport failed = h.await(mark, r -> us(r).health() == Health.FAILED, Duration.ofSeconds(3));
+      assertTrue(us(failed).detail().contains("timeout after 80ms waiting for first byte"), us(failed).detail());
+    } finally {
+      get(h.role.stop());
+    }
+  }
+
   /** Breaks the app until FAILED is reported, restores it, returns how long until HEALTHY is reported again. */
   private static Duration cycle(CheckerHarness h, RegionApp app) throws InterruptedException {
     int mark = h.mark();

@@ -23,7 +23,8 @@ import org.xbill.DNS.Section;
 /** TCP connect and DNS probes against real servers on loopback. */
 @ExtendWith(VertxExtension.class)
 class TcpAndDnsProbeTest {
-  static final HealthProbe.Settings SETTINGS = new HealthProbe.Settings(Duration.ofMillis(300), "t", 256);
+  static final HealthProbe.Settings SETTINGS = new HealthProbe.Settings(Duration.ofSeconds(3), "t", 256);
+  static final HealthProbe.Settings SHORT = new HealthProbe.Settings(Duration.ofMillis(300), "t", 256);
 
   @Test
   void tcpConnectPassesAndRefusedFails(Vertx vertx) throws Exception {
@@ -83,7 +84,7 @@ class TcpAndDnsProbeTest {
     ProbeResult nx = probe(vertx, Endpoint.dns("127.0.0.1", port, "other.example.com", "A"), SETTINGS);
     assertEquals(ProbeFailure.RCODE, nx.failure());
     assertTrue(nx.output().startsWith("NXDOMAIN for other.example.com/A at 127.0.0.1:" + port), nx.output());
-    ProbeResult mute = probe(vertx, Endpoint.dns("127.0.0.1", port, "mute.example.com", "A"), SETTINGS);
+    ProbeResult mute = probe(vertx, Endpoint.dns("127.0.0.1", port, "mute.example.com", "A"), SHORT);
     assertEquals(ProbeFailure.TIMEOUT, mute.failure());
     assertTrue(mute.output().startsWith("timeout after 300ms waiting for an answer to mute.example.com/A"),
         mute.output());
