@@ -478,7 +478,8 @@ final class AdminApi {
     }
   }
 
-  private static void refuse(RoutingContext rc, Refusal.Exception r) {
+  private void refuse(RoutingContext rc, Refusal.Exception r) {
+    role.metrics().refusals.labelValues(r.kind().label()).inc();
     json(rc, r.kind().status(), r.kind().body(r.getMessage()));
   }
 

@@ -50,7 +50,7 @@ public final class ControllerEngine {
   private MeridianConfig config;
   private ControllerConfig cc;
   private Planner planner;
-  private final HealthView health = new HealthView();
+  private final HealthView health = new HealthView(null);
   private final DemandView demand = new DemandView();
   private AdminState admin;
   private final Map<String, RegionRun> runs = new LinkedHashMap<>();
@@ -73,6 +73,7 @@ public final class ControllerEngine {
     this.config = newConfig;
     this.cc = newConfig.controller();
     this.planner = Planner.of(cc.planner());
+    this.health.quorum(io.meridian.checker.HealthQuorum.of(newConfig.healthCheck()));
     if (topology == null || !topology.sameAs(newConfig.regions())) {
       topology = Topology.of(newConfig.regions());
     }
@@ -93,6 +94,7 @@ public final class ControllerEngine {
 
   public void onTraffic(TrafficReport report) {
     demand.accept(report);
+    health.accept(report);
   }
 
   public AdminState admin() {
@@ -115,6 +117,11 @@ public final class ControllerEngine {
   public String note(String region) {
     RegionRun r = runs.get(region);
     return r == null ? "" : r.note();
+  }
+
+  /** Per region (config order) the limit of the last evaluation, or null before the first. */
+  public double[] lastLimits() {
+    return last == null ? null : last.limits.clone();
   }
 
   /** The last planning result (for explanations), or null before the first evaluation. */

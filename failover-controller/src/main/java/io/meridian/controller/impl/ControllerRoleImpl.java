@@ -186,9 +186,17 @@ public final class ControllerRoleImpl implements ControllerRole {
     metrics.plansPublished.inc();
     metrics.planVersion.set(plan.version());
     metrics.shortfall.set(plan.shortfallRps());
-    for (RegionState r : plan.regions()) {
-      metrics.regionShare.labelValues(r.id(), r.lifecycle().name().toLowerCase()).set(r.trafficShare());
+    double[] limits = engine.lastLimits();
+    for (int i = 0; i < plan.regions().size(); i++) {
+      RegionState r = plan.region(i);
+      for (io.meridian.core.Lifecycle l : io.meridian.core.Lifecycle.values()) {
+        // one live series per region: the others read 0 so a dashboard sums cleanly
+        metrics.regionShare.labelValues(r.id(), l.name().toLowerCase()).set(l == r.lifecycle() ? r.trafficShare() : 0);
+      }
       metrics.regionLoad.labelValues(r.id()).set(r.loadRps());
+      if (limits != null && i < limits.length) {
+        metrics.regionLimit.labelValues(r.id()).set(limits[i]);
+      }
     }
     LOG.info("published plan v{}: {}", plan.version(), plan.reason());
     emit(ControllerEngine.event(plan.createdAt(), "plan_published", null, "plan v" + plan.version() + ": "

@@ -1,18 +1,32 @@
 package io.meridian.controller.impl;
 
+import io.meridian.checker.HealthQuorum;
 import io.meridian.core.Health;
 import io.meridian.core.HealthReport;
+import io.meridian.core.TrafficReport;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * The latest report of every vantage point, combined by majority: a region is FAILED only when more than half
- * of the vantage points with a fresh report about it say so, so one checker with a broken network path cannot
- * fail a region on its own. A stale report (past its {@code validUntil}) counts as no evidence, never as down.
+ * The latest report of every vantage point, combined by the health checker's {@link HealthQuorum}: a region is
+ * FAILED only when a quorum (by default a majority) of vantage points say so, a vantage point that sees every
+ * region down is discounted, and a stale report (past its {@code validUntil}) abstains — never "down". The
+ * proxies' traffic reports add passive evidence (real traffic failing where probes pass).
  */
 final class HealthView {
   private final Map<String, HealthReport> latest = new HashMap<>();
+  private final Map<String, TrafficReport> traffic = new HashMap<>();
+  private HealthQuorum quorum;
+
+  HealthView(HealthQuorum quorum) {
+    this.quorum = quorum;
+  }
+
+  void quorum(HealthQuorum q) {
+    this.quorum = q;
+  }
 
   void accept(HealthReport report) {
     HealthReport prev = latest.get(report.vantagePoint());
@@ -21,40 +35,17 @@ final class HealthView {
     }
   }
 
+  void accept(TrafficReport report) {
+    TrafficReport prev = traffic.get(report.source());
+    if (prev == null || !report.at().isBefore(prev.at())) {
+      traffic.put(report.source(), report);
+    }
+  }
+
   /** The combined verdict for a region at {@code now}. */
   Health verdict(String region, Instant now) {
-    int fresh = 0;
-    int failed = 0;
-    int degraded = 0;
-    for (HealthReport r : latest.values()) {
-      if (!now.isBefore(r.validUntil())) {
-        continue;
-      }
-      for (HealthReport.RegionReport rr : r.regions()) {
-        if (rr.region().equals(region)) {
-          if (rr.health() == Health.UNKNOWN) {
-            break;
-          }
-          fresh++;
-          if (rr.health() == Health.FAILED) {
-            failed++;
-          } else if (rr.health() == Health.DEGRADED) {
-            degraded++;
-          }
-          break;
-        }
-      }
-    }
-    if (fresh == 0) {
-      return Health.UNKNOWN;
-    }
-    if (failed * 2 > fresh) {
-      return Health.FAILED;
-    }
-    if ((failed + degraded) * 2 > fresh) {
-      return Health.DEGRADED;
-    }
-    return Health.HEALTHY;
+    HealthQuorum.Verdict v = quorum.evaluate(List.of(region), latest.values(), traffic.values(), now).get(region);
+    return v == null ? Health.UNKNOWN : v.health();
   }
 
   /** Highest replication watermark any fresh report shows {@code region} having applied from {@code source}. */
