@@ -70,6 +70,7 @@ final class AdminApi {
     router.route("/v1/*").handler(this::authenticate);
     router.get("/v1/plan").handler(rc -> json(rc, 200, PlanJson.toJson(role.bus().currentPlan())));
     router.get("/v1/plan/explain").handler(this::explain);
+    router.get("/v1/plan/diff").handler(this::diff);
     router.get("/v1/regions").handler(this::regions);
     router.get("/v1/audit").handler(this::audit);
     router.get("/v1/events").handler(this::events);
@@ -147,6 +148,28 @@ final class AdminApi {
       return new JsonObject().put("zone", Zones.id(zone)).put("plan_version", plan.version())
           .put("planner", lines).put("candidates", candidates);
     }).onSuccess(j -> json(rc, 200, j)).onFailure(rc::fail);
+  }
+
+  private void diff(RoutingContext rc) {
+    RoutingPlan current = role.bus().currentPlan();
+    long to = parseLong(rc.queryParams().get("to"), current.version());
+    long from = parseLong(rc.queryParams().get("from"), to - 1);
+    RoutingPlan a = role.plan(from);
+    RoutingPlan b = to == current.version() ? current : role.plan(to);
+    if (a == null || b == null) {
+      refuse(rc, Refusal.NOT_FOUND.with("plan version " + (a == null ? from : to) + " is not in the last "
+          + ControllerRoleImpl.HISTORY + " plans (current: " + current.version() + ")"));
+      return;
+    }
+    json(rc, 200, io.meridian.controller.PlanDiff.between(a, b));
+  }
+
+  private static long parseLong(String s, long dflt) {
+    try {
+      return s == null ? dflt : Long.parseLong(s);
+    } catch (NumberFormatException e) {
+      return dflt;
+    }
   }
 
   private void regions(RoutingContext rc) {

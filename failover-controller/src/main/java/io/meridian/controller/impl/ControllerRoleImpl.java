@@ -42,6 +42,10 @@ public final class ControllerRoleImpl implements ControllerRole {
   private final AtomicBoolean evaluationQueued = new AtomicBoolean();
   private final List<Consumer<JsonObject>> eventListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<ControlBus.Subscription> subscriptions = new ArrayList<>();
+  /** Recent plans by version, for diffs. */
+  private final java.util.concurrent.ConcurrentSkipListMap<Long, RoutingPlan> history =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
+  static final int HISTORY = 64;
   private volatile MeridianConfig config;
   private volatile HttpServer server;
   private long timer = -1;
@@ -70,6 +74,11 @@ public final class ControllerRoleImpl implements ControllerRole {
   /** Runs {@code task} on the serial lane. */
   <T> Future<T> onLane(Callable<T> task) {
     return lane.executeBlocking(task, true);
+  }
+
+  /** A recent plan by version, or null when it is older than the kept history. */
+  RoutingPlan plan(long version) {
+    return history.get(version);
   }
 
   ControllerEngine engine() {
@@ -112,6 +121,12 @@ public final class ControllerRoleImpl implements ControllerRole {
   @Override
   public Future<Void> start() {
     ctx.ops().readiness("admin-api", () -> server == null ? "admin API not listening yet" : null);
+    subscriptions.add(bus.onPlan(p -> {
+      history.put(p.version(), p);
+      while (history.size() > HISTORY) {
+        history.pollFirstEntry();
+      }
+    }));
     subscriptions.add(bus.onHealth(report -> onLane(() -> {
       engine.onHealth(report);
       return null;
