@@ -80,7 +80,7 @@ final class DnsListeners {
           config.udpSockets());
     }
     DatagramSocketOptions options = new DatagramSocketOptions().setReuseAddress(true)
-        .setReusePort(native_ && n > 1).setReceiveBufferSize(4 << 20).setSendBufferSize(4 << 20)
+        .setReusePort(native_ && n > 1)
         .setIpV6(host.contains(":"));
     return listenUdp(options, host, wantedPort).compose(first -> {
       int actual = first.localAddress().port();

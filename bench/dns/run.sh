@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# GeoDNS benchmark: dnsperf against Meridian and against gdnsd (geoip plugin) in one run, on the same synthetic
+# City MMDB (core's SyntheticGeoDb), the same three regions, the same name. Each server is pinned to the same
+# single core (SERVER_CPU), dnsperf to the other (CLIENT_CPU). Two mixes: plain queries (located by the source
+# address) and ECS queries from ~1,000 client /24s across every continent.
+#
+# Per server and mix it prints:
+#   QPS and mean latency of a saturating run (dnsperf -q OUTSTANDING for DURATION s),
+#   QPS per server CPU-second (utime+stime of the server process during that run: dnsperf's one core can
+#   saturate before the server does, so raw QPS alone would flatter the slower server),
+#   mean and p99 latency of a fixed-rate run (LAT_QPS queries/s, per-query latencies from dnsperf -v),
+# and the Meridian/gdnsd ratios.
+#
+# Usage: bench/dns/run.sh [DURATION=10] [OUTSTANDING=200] [LAT_QPS=20000]
+# Needs: java 17, maven, dnsperf, gdnsd, taskset (util-linux). Writes its work files under target/bench-dns/.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DURATION="${1:-10}"
+OUTSTANDING="${2:-200}"
+LAT_QPS="${3:-20000}"
+SERVER_CPU="${SERVER_CPU:-0}"
+CLIENT_CPU="${CLIENT_CPU:-1}"
+WARMUP="${WARMUP:-8}"
+work="$here/geodns/target/bench-dns"
+MPORT="${MERIDIAN_PORT:-18053}"
+GPORT="${GDNSD_PORT:-18054}"
+
+for tool in dnsperf gdnsd taskset java mvn; do
+  command -v "$tool" >/dev/null || { echo "bench/dns: $tool is required (apt-get install dnsperf gdnsd util-linux)" >&2; exit 1; }
+done
+
+echo "== building geodns and its bench tool"
+(cd "$here" && mvn -q -pl geodns test-compile && mvn -q -pl geodns dependency:build-classpath \
+  -Dmdep.outputFile="$here/geodns/target/bench.cp" -Dmdep.includeScope=test >/dev/null)
+CP="$here/geodns/target/classes:$here/geodns/target/test-classes:$(cat "$here/geodns/target/bench.cp")"
+rm -rf "$work"; mkdir -p "$work"
+java -cp "$CP" io.meridian.geodns.bench.DnsBenchTool prepare "$work" "$MPORT" "$GPORT" 10000 1000
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+wait_ready() { # port
+  for _ in $(seq 1 100); do
+    if dig +time=1 +tries=1 @127.0.0.1 -p "$1" www.example.test A +short >/dev/null 2>&1 \
+       && [[ -n "$(dig +time=1 +tries=1 @127.0.0.1 -p "$1" www.example.test A +short)" ]]; then return 0; fi
+    sleep 0.2
+  done
+  echo "server on port $1 did not answer" >&2; return 1
+}
+
+# run_dnsperf NAME PID PORT MIX -> prints "qps mean_ms qps_per_cpu_s p50_ms p99_ms lat_mean_ms"
+run_mix() {
+  local name="$1" pid="$2" port="$3" mix="$4"
+  local input=(-d "$work/queries-plain.txt")
+  [[ "$mix" == ecs ]] && input=(-B -d "$work/queries-ecs.bin")
+  # warm-up (the JVM's JIT; gdnsd's caches), not measured
+  taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" "${input[@]}" -l "$WARMUP" -q "$OUTSTANDING" >/dev/null 2>&1 || true
+  local t0 t1 out
+  t0=$(cpu_ticks "$pid")
+  out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" "${input[@]}" -l "$DURATION" -q "$OUTSTANDING" 2>&1)
+  t1=$(cpu_ticks "$pid")
+  echo "$out" > "$work/dnsperf-$name-$mix.txt"
+  local qps mean completed lost
+  qps=$(awk '/Queries per second:/ {print $4}' <<<"$out")
+  mean=$(awk '/Average Latency/ {print $4 * 1000}' <<<"$out")
+  completed=$(awk '/Queries completed:/ {print $3}' <<<"$out")
+  lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
+  local cpu_s per_cpu
+  cpu_s=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN {printf "%.2f", (b - a) / hz}')
+  per_cpu=$(awk -v c="$completed" -v s="$cpu_s" 'BEGIN {printf "%.0f", (s > 0 ? c / s : 0)}')
+  # latency at a fixed, sub-saturating rate: per-query latencies from dnsperf -v
+  taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" "${input[@]}" -l 5 -Q "$LAT_QPS" -q "$OUTSTANDING" -v \
+    2>/dev/null | awk '$1 == ">" {print $NF}' | sort -g > "$work/lat-$name-$mix.txt" || true
+  local n p50 p99 lmean
+  n=$(wc -l < "$work/lat-$name-$mix.txt")
+  if (( n > 0 )); then
+    p50=$(awk -v n="$n" 'NR == int(n * 0.50) + 1 {printf "%.3f", $1 * 1000; exit}' "$work/lat-$name-$mix.txt")
+    p99=$(awk -v n="$n" 'NR == int(n * 0.99) + 1 {printf "%.3f", $1 * 1000; exit}' "$work/lat-$name-$mix.txt")
+    lmean=$(awk '{s += $1} END {printf "%.3f", s / NR * 1000}' "$work/lat-$name-$mix.txt")
+  else
+    p50=nan; p99=nan; lmean=nan
+  fi
+  echo "$qps $mean $per_cpu $cpu_s $lost $lmean $p50 $p99"
+}
+
+echo "== starting Meridian GeoDNS on cpu $SERVER_CPU (port $MPORT)"
+taskset -c "$SERVER_CPU" java ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} -Dloops=1 -cp "$CP" \
+  io.meridian.geodns.bench.DnsBenchTool serve "$work/meridian.yaml" > "$work/meridian.log" 2>&1 &
+mpid=$!; pids+=("$mpid")
+wait_ready "$MPORT"
+grep -m1 "ready" "$work/meridian.log" || true
+
+echo "== starting gdnsd on cpu $SERVER_CPU (port $GPORT)"
+gdnsd -c "$work/gdnsd" checkconf > "$work/gdnsd-checkconf.log" 2>&1 || { cat "$work/gdnsd-checkconf.log"; exit 1; }
+taskset -c "$SERVER_CPU" gdnsd -c "$work/gdnsd" start > "$work/gdnsd.log" 2>&1 &
+gpid=$!; pids+=("$gpid")
+wait_ready "$GPORT"
+
+# sanity: the same ECS client gets the same region from both
+check() { dig +short @127.0.0.1 -p "$1" www.example.test A +subnet="$2"; }
+first_eu=$(awk -F, '$2 == "EU" {print $1; exit}' "$work/ecs-subnets.csv")
+echo "   EU client $first_eu -> meridian $(check "$MPORT" "$first_eu"), gdnsd $(check "$GPORT" "$first_eu")"
+
+declare -A R
+for mix in plain ecs; do
+  # the servers share one core: run them one after the other, never together
+  kill -STOP "$gpid"; R[meridian-$mix]=$(run_mix meridian "$mpid" "$MPORT" "$mix"); kill -CONT "$gpid"
+  kill -STOP "$mpid"; R[gdnsd-$mix]=$(run_mix gdnsd "$gpid" "$GPORT" "$mix"); kill -CONT "$mpid"
+done
+
+printf '\n%-9s %-6s %10s %9s %12s %8s %7s | %9s %9s %9s\n' server mix QPS mean_ms QPS/cpu_s cpu_s lost \
+  lat_mean lat_p50 lat_p99
+for mix in plain ecs; do
+  for s in meridian gdnsd; do
+    read -r qps mean per cpu lost lmean p50 p99 <<<"${R[$s-$mix]}"
+    printf '%-9s %-6s %10.0f %9.3f %12s %8s %7s | %9s %9s %9s\n' "$s" "$mix" "$qps" "$mean" "$per" "$cpu" "$lost" \
+      "$lmean" "$p50" "$p99"
+  done
+done
+echo
+for mix in plain ecs; do
+  read -r mq _ mp _ _ _ _ m99 <<<"${R[meridian-$mix]}"
+  read -r gq _ gp _ _ _ _ g99 <<<"${R[gdnsd-$mix]}"
+  awk -v mix="$mix" -v mq="$mq" -v gq="$gq" -v mp="$mp" -v gp="$gp" -v m99="$m99" -v g99="$g99" 'BEGIN {
+    printf "%-6s Meridian/gdnsd: QPS %.2f, QPS per CPU-second %.2f, p99 latency at fixed rate %s ms vs %s ms\n",
+      mix, mq / gq, mp / gp, m99, g99 }'
+done
+echo
+echo "(saturating runs: dnsperf -l $DURATION -q $OUTSTANDING; latency runs: -Q $LAT_QPS for 5 s; server cpu $SERVER_CPU, dnsperf cpu $CLIENT_CPU; raw output in $work)"
