@@ -151,7 +151,7 @@ public final class ControllerRoleImpl implements ControllerRole {
       LOG.info("controller state loaded from {} (revision {})", config.stateStore().path(),
           store.load().revision());
       return null;
-    }).compose(v -> vertx.createHttpServer().requestHandler(router)
+    }).compose(v -> vertx.createHttpServer(serverOptions()).requestHandler(router)
         .listen(config.controller().adminListen().port(), config.controller().adminListen().host())
         .compose(s -> {
           server = s;
@@ -160,6 +160,26 @@ public final class ControllerRoleImpl implements ControllerRole {
               s.actualPort());
           return evaluateNow().<Void>mapEmpty();
         }));
+  }
+
+  /** Plain HTTP, or TLS with the PEM files of {@code admin.tls} (paths relative to the config file). */
+  private io.vertx.core.http.HttpServerOptions serverOptions() {
+    io.vertx.core.http.HttpServerOptions o = new io.vertx.core.http.HttpServerOptions();
+    var tls = config.admin().tls();
+    if (tls == null) {
+      return o;
+    }
+    java.nio.file.Path base = config.source() == null || config.source().toAbsolutePath().getParent() == null
+        ? java.nio.file.Path.of("") : config.source().toAbsolutePath().getParent();
+    java.nio.file.Path cert = base.resolve(tls.certPath());
+    java.nio.file.Path key = base.resolve(tls.keyPath());
+    for (java.nio.file.Path p : List.of(cert, key)) {
+      if (!java.nio.file.Files.isReadable(p)) {
+        throw new IllegalStateException("admin.tls: cannot read " + p + " (expected: a PEM file)");
+      }
+    }
+    return o.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+        .setCertPath(cert.toString()).setKeyPath(key.toString()));
   }
 
   void scheduleEvaluation() {
