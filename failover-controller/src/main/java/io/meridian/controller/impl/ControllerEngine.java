@@ -52,7 +52,9 @@ public final class ControllerEngine {
   private Planner planner;
   private final HealthView health = new HealthView(null);
   private final DemandView demand = new DemandView();
-  private AdminState admin;
+  /** Read by HTTP handlers on event loops, written on the lane: volatile snapshots, never shared mutables. */
+  private volatile AdminState admin;
+  private volatile Map<String, String> notes = Map.of();
   private final Map<String, RegionRun> runs = new LinkedHashMap<>();
   private final Deque<Instant> autoChanges = new ArrayDeque<>();
   private Built last;
@@ -114,9 +116,9 @@ public final class ControllerEngine {
     return health.watermark(region, source, now);
   }
 
+  /** Why a region is where it is (e.g. why a drain halted); safe from any thread. */
   public String note(String region) {
-    RegionRun r = runs.get(region);
-    return r == null ? "" : r.note();
+    return notes.getOrDefault(region, "");
   }
 
   /** Per region (config order) the limit of the last evaluation, or null before the first. */
@@ -191,6 +193,9 @@ public final class ControllerEngine {
       }
     }
     homes(verdicts, frozen, now, events);
+    Map<String, String> n = new LinkedHashMap<>();
+    runs.forEach((id, run) -> n.put(id, run.note()));
+    notes = Map.copyOf(n);
     Built built = build(runs, verdicts, admin, dem);
     last = built;
     AdminState changedAdmin = admin != before ? admin : null;
@@ -542,8 +547,4 @@ public final class ControllerEngine {
     return s.regions().size();
   }
 
-  /** Runs for the regions endpoint. */
-  public Map<String, RegionRun> runs() {
-    return Map.copyOf(runs);
-  }
 }
