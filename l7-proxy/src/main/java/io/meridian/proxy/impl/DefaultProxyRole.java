@@ -151,6 +151,7 @@ public final class DefaultProxyRole implements ProxyRole {
       ProxyConfig.Limits lim = cfg.limits();
       HttpClient client = vertx.httpClientBuilder()
           .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_1_1).setKeepAlive(true)
+              .setIdleTimeout((int) lim.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
               .setKeepAliveTimeout(55).setPipelining(false).setTcpNoDelay(true).setDecompressionSupported(false)
               .setVerifyHost(true).setMaxHeaderSize(64 * 1024).setMaxInitialLineLength(8192)
               .setConnectTimeout((int) cfg.connectTimeout().toMillis()).setName("meridian-proxy"))

@@ -21,6 +21,9 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
   final AccessLog accessLog;
   final io.vertx.core.Vertx vertx;
   private Sessions sessions;
+  /** Exchanges waiting for response headers, in deadline order (one timeout value per config). */
+  private final java.util.ArrayDeque<Exchange> awaiting = new java.util.ArrayDeque<>();
+  private long sweeper = -1;
 
   ProxyHandler(io.vertx.core.Vertx vertx, ProxyEngine engine, HttpClient client, AccessLog accessLog) {
     this.vertx = vertx;
@@ -50,6 +53,29 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     int zone = loc == null ? Zones.UNKNOWN : loc.zone();
     Exchange x = new Exchange(this, s, req, route, ip, zone, ClientAddress.subnetHash(ip), start);
     x.begin();
+  }
+
+  void awaitResponse(Exchange x) {
+    awaiting.addLast(x);
+    if (sweeper < 0) {
+      // 50 ms granularity is ample for timeouts of seconds; one timer per event loop, not per request
+      sweeper = vertx.setPeriodic(50, id -> sweep());
+    }
+  }
+
+  private void sweep() {
+    long now = System.nanoTime();
+    Exchange head;
+    while ((head = awaiting.peekFirst()) != null && head.checkResponseDeadline(now)) {
+      awaiting.pollFirst();
+    }
+  }
+
+  void close() {
+    if (sweeper >= 0) {
+      vertx.cancelTimer(sweeper);
+      sweeper = -1;
+    }
   }
 
   /** This event loop's identity/token state for the snapshot's config, rebuilt when the config changes. */

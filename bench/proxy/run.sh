@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Meridian's L7 proxy against nginx and haproxy (Debian packages) as equivalent reverse proxies in front of the
+# same backend, in one run. Each proxy is pinned with taskset to the same single core (PROXY_CORE); the backend
+# and wrk share the other core(s). Prints RPS, p50/p99 latency and the proxy's own CPU time per request
+# (utime+stime from /proc of all its processes, divided by requests served), then the Meridian/peer ratios.
+#
+#   bench/proxy/run.sh [duration=10s] [connections=64]
+#
+# Needs: wrk nginx haproxy (apt: wrk nginx-light|nginx haproxy), Java 17, Maven. Loopback only.
+set -euo pipefail
+DUR=${1:-10s}
+CONNS=${2:-64}
+WARM=${WARM:-5s}
+PROXY_CORE=${PROXY_CORE:-0}
+OTHER_CORES=${OTHER_CORES:-1}
+BACKEND_PORT=${BACKEND_PORT:-18181}
+MERIDIAN_PORT=${MERIDIAN_PORT:-18180}
+NGINX_PORT=${NGINX_PORT:-18182}
+HAPROXY_PORT=${HAPROXY_PORT:-18183}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d /tmp/meridian-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; rm -rf "$WORK"; }
+trap cleanup EXIT
+TICK=$(getconf CLK_TCK)
+
+# --- the shared backend: nginx answering a small fixed body, on the other core(s)
+mkdir -p "$WORK/backend" "$WORK/nginx" "$WORK/haproxy"
+cat > "$WORK/backend/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $WORK/backend/nginx.pid; error_log $WORK/backend/error.log;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  client_body_temp_path $WORK/backend; proxy_temp_path $WORK/backend; fastcgi_temp_path $WORK/backend;
+  uwsgi_temp_path $WORK/backend; scgi_temp_path $WORK/backend;
+  server { listen 127.0.0.1:$BACKEND_PORT; location / { return 200 "hello from the backend\n"; } } }
+CONF
+taskset -c "$OTHER_CORES" nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
+
+# --- nginx as reverse proxy (one worker, upstream keep-alive)
+cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $WORK/nginx/nginx.pid; error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; keepalive_requests 1000000; }
+  server { listen 127.0.0.1:$NGINX_PORT;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+CONF
+taskset -c "$PROXY_CORE" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & PIDS+=($!)
+NGINX_PID=$!
+
+# --- haproxy (one thread, connection reuse)
+cat > "$WORK/haproxy/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend be
+backend be
+  server s1 127.0.0.1:$BACKEND_PORT
+CONF
+taskset -c "$PROXY_CORE" haproxy -db -f "$WORK/haproxy/haproxy.cfg" & PIDS+=($!)
+HAPROXY_PID=$!
+
+# --- Meridian's proxy: one region whose upstream is the backend, one event loop
+cat > "$WORK/meridian.yaml" <<CONF
+regions:
+  - id: local
+    latitude: 50.1
+    longitude: 8.7
+    capacity_rps: 10000000
+    upstreams: [http://127.0.0.1:$BACKEND_PORT]
+    health_check: {url: 'http://127.0.0.1:$BACKEND_PORT/'}
+proxy:
+  listen: 127.0.0.1:$MERIDIAN_PORT
+  ops_listen: 127.0.0.1:0
+CONF
+(cd "$ROOT" && mvn -q -pl l7-proxy test-compile && mvn -q -pl l7-proxy dependency:build-classpath \
+  -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test) >/dev/null
+CP="$ROOT/l7-proxy/target/classes:$ROOT/l7-proxy/target/test-classes:$(cat "$WORK/cp.txt")"
+taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
+  -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" io.meridian.proxy.BenchProxyMain "$WORK/meridian.yaml" 1 \
+  > "$WORK/meridian.log" 2>&1 & PIDS+=($!)
+MERIDIAN_PID=$!
+for _ in $(seq 1 60); do grep -q READY "$WORK/meridian.log" && break; sleep 0.5; done
+grep -q READY "$WORK/meridian.log" || { cat "$WORK/meridian.log"; exit 1; }
+
+# CPU ticks of a process and its children/threads (nginx: master + worker)
+ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    [ -r "/proc/$p/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+to_ms() { # wrk latency like 512.00us / 1.23ms / 1.01s
+  awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } else print v }'
+}
+declare -A RPS P50 P99 CPU
+measure() { # name port pid
+  taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$WARM" "http://127.0.0.1:$2/" > /dev/null
+  local before after out
+  before=$(ticks "$3")
+  out=$(taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$DUR" --latency "http://127.0.0.1:$2/")
+  after=$(ticks "$3")
+  local reqs non2xx
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  RPS[$1]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  P50[$1]=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
+  P99[$1]=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+  CPU[$1]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$reqs" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  printf '%-9s %10s rps  p50 %7.3f ms  p99 %7.3f ms  cpu %6s us/req  (%s requests%s)\n' "$1" "${RPS[$1]}" \
+    "${P50[$1]}" "${P99[$1]}" "${CPU[$1]}" "$reqs" "${non2xx:+, non-2xx $non2xx}"
+}
+curl -fsS "http://127.0.0.1:$MERIDIAN_PORT/" >/dev/null
+curl -fsS "http://127.0.0.1:$NGINX_PORT/" >/dev/null
+curl -fsS "http://127.0.0.1:$HAPROXY_PORT/" >/dev/null
+echo "wrk -t1 -c$CONNS -d$DUR (after $WARM warm-up); proxies pinned to core $PROXY_CORE, backend+wrk on $OTHER_CORES"
+measure meridian "$MERIDIAN_PORT" "$MERIDIAN_PID"
+measure nginx "$NGINX_PORT" "$NGINX_PID"
+measure haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
+for peer in nginx haproxy; do
+  awk -v mr="${RPS[meridian]}" -v pr="${RPS[$peer]}" -v mc="${CPU[meridian]}" -v pc="${CPU[$peer]}" \
+      -v m99="${P99[meridian]}" -v p99="${P99[$peer]}" -v peer="$peer" 'BEGIN {
+    printf "meridian/%-8s rps %.2fx  cpu/req %.2fx  p99 %+.3f ms\n", peer, mr / pr, mc / pc, m99 - p99 }'
+done
