@@ -150,7 +150,7 @@ public final class DnsFixture implements AutoCloseable {
   }
 
   /** Publishes the next plan with each region's state changed by {@code change}. */
-  RoutingPlan publish(String why, UnaryOperator<RegionState> change) throws Exception {
+  public RoutingPlan publish(String why, UnaryOperator<RegionState> change) throws Exception {
     RoutingPlan p = bus.currentPlan();
     List<RegionState> next = p.regions().stream().map(change).toList();
     RoutingPlan np = p.next(why, next, p.zones(), p.homes(), 0);
@@ -163,7 +163,7 @@ public final class DnsFixture implements AutoCloseable {
     await(bus.publishPlan(plan));
   }
 
-  RoutingPlan fail(String region) throws Exception {
+  public RoutingPlan fail(String region) throws Exception {
     return publish("fail " + region, r -> r.id().equals(region) ? r.withHealth(Health.FAILED) : r);
   }
 

@@ -58,6 +58,8 @@ public final class AnswerPipeline {
   private volatile RoutingPlan plan;
   private volatile Settings settings;
   private volatile RateLimiter rateLimiter = RateLimiter.OFF;
+  /** Tests turn it off to compare the fast path's bytes with the full pipeline's. */
+  volatile boolean fastPath = true;
 
   /** Knobs from {@code dns:} that the stages read. */
   record Settings(int payloadSize, int ecsMaxV4, int ecsMaxV6, String explainLabel) {}
@@ -123,9 +125,15 @@ public final class AnswerPipeline {
    * @param transport  UDP or TCP
    */
   public byte[] handle(byte[] wire, byte[] source, Transport transport) {
-    Query q = new Query(wire, source, transport, System.nanoTime());
+    long start = System.nanoTime();
+    Query q = new Query(wire, source, transport, start);
     try {
-      run(q);
+      if (!fastPath || !FastPath.answer(q, this, authority.fastTable())) {
+        RateLimiter.Verdict verdict = q.rrlVerdict;
+        q = new Query(wire, source, transport, start); // the full pipeline starts from a clean slate
+        q.rrlVerdict = verdict;
+        run(q);
+      }
     } catch (RuntimeException e) {
       // A bug, not the client's fault: answer SERVFAIL rather than let one packet take the loop down.
       metrics.internalError();
@@ -166,6 +174,22 @@ public final class AnswerPipeline {
     locate(q);
     choose(q);
     return Explainer.of(q, plan);
+  }
+
+  /** The locate and choose stages, for the fast path. */
+  void locateAndChoose(Query q) {
+    locate(q);
+    choose(q);
+  }
+
+  /** Takes the rate-limit decision for the fast path; false (verdict kept in q) when the response is limited. */
+  boolean fastRateLimitPasses(Query q, byte[] wire, int nameLen) {
+    RateLimiter r = rateLimiter;
+    if (!r.enabled() || q.transport != Transport.UDP) {
+      return true;
+    }
+    q.rrlVerdict = r.check(q.source, RateLimiter.responseKey(wire, nameLen, q.qtype), System.currentTimeMillis());
+    return q.rrlVerdict == RateLimiter.Verdict.PASS;
   }
 
   // ---- stages -------------------------------------------------------------------------------------------------
@@ -257,6 +281,8 @@ public final class AnswerPipeline {
     metrics.ecs(true);
     ClientSubnetOption ecs = (ClientSubnetOption) subnet.get(0);
     q.ecs = ecs;
+    q.ecsFamily = ecs.getFamily();
+    q.ecsSource = ecs.getSourcePrefixLength();
     int cap = ecs.getFamily() == 1 ? s.ecsMaxV4() : s.ecsMaxV6();
     int prefix = Math.min(ecs.getSourcePrefixLength(), cap);
     if (ecs.getSourcePrefixLength() == 0) {

@@ -18,6 +18,7 @@ final class Authority {
   private final List<ZoneData> zones;
   private final int maxOriginLabels;
   private final int minOriginLabels;
+  private final FastPath.Table fastTable;
 
   Authority(List<ZoneData> zones) {
     this.zones = List.copyOf(zones);
@@ -30,6 +31,11 @@ final class Authority {
     }
     this.maxOriginLabels = max;
     this.minOriginLabels = min;
+    this.fastTable = FastPath.table(this.zones);
+  }
+
+  FastPath.Table fastTable() {
+    return fastTable;
   }
 
   /** The most specific zone containing {@code name}, or null when we are not authoritative for it. */

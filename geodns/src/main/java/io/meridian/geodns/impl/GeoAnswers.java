@@ -90,12 +90,12 @@ final class GeoAnswers {
    * RFC 7871 §7.2.1: the scope is as wide as the answer allows. The answer holds for the whole GeoIP network the
    * address fell in — unless the plan splits traffic by client hash, which varies per /24 (/56).
    */
-  private static int ecsScope(Query q, RoutingPlan plan) {
-    if (q.ecs == null || q.ecs.getSourcePrefixLength() == 0) {
+  static int ecsScope(Query q, RoutingPlan plan) {
+    if (q.ecsSource <= 0) {
       return 0;
     }
-    int family = q.ecs.getFamily() == 1 ? 32 : 128;
-    int scope = q.location == null ? q.ecs.getSourcePrefixLength() : q.location.networkPrefix();
+    int family = q.ecsFamily == 1 ? 32 : 128;
+    int scope = q.location == null ? q.ecsSource : q.location.networkPrefix();
     if (q.location != null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
       scope = Math.max(scope, ClientAddress.hashPrefix(q.client));
     }

@@ -54,7 +54,11 @@ final class GeoNameSpec {
   }
 
   /** A region's answers; [0] at the normal TTL, [1] at the transition TTL; null when it has none of that type. */
-  record RegionAnswers(String region, RRset[] a, RRset[] aaaa) {}
+  record RegionAnswers(String region, RRset[] a, RRset[] aaaa, byte[][] aWire, byte[][] aaaaWire) {
+    RegionAnswers(String region, RRset[] a, RRset[] aaaa) {
+      this(region, a, aaaa, FastPath.answerWire(a), FastPath.answerWire(aaaa));
+    }
+  }
 
   private final Name name;
   private final long ttl;

@@ -42,6 +42,11 @@ final class Query {
   OPTRecord opt;
   int responseLimit = 512;
   ClientSubnetOption ecs;
+  /** ECS family (1 = IPv4, 2 = IPv6) and source prefix as sent; 0 and -1 without ECS. */
+  int ecsFamily;
+  int ecsSource = -1;
+  /** A rate-limit verdict already taken (by the fast path) for this packet, or null. */
+  RateLimiter.Verdict rrlVerdict;
   int ecsScope;
   /** Address the client is located by: the ECS address cut to its (capped) source prefix, else the source. */
   byte[] client;

@@ -81,8 +81,12 @@ final class RateLimiter {
     if (perSecond <= 0 || q.transport != Transport.UDP || q.out != null && q.rcode == org.xbill.DNS.Rcode.FORMERR) {
       return;
     }
-    int response = q.qname == null ? 0 : q.qname.hashCode() * 31 + q.qtype;
-    switch (check(q.source, response, System.currentTimeMillis())) {
+    Verdict v = q.rrlVerdict;
+    if (v == null) {
+      int response = q.qname == null ? 0 : responseKey(q.wire, q.qname.length(), q.qtype);
+      v = check(q.source, response, System.currentTimeMillis());
+    }
+    switch (v) {
       case PASS -> { }
       case SLIP -> {
         q.truncate = true;
@@ -94,6 +98,11 @@ final class RateLimiter {
         metrics.rrlDrop();
       }
     }
+  }
+
+  /** (name, type) of a query: the question name is the wire bytes at offset 12, compared case-insensitively. */
+  static int responseKey(byte[] wire, int nameLen, int qtype) {
+    return FastPath.hash(wire, 12, Math.min(nameLen, wire.length - 12)) * 31 + qtype;
   }
 
   /** The /24 (v4) or /56 (v6) of the source, packed in a long with the family. */

@@ -170,7 +170,12 @@ class AnswerPipelineFuzzTest {
       }
       assertEquals(0, pipeline.metrics().internalErrors());
       // and it still answers correctly
-      Message ok = dns.udp(DnsFixture.ecsQuery("www.example.test.", Type.A, DnsFixture.LONDON));
+      // the burst may still be draining (UDP: the kernel drops what does not fit the socket buffer), so allow
+      // a few attempts before judging
+      Message ok = null;
+      for (int attempt = 0; attempt < 10 && ok == null; attempt++) {
+        ok = dns.udp(DnsFixture.ecsQuery("www.example.test.", Type.A, DnsFixture.LONDON));
+      }
       assertNotNull(ok);
       assertEquals(List.of(DnsFixture.EU), DnsFixture.addresses(ok));
       assertEquals(List.of(DnsFixture.EU), dns.digShort("www.example.test", "A", "+subnet=" + DnsFixture.LONDON));

@@ -1,0 +1,292 @@
+package io.meridian.geodns.impl;
+
+import io.meridian.core.RoutingPlan;
+import java.util.List;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.RRset;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Type;
+
+/**
+ * The common case on raw bytes: a standard query (one question, class IN, type A or AAAA) for a geo name,
+ * optionally with one OPT (version 0) carrying ECS. It runs the same stages as the pipeline — header checks, EDNS
+ * and ECS, zone and name lookup, locate, {@code RegionSelector.choose}, the region's prepared answer, rate limit,
+ * encode — without building dnsjava messages, and produces the same bytes (AnswerPipelineFastPathTest compares
+ * them). Anything else, or any doubt (odd options, trailing bytes, fallback answers, truncation), returns
+ * {@code false} and the packet goes through the full pipeline untouched.
+ */
+final class FastPath {
+  private FastPath() {}
+
+  /** A geo name in the fast table: its lowercase wire form. */
+  record Entry(byte[] wire, int hash, ZoneData zone, GeoNameSpec geo) {}
+
+  /** Open-addressing table of geo names by lowercase wire name; built once per {@link Authority}. */
+  static final class Table {
+    static final Table EMPTY = new Table(List.of());
+    private final Entry[] slots;
+    private final int mask;
+
+    Table(List<Entry> entries) {
+      int n = Integer.highestOneBit(Math.max(4, entries.size() * 4 - 1)) << 1;
+      slots = new Entry[n];
+      mask = n - 1;
+      for (Entry e : entries) {
+        int i = e.hash & mask;
+        while (slots[i] != null) {
+          i = (i + 1) & mask;
+        }
+        slots[i] = e;
+      }
+    }
+
+    Entry find(byte[] w, int off, int len, int hash) {
+      int i = hash & mask;
+      Entry e;
+      while ((e = slots[i]) != null) {
+        if (e.hash == hash && e.wire.length == len && equalsLower(e.wire, w, off)) {
+          return e;
+        }
+        i = (i + 1) & mask;
+      }
+      return null;
+    }
+  }
+
+  static Table table(List<ZoneData> zones) {
+    List<Entry> out = new java.util.ArrayList<>();
+    for (ZoneData z : zones) {
+      if (z.hasCuts()) {
+        continue; // referral rules apply above geo names there: leave them to the full lookup
+      }
+      for (GeoNameSpec g : z.geoNames()) {
+        byte[] wire = g.name().toWireCanonical(); // lowercase
+        out.add(new Entry(wire, hash(wire, 0, wire.length), z, g));
+      }
+    }
+    return new Table(out);
+  }
+
+  static int hash(byte[] w, int off, int len) {
+    int h = 0x811C9DC5;
+    for (int i = off; i < off + len; i++) {
+      h = (h ^ lower(w[i])) * 0x01000193;
+    }
+    return h;
+  }
+
+  private static int lower(byte b) {
+    return b >= 'A' && b <= 'Z' ? b + 32 : b & 0xFF;
+  }
+
+  private static boolean equalsLower(byte[] lowerWire, byte[] w, int off) {
+    for (int i = 0; i < lowerWire.length; i++) {
+      if ((lowerWire[i] & 0xFF) != lower(w[off + i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** An RRset's records as answer bytes owned by a pointer to the question name (offset 12). */
+  static byte[][] answerWire(RRset[] sets) {
+    if (sets == null) {
+      return null;
+    }
+    byte[][] out = new byte[sets.length][];
+    for (int s = 0; s < sets.length; s++) {
+      List<Record> rrs = sets[s].rrs(false);
+      java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+      for (Record r : rrs) {
+        byte[] rdata = r instanceof ARecord a ? a.getAddress().getAddress()
+            : ((AAAARecord) r).getAddress().getAddress();
+        b.write(0xC0);
+        b.write(12);
+        b.write(r.getType() >>> 8);
+        b.write(r.getType());
+        b.write(0);
+        b.write(1);
+        long ttl = r.getTTL();
+        b.write((int) (ttl >>> 24));
+        b.write((int) (ttl >>> 16));
+        b.write((int) (ttl >>> 8));
+        b.write((int) ttl);
+        b.write(0);
+        b.write(rdata.length);
+        b.write(rdata, 0, rdata.length);
+      }
+      out[s] = b.toByteArray();
+    }
+    return out;
+  }
+
+  private static int u16(byte[] w, int i) {
+    return ((w[i] & 0xFF) << 8) | (w[i + 1] & 0xFF);
+  }
+
+  /**
+   * Answers {@code q} if it is the common case; returns false (having changed nothing the full pipeline reads)
+   * otherwise.
+   */
+  static boolean answer(Query q, AnswerPipeline p, Table table) {
+    byte[] w = q.wire;
+    int len = w.length;
+    // header: a query, opcode QUERY, one question, nothing else but at most one additional record
+    if (len < 17 || (w[2] & 0xF8) != 0 || u16(w, 4) != 1 || u16(w, 6) != 0 || u16(w, 8) != 0) {
+      return false;
+    }
+    int arcount = u16(w, 10);
+    if (arcount > 1) {
+      return false;
+    }
+    // question name: plain labels only (no compression in a question), ≤ 255 bytes
+    int i = 12;
+    while (true) {
+      if (i >= len) {
+        return false;
+      }
+      int l = w[i] & 0xFF;
+      if (l == 0) {
+        break;
+      }
+      if (l > 63) {
+        return false;
+      }
+      i += l + 1;
+    }
+    int nameLen = i + 1 - 12;
+    if (nameLen > 255 || i + 5 > len) {
+      return false;
+    }
+    int qtype = u16(w, i + 1);
+    if ((qtype != Type.A && qtype != Type.AAAA) || u16(w, i + 3) != 1) {
+      return false;
+    }
+    int qEnd = i + 5;
+    // EDNS: exactly one OPT at the root, version 0, options: ECS at most once, others ignored
+    int payload = -1;
+    int ecsOff = -1;
+    int ecsLen = 0;
+    if (arcount == 1) {
+      int o = qEnd;
+      if (o + 11 > len || w[o] != 0 || u16(w, o + 1) != Type.OPT || w[o + 6] != 0) {
+        return false; // not an OPT, or EDNS version ≠ 0 (BADVERS is the full pipeline's job)
+      }
+      payload = u16(w, o + 3);
+      int rdlen = u16(w, o + 9);
+      int r = o + 11;
+      if (r + rdlen != len) {
+        return false;
+      }
+      while (r < len) {
+        if (r + 4 > len) {
+          return false;
+        }
+        int code = u16(w, r);
+        int olen = u16(w, r + 2);
+        if (r + 4 + olen > len) {
+          return false;
+        }
+        if (code == 8) {
+          if (ecsOff >= 0 || olen < 4) {
+            return false;
+          }
+          int family = u16(w, r + 4);
+          int source = w[r + 6] & 0xFF;
+          int max = family == 1 ? 32 : family == 2 ? 128 : -1;
+          if (max < 0 || source > max || w[r + 7] != 0 || olen != 4 + (source + 7) / 8) {
+            return false;
+          }
+          if ((source & 7) != 0 && (w[r + 8 + source / 8 - 0] & (0xFF >>> (source & 7))) != 0) {
+            return false; // bits beyond the source prefix: let the full parser judge
+          }
+          ecsOff = r + 4;
+          ecsLen = olen;
+        }
+        r += 4 + olen;
+      }
+    } else if (qEnd != len) {
+      return false;
+    }
+    Entry e = table.find(w, 12, nameLen, hash(w, 12, nameLen));
+    if (e == null) {
+      return false;
+    }
+    AnswerPipeline.Settings s = p.settings();
+    // client: ECS address cut to its capped source prefix, else the source (as the edns stage does)
+    byte[] client = q.source;
+    int source = -1;
+    int family = 0;
+    if (ecsOff >= 0) {
+      family = u16(w, ecsOff);
+      source = w[ecsOff + 2] & 0xFF;
+      if (source > 0) {
+        byte[] full = new byte[family == 1 ? 4 : 16];
+        System.arraycopy(w, ecsOff + 4, full, 0, ecsLen - 4);
+        client = ClientAddress.truncate(full, Math.min(source, family == 1 ? s.ecsMaxV4() : s.ecsMaxV6()));
+      }
+    }
+    q.client = client;
+    q.geo = e.geo();
+    q.zone = e.zone();
+    q.qtype = qtype;
+    p.locateAndChoose(q);
+    GeoNameSpec.RegionAnswers ra = q.regionId == null ? null : e.geo().region(q.regionId);
+    byte[][] wires = ra == null ? null : qtype == Type.A ? ra.aWire() : ra.aaaaWire();
+    if (wires == null) {
+      return false; // fallback or NODATA: the full pipeline builds those
+    }
+    RoutingPlan plan = p.plan();
+    byte[] answer = wires[plan.inTransition() ? 1 : 0];
+    int count = qtype == Type.A ? ra.a()[0].size() : ra.aaaa()[0].size();
+    int scope = 0;
+    if (ecsOff >= 0 && source > 0) {
+      q.ecsFamily = family;
+      q.ecsSource = source;
+      scope = GeoAnswers.ecsScope(q, plan);
+    }
+    int optLen = payload < 0 ? 0 : 11 + (ecsOff >= 0 ? 4 + ecsLen : 0);
+    int outLen = qEnd + answer.length + optLen;
+    int limit = q.transport == Transport.TCP ? 65535
+        : payload < 0 ? 512 : Math.max(512, Math.min(payload, s.payloadSize()));
+    if (outLen > limit) {
+      return false;
+    }
+    // rate limiting, as the rate-limit stage does; a limited response goes through the full pipeline
+    if (!p.fastRateLimitPasses(q, w, nameLen)) {
+      return false;
+    }
+    byte[] out = new byte[outLen];
+    System.arraycopy(w, 0, out, 0, qEnd);
+    out[2] = (byte) (0x84 | (w[2] & 0x01)); // QR, AA, RD copied; opcode QUERY; TC clear
+    out[3] = 0; // RA=0, rcode NOERROR
+    out[6] = 0;
+    out[7] = (byte) count;
+    out[10] = 0;
+    out[11] = (byte) (payload < 0 ? 0 : 1);
+    System.arraycopy(answer, 0, out, qEnd, answer.length);
+    if (payload >= 0) {
+      int o = qEnd + answer.length;
+      // out[o] = 0: root owner
+      out[o + 2] = (byte) Type.OPT;
+      out[o + 3] = (byte) (s.payloadSize() >>> 8);
+      out[o + 4] = (byte) s.payloadSize();
+      int rdlen = ecsOff >= 0 ? 4 + ecsLen : 0;
+      out[o + 9] = (byte) (rdlen >>> 8);
+      out[o + 10] = (byte) rdlen;
+      if (ecsOff >= 0) {
+        out[o + 12] = 8;
+        out[o + 14] = (byte) ecsLen;
+        System.arraycopy(w, ecsOff, out, o + 15, ecsLen);
+        out[o + 15 + 3] = (byte) scope;
+      }
+    }
+    q.rcode = Rcode.NOERROR;
+    q.out = out;
+    p.metrics().ecs(ecsOff >= 0);
+    p.metrics().geoAnswer(q.regionId);
+    return true;
+  }
+}

@@ -1,0 +1,116 @@
+package io.meridian.geodns.impl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.meridian.core.Health;
+import io.meridian.core.Lifecycle;
+import io.meridian.geodns.DnsFixture;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.ClientSubnetOption;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.GenericEDNSOption;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.Type;
+
+/**
+ * The raw-bytes fast path must be invisible: for every query shape it takes, under every kind of plan, its
+ * response is byte-for-byte the full pipeline's; shapes it must not take are left to the pipeline.
+ */
+class AnswerPipelineFastPathTest {
+  static byte[] query(String name, int type, OPTRecord opt) {
+    Message m = Message.newQuery(Record.newRecord(Name.fromConstantString(name), type, DClass.IN));
+    if (opt != null) {
+      m.addRecord(opt, Section.ADDITIONAL);
+    }
+    return m.toWire();
+  }
+
+  static OPTRecord ecs(int prefix, String addr) throws Exception {
+    return new OPTRecord(1232, 0, 0, 0, new ClientSubnetOption(prefix, InetAddress.getByName(addr)));
+  }
+
+  static List<byte[]> takenShapes() throws Exception {
+    List<byte[]> out = new ArrayList<>();
+    for (int type : new int[] {Type.A, Type.AAAA}) {
+      out.add(query("www.example.test.", type, null));
+      out.add(query("WwW.Example.TEST.", type, null));
+      out.add(query("www.example.test.", type, new OPTRecord(4096, 0, 0)));
+      out.add(query("www.example.test.", type, new OPTRecord(512, 0, 0)));
+      out.add(query("www.example.test.", type, ecs(24, "198.51.100.0")));
+      out.add(query("www.example.test.", type, ecs(32, "100.65.7.9")));
+      out.add(query("www.example.test.", type, ecs(16, "100.65.0.0")));
+      out.add(query("www.example.test.", type, ecs(20, "100.64.0.0")));
+      out.add(query("www.example.test.", type, ecs(0, "0.0.0.0")));
+      out.add(query("www.example.test.", type, ecs(56, "2001:db8:1:200::")));
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, 0, new GenericEDNSOption(65001,
+          new byte[] {1}), new ClientSubnetOption(24, InetAddress.getByName("100.64.1.0")))));
+    }
+    return out;
+  }
+
+  @Test
+  void fastPathBytesEqualTheFullPipelineUnderEveryPlan() throws Exception {
+    try (DnsFixture dns = DnsFixture.start()) {
+      AnswerPipeline p = ((GeoDnsServer) dns.role).pipeline();
+      byte[] src = {127, 0, 0, 1};
+      List<Runnable> plans = List.of(() -> { }, () -> publish(dns, "eu-west", Lifecycle.DRAINING, 0.5),
+          () -> publish(dns, "us-east", Lifecycle.FAILED, 0));
+      int taken = 0;
+      for (Runnable plan : plans) {
+        plan.run();
+        for (byte[] q : takenShapes()) {
+          p.fastPath = false;
+          byte[] slow = p.handle(q, src, Transport.UDP);
+          p.fastPath = true;
+          byte[] fast = p.handle(q, src, Transport.UDP);
+          Query probe = new Query(q, src, Transport.UDP, System.nanoTime());
+          boolean took = FastPath.answer(probe, p, p.authority().fastTable());
+          taken += took ? 1 : 0;
+          assertArrayEquals(slow, fast, "query " + HexFormat.of().formatHex(q) + "\nslow " + new Message(slow)
+              + "\nfast " + new Message(fast));
+        }
+      }
+      assertTrue(taken >= takenShapes().size() * 2, "the fast path took " + taken + " queries");
+    }
+  }
+
+  static void publish(DnsFixture dns, String region, Lifecycle l, double share) {
+    try {
+      dns.publish("test", r -> r.id().equals(region)
+          ? r.withLifecycle(l, share).withHealth(l == Lifecycle.FAILED ? Health.FAILED : r.health()) : r);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void unusualShapesAreLeftToTheFullPipeline() throws Exception {
+    try (DnsFixture dns = DnsFixture.start()) {
+      AnswerPipeline p = ((GeoDnsServer) dns.role).pipeline();
+      byte[] src = {127, 0, 0, 1};
+      List<byte[]> left = List.of(query("www.example.test.", Type.TXT, null),
+          query("mail.example.test.", Type.A, null), query("www.example.test.", Type.A, new OPTRecord(1232, 0, 1)),
+          query("_explain.www.example.test.", Type.TXT, null));
+      for (byte[] q : left) {
+        assertFalse(FastPath.answer(new Query(q, src, Transport.UDP, System.nanoTime()), p,
+            p.authority().fastTable()));
+        assertTrue(p.handle(q, src, Transport.UDP) != null);
+      }
+      byte[] trailing = java.util.Arrays.copyOf(query("www.example.test.", Type.A, null), 40);
+      assertFalse(FastPath.answer(new Query(trailing, src, Transport.UDP, System.nanoTime()), p,
+          p.authority().fastTable()));
+      assertEquals(0, p.metrics().internalErrors());
+    }
+  }
+}
