@@ -52,6 +52,7 @@ public final class MinCostPlanner implements Planner {
     final int[] exchZone;
     final boolean[] dirty;
     final boolean[] stale;
+    final int[] staleCols;
     final double[] pi;
     final double[] lab;
     final int[] pred;
@@ -82,6 +83,7 @@ public final class MinCostPlanner implements Planner {
       exchZone = new int[nn * nn];
       dirty = new boolean[nn];
       stale = new boolean[nn * nn];
+      staleCols = new int[nn];
       pi = new double[nn];
       lab = new double[nn];
       pred = new int[nn];
@@ -300,23 +302,25 @@ public final class MinCostPlanner implements Planner {
           }
         }
         memberCount[r] = kept;
+        // one pass over r's zones for all its stale exchanges: each zone's distance row is read once
+        int staleCount = 0;
         for (int s = 0; s < nn; s++) {
-          if (!stale[row + s]) {
-            continue;
+          if (stale[row + s]) {
+            stale[row + s] = false;
+            staleCols[staleCount++] = s; // INF since it went stale, or a zone offered since (still valid)
           }
-          stale[row + s] = false;
-          double best = INF;
-          int arg = -1;
-          for (int k = 0; k < kept; k++) {
-            int w = members[r][k];
-            double c = cost(w, s) - cost(w, r);
-            if (c < best) {
-              best = c;
-              arg = w;
+        }
+        for (int k = 0; k < kept; k++) {
+          int w = members[r][k];
+          double base = cost(w, r);
+          for (int j = 0; j < staleCount; j++) {
+            int s = staleCols[j];
+            double c = cost(w, s) - base;
+            if (c < exch[row + s]) {
+              exch[row + s] = c;
+              exchZone[row + s] = w;
             }
           }
-          exch[row + s] = best;
-          exchZone[row + s] = arg;
         }
       }
     }
