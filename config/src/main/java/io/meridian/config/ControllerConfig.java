@@ -25,11 +25,14 @@ import java.util.regex.Pattern;
  * @param demandWindow         measured traffic reports older than this no longer count as demand
  * @param homeFailover         auto: promote a failed home's successor; manual: only on operator command
  * @param successors           home region → region promoted when it fails (same residency group)
+ * @param latencyMs            measured round-trip times, zone id → region id → ms; the planner prefers them to
+ *                             great-circle distance where present
  */
 public record ControllerConfig(ListenAddress adminListen, double headroom, Duration failbackHoldDown,
     Duration evaluateInterval, int rampSteps, Duration rampInterval, double drainStep, Duration drainInterval,
     int maxConcurrentDrains, int autoChangesPerMinute, Planner planner, Map<String, Double> demandEstimates,
-    Duration demandWindow, HomeFailover homeFailover, Map<String, String> successors) {
+    Duration demandWindow, HomeFailover homeFailover, Map<String, String> successors,
+    Map<String, Map<String, Double>> latencyMs) {
 
   /** Planning algorithm. */
   public enum Planner { MIN_COST, WATERFALL }
@@ -43,6 +46,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
   public ControllerConfig {
     demandEstimates = Map.copyOf(demandEstimates);
     successors = Map.copyOf(successors);
+    latencyMs = Map.copyOf(latencyMs);
   }
 
   /** The original four keys; everything else at its default. */
@@ -50,7 +54,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
       Duration evaluateInterval) {
     this(adminListen, headroom, failbackHoldDown, evaluateInterval, 4, Duration.ofSeconds(10), 0.25,
         Duration.ofSeconds(10), 1, 6, Planner.MIN_COST, Map.of(), Duration.ofSeconds(30), HomeFailover.MANUAL,
-        Map.of());
+        Map.of(), Map.of());
   }
 
   public static ControllerConfig defaults() {
@@ -61,7 +65,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
   static ControllerConfig parse(ConfigNode n) {
     n.rejectUnknownKeys(Set.of("admin_listen", "headroom", "failback_hold_down", "evaluate_interval",
         "ramp_steps", "ramp_interval", "drain_step", "drain_interval", "max_concurrent_drains",
-        "auto_changes_per_minute", "planner", "demand_estimates", "demand_window", "home_failover", "successors"));
+        "auto_changes_per_minute", "planner", "demand_estimates", "demand_window", "home_failover", "successors", "latency_ms"));
     ControllerConfig d = defaults();
     ListenAddress admin = n.listen("admin_listen", "127.0.0.1:9090");
     double headroom = n.number("headroom", d.headroom(), 0.01, 1.0);
@@ -104,7 +108,29 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
         successors.put(home, s);
       }
     });
+    Map<String, Map<String, Double>> latency = new LinkedHashMap<>();
+    n.child("latency_ms").entries().forEach((zone, row) -> {
+      if (!ZONE.matcher(zone).matches()) {
+        row.problem("zone must be a 1° cell id like 50N8E, got '" + zone + "'");
+        return;
+      }
+      Map<String, Double> ms = new LinkedHashMap<>();
+      row.entries().forEach((region, v) -> {
+        String text = v.asString(null);
+        try {
+          double rtt = Double.parseDouble(text);
+          if (rtt < 0 || Double.isNaN(rtt) || Double.isInfinite(rtt)) {
+            v.problem("must be >= 0 ms, got " + text);
+          } else {
+            ms.put(region, rtt);
+          }
+        } catch (NumberFormatException | NullPointerException e) {
+          v.problem("must be a round-trip time in ms, got '" + text + "'");
+        }
+      });
+      latency.put(zone, Map.copyOf(ms));
+    });
     return new ControllerConfig(admin, headroom, holdDown, every, rampSteps, rampInterval, drainStep,
-        drainInterval, maxDrains, autoPerMinute, planner, estimates, window, homeFailover, successors);
+        drainInterval, maxDrains, autoPerMinute, planner, estimates, window, homeFailover, successors, latency);
   }
 }

@@ -46,12 +46,26 @@ public interface Planner {
   Result plan(Input input);
 
   /**
+   * Converts a measured round-trip time to the planner's unit: light in fibre covers about 200 km per ms one
+   * way, so 1 ms of RTT is worth about 100 km of great-circle distance.
+   */
+  double KM_PER_RTT_MS = 100;
+
+  /**
    * @param topology   regions and geometry
    * @param limitRps   per region (topology order): the most it may be planned to carry; 0 when it takes no traffic
    * @param zones      client zone indexes with demand ({@link Zones}), distinct
    * @param demandRps  demand per entry of {@code zones}
+   * @param measured   zone index → cost per region in km-equivalent (from a measured latency matrix, see
+   *                   {@link #KM_PER_RTT_MS}); zones not in it use great-circle distance
    */
-  record Input(Topology topology, double[] limitRps, int[] zones, double[] demandRps) {
+  record Input(Topology topology, double[] limitRps, int[] zones, double[] demandRps,
+      Map<Integer, double[]> measured) {
+
+    public Input(Topology topology, double[] limitRps, int[] zones, double[] demandRps) {
+      this(topology, limitRps, zones, demandRps, Map.of());
+    }
+
     public Input {
       if (limitRps.length != topology.size()) {
         throw new IllegalArgumentException("limitRps: " + limitRps.length + " entries (expected: "

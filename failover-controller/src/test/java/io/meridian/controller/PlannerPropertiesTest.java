@@ -123,6 +123,24 @@ class PlannerPropertiesTest {
     assertTrue(best.costKmRps() < greedy.costKmRps() / 1.5, best.costKmRps() + " vs " + greedy.costKmRps());
   }
 
+  @Test
+  void measuredLatencyOverridesGeographyAndTheRouteSaysSo() {
+    // Geographically Frankfurt is nearest, but measured RTT says Dublin answers this zone faster.
+    Topology t = Topology.of(List.of("fra", "dub"), new double[] {50.1, 53.3}, new double[] {8.7, -6.3});
+    int zone = Zones.indexOf(50.1, 8.7);
+    java.util.Map<Integer, double[]> measured = java.util.Map.of(zone, new double[] {40 * Planner.KM_PER_RTT_MS,
+        9 * Planner.KM_PER_RTT_MS});
+    for (Planner p : List.of(Planner.minCost(), Planner.waterfall())) {
+      Planner.Input in = new Planner.Input(t, new double[] {800, 800}, new int[] {zone}, new double[] {100},
+          measured);
+      Planner.Result r = p.plan(in);
+      assertEquals(100, r.flow(0, 1), EPS, p.getClass().getSimpleName());
+      var route = r.routes(states(in)).get(zone);
+      assertEquals(List.of(new io.meridian.core.ZoneRoute.Choice("dub", 100.0)), route.choices(),
+          "the selector would pick fra by geography, so the plan carries an explicit route");
+    }
+  }
+
   static List<io.meridian.core.RegionState> states(Planner.Input in) {
     Topology t = in.topology();
     java.util.List<io.meridian.core.RegionState> out = new java.util.ArrayList<>();

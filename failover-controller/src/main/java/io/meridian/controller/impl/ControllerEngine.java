@@ -393,6 +393,37 @@ public final class ControllerEngine {
         demand.demand(now, cc.demandWindow(), cc.demandEstimates()));
   }
 
+  /**
+   * controller.latency_ms as planner costs (km-equivalent); regions a zone has no measurement for keep their
+   * great-circle distance. Recomputed only when the configuration or topology changes.
+   */
+  private Map<Integer, double[]> measuredCosts() {
+    if (measured != null && measuredFor == cc && measuredTopology == topology) {
+      return measured;
+    }
+    Map<Integer, double[]> out = new HashMap<>();
+    cc.latencyMs().forEach((zoneId, row) -> {
+      int z = Zones.parse(zoneId);
+      if (z == Zones.UNKNOWN) {
+        return;
+      }
+      double[] cost = new double[topology.size()];
+      for (int r = 0; r < cost.length; r++) {
+        Double ms = row.get(topology.id(r));
+        cost[r] = ms != null ? ms * Planner.KM_PER_RTT_MS : topology.distanceKm(r, z);
+      }
+      out.put(z, cost);
+    });
+    measured = Map.copyOf(out);
+    measuredFor = cc;
+    measuredTopology = topology;
+    return measured;
+  }
+
+  private Map<Integer, double[]> measured;
+  private ControllerConfig measuredFor;
+  private Topology measuredTopology;
+
   /** A built plan as a RoutingPlan following {@code current} (for dry runs and the audit log). */
   public RoutingPlan asPlan(Built b, RoutingPlan current, String reason, Instant now) {
     return new RoutingPlan(current.version() + 1, now, reason, topology, b.states, b.routes, b.homes, b.shortfall);
@@ -462,7 +493,7 @@ public final class ControllerEngine {
       planLimits[i] = Math.max(0, limits[i] - pinnedLoad[i]);
     }
     Planner.Result result = planner.plan(new Planner.Input(topology, planLimits,
-        java.util.Arrays.copyOf(zones, k), java.util.Arrays.copyOf(rps, k)));
+        java.util.Arrays.copyOf(zones, k), java.util.Arrays.copyOf(rps, k), measuredCosts()));
     Built b = new Built();
     b.states = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {

@@ -14,6 +14,12 @@ final class Distances {
   private double[] uy;
   private double[] uz;
 
+  /** Measured costs where the input has them, else great-circle distances. */
+  double[] row(io.meridian.controller.Planner.Input in, int zone) {
+    double[] m = in.measured().get(zone);
+    return m != null ? m : row(in.topology(), zone);
+  }
+
   /** Distances of {@code zone} to every region of {@code t} (shared row: do not modify). */
   double[] row(Topology t, int zone) {
     if (t != topology) {

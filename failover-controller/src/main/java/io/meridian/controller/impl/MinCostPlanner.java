@@ -68,7 +68,7 @@ public final class MinCostPlanner implements Planner {
       flow = new double[zs][nn];
       listed = new boolean[zs][nn];
       for (int i = 0; i < zs; i++) {
-        dist[i] = distances.row(in.topology(), in.zones()[i]);
+        dist[i] = distances.row(in, in.zones()[i]);
       }
       cap = new double[nn];
       for (int r = 0; r < n; r++) {
@@ -103,10 +103,20 @@ public final class MinCostPlanner implements Planner {
           // whatever else is full (a cheaper detour would close a negative cycle in an optimal flow), so
           // the common case needs no search; only the potentials must be repaired before the next one.
           int nearest = shed;
-          for (int r : in.topology().ranking(in.zones()[i])) {
-            if (cap[r] > EPS) {
-              nearest = r;
-              break;
+          if (in.measured().isEmpty()) {
+            for (int r : in.topology().ranking(in.zones()[i])) {
+              if (cap[r] > EPS) {
+                nearest = r;
+                break;
+              }
+            }
+          } else {
+            double best = INF;
+            for (int r = 0; r < n; r++) {
+              if (cap[r] > EPS && dist[i][r] < best) {
+                best = dist[i][r];
+                nearest = r;
+              }
             }
           }
           double take = nearest == shed ? left : Math.min(left, cap[nearest] - load[nearest]);

@@ -15,6 +15,16 @@ public final class WaterfallPlanner implements Planner {
     return new WaterfallPlanner();
   }
 
+  /** Nearest first by the planner's cost: the topology's ranking unless the zone has measured costs. */
+  private static int[] order(Input in, int zone, double[] cost) {
+    if (!in.measured().containsKey(zone)) {
+      return in.topology().ranking(zone);
+    }
+    return java.util.stream.IntStream.range(0, cost.length).boxed()
+        .sorted((a, b) -> cost[a] != cost[b] ? Double.compare(cost[a], cost[b]) : Integer.compare(a, b))
+        .mapToInt(Integer::intValue).toArray();
+  }
+
   @Override
   public Result plan(Input in) {
     int n = in.topology().size();
@@ -23,9 +33,9 @@ public final class WaterfallPlanner implements Planner {
     double[][] dist = new double[in.zones().length][];
     for (int i = 0; i < in.zones().length; i++) {
       int zone = in.zones()[i];
-      dist[i] = distances.row(in.topology(), zone);
+      dist[i] = distances.row(in, zone);
       double left = in.demandRps()[i];
-      for (int r : in.topology().ranking(zone)) {
+      for (int r : order(in, zone, dist[i])) {
         if (left <= 0) {
           break;
         }
