@@ -53,6 +53,7 @@ public final class AnswerPipeline {
       new Stage("encode", true, this::encode));
 
   private final GeoLocator geo;
+  private final LocationCache locations;
   private final DnsMetrics metrics;
   private volatile Authority authority = Authority.EMPTY;
   private volatile RoutingPlan plan;
@@ -66,6 +67,7 @@ public final class AnswerPipeline {
 
   private AnswerPipeline(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings) {
     this.geo = geo;
+    this.locations = new LocationCache(geo);
     this.metrics = metrics;
     this.plan = plan;
     this.settings = settings;
@@ -99,6 +101,7 @@ public final class AnswerPipeline {
 
   void settings(Settings s) {
     this.settings = s;
+    locations.clear(); // a config change may have changed the nets overrides
   }
 
   Settings settings() {
@@ -323,7 +326,7 @@ public final class AnswerPipeline {
     if (q.geo == null) {
       return;
     }
-    q.location = geo.locate(q.client);
+    q.location = locations.locate(q.client);
     q.clientHash = ClientAddress.subnetHash(q.client);
   }
 
