@@ -24,6 +24,9 @@ public interface ProxyRole extends Role {
   /** The port client traffic is served on (the bound port when {@code proxy.listen} asked for port 0), or -1. */
   int port();
 
+  /** The port of {@code proxy.h2c_listen} (HTTP/2 cleartext), or -1 when not configured. */
+  int h2cPort();
+
   /** The port of /healthz, /readyz and /metrics, or -1 before start. */
   int opsPort();
 }

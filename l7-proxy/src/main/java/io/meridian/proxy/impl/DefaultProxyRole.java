@@ -149,11 +149,25 @@ public final class DefaultProxyRole implements ProxyRole {
     public Future<?> start() {
       ProxyConfig cfg = engine.config().proxy();
       ProxyConfig.Limits lim = cfg.limits();
+      HttpClientOptions co = new HttpClientOptions();
+      ProxyConfig.UpstreamTls ut = cfg.upstreamTls();
+      if (ut.verify()) {
+        co.setVerifyHost(true); // certificate and host name checked: cross-region hops cross the internet
+        if (ut.caFile() != null) {
+          co.setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(ut.caFile().toString()));
+        }
+      } else {
+        co.setTrustAll(true).setVerifyHost(false);
+      }
+      if (ut.clientCertFile() != null) {
+        co.setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(ut.clientCertFile().toString())
+            .setKeyPath(ut.clientKeyFile().toString()));
+      }
       HttpClient client = vertx.httpClientBuilder()
-          .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_1_1).setKeepAlive(true)
+          .with(co.setProtocolVersion(HttpVersion.HTTP_1_1).setKeepAlive(true)
               .setIdleTimeout((int) lim.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
               .setKeepAliveTimeout(55).setPipelining(false).setTcpNoDelay(true).setDecompressionSupported(false)
-              .setVerifyHost(true).setMaxHeaderSize(64 * 1024).setMaxInitialLineLength(8192)
+              .setMaxHeaderSize(64 * 1024).setMaxInitialLineLength(8192)
               .setConnectTimeout((int) cfg.connectTimeout().toMillis()).setName("meridian-proxy"))
           .with(new PoolOptions().setHttp1MaxSize(512).setMaxWaitQueueSize(-1))
           .build();
@@ -162,7 +176,28 @@ public final class DefaultProxyRole implements ProxyRole {
           .setDecompressionSupported(false).setHandle100ContinueAutomatically(true)
           .setMaxHeaderSize(lim.maxHeaderBytes()).setMaxInitialLineLength(lim.maxUriBytes() + 32)
           .setIdleTimeout((int) lim.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+      if (cfg.tls() != null) {
+        so.setSsl(true).setUseAlpn(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+            .setCertPath(cfg.tls().certFile().toString()).setKeyPath(cfg.tls().keyFile().toString()));
+      }
       ProxyHandler handler = new ProxyHandler(vertx, engine, client, accessLog);
+      Future<?> h2c = Future.succeededFuture();
+      if (cfg.h2cListen() != null) {
+        int h2cPort = cfg.h2cListen().port() == 0 ? -2 : cfg.h2cListen().port();
+        HttpServerOptions ho = new HttpServerOptions(so).setSsl(false).setHttp2ClearTextEnabled(true)
+            .setHost(cfg.h2cListen().host()).setPort(h2cPort);
+        h2c = vertx.createHttpServer(ho).requestHandler(req -> {
+          if (req.version() != HttpVersion.HTTP_2) {
+            // HTTP/1.x here would bypass the framing guard of the main listener: refuse it outright
+            req.response().setStatusCode(400).putHeader("connection", "close")
+                .putHeader("content-type", "application/json").putHeader(Exchange.REGION_HEADER, "none")
+                .end("{\"error\":\"bad_request\",\"status\":400,\"message\":\"this listener serves HTTP/2 only"
+                    + " (prior knowledge or Upgrade: h2c)\"}");
+            return;
+          }
+          handler.handle(req);
+        }).listen().onSuccess(srv -> h2cBound.compareAndSet(-1, srv.actualPort()));
+      }
       Promise<Void> p = Promise.promise();
       vertx.createHttpServer(so).connectionHandler(conn -> installGuard(conn, engine.snapshot().proxy().limits())).requestHandler(handler).listen().onComplete(ar -> {
         if (ar.succeeded()) {
@@ -172,8 +207,15 @@ public final class DefaultProxyRole implements ProxyRole {
           p.fail(ar.cause());
         }
       });
-      return p.future();
+      return Future.all(p.future(), h2c);
     }
+  }
+
+  private final AtomicInteger h2cBound = new AtomicInteger(-1);
+
+  @Override
+  public int h2cPort() {
+    return h2cBound.get();
   }
 
   /** Puts the {@link SmugglingGuard} in front of the HTTP/1.x decoder of a new client connection. */
