@@ -164,9 +164,16 @@ public final class Demo {
         "  curl -s -X POST http://127.0.0.1:" + ports.appEuWest() + "/admin/break",
         "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=203.0.113.0/24 +short   # -> 127.0.10.1",
         "  curl -s http://127.0.0.1:" + ports.proxy() + "/                       # hello from us-east",
-        "  curl -s http://127.0.0.1:" + ports.admin() + "/v1/plan                 # the routing plan",
+        "  ./meridian ctl --admin http://127.0.0.1:" + ports.admin() + " --token " + ADMIN_TOKEN
+            + " status   # regions and plan",
+        "  curl -s -H 'Authorization: Bearer " + ADMIN_TOKEN + "' http://127.0.0.1:" + ports.admin()
+            + "/v1/plan   # the routing plan as JSON",
         "Restore it (traffic returns after the failback hold-down and a ramp):",
         "  curl -s -X POST http://127.0.0.1:" + ports.appEuWest() + "/admin/restore",
+        "",
+        "Drain a region by command (moves traffic in steps within the others' headroom; try --dry-run first):",
+        "  ./meridian ctl --admin http://127.0.0.1:" + ports.admin() + " --token " + ADMIN_TOKEN
+            + " drain ap-south --reason 'demo drain' --dry-run",
         "",
         "Press Ctrl-C to stop everything.",
         "");

@@ -221,14 +221,7 @@ public final class Main implements Callable<Integer> {
 
     static int invoke(String[] args) {
       // The CLI lives beside the admin API it talks to, in failover-controller.
-      try {
-        Class<?> ctl = Class.forName("io.meridian.controller.cli.Ctl");
-        return (Integer) ctl.getMethod("run", String[].class, PrintStream.class, PrintStream.class)
-            .invoke(null, args, System.out, System.err);
-      } catch (ReflectiveOperationException e) {
-        System.err.println("meridian ctl: unavailable in this build (" + e + ")");
-        return 2;
-      }
+      return io.meridian.controller.cli.Ctl.run(args, System.out, System.err);
     }
   }
 }
