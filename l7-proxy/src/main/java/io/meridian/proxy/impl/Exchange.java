@@ -227,6 +227,10 @@ final class Exchange implements RegionSelector.Constraint {
     upstream = up;
     attempts++;
     ru.requests.increment();
+    if (WebSocketTunnel.isUpgrade(req)) {
+      openTunnel(up);
+      return;
+    }
     RequestOptions o = new RequestOptions().setMethod(req.method()).setHost(up.host).setPort(up.port)
         .setSsl(up.ssl).setURI(req.uri()).setConnectTimeout(cfg.connectTimeout().toMillis());
     h.client.request(o).onComplete(this::connected);
@@ -245,6 +249,30 @@ final class Exchange implements RegionSelector.Constraint {
         attempt(); // the deadline is set, so a still-lagging replica now redirects instead of waiting again
       }
     });
+  }
+
+  private void openTunnel(Upstream up) {
+    java.util.Map<String, String> fwd = new java.util.HashMap<>();
+    io.vertx.core.MultiMap tmp = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    addForwardingHeaders(tmp, req.authority());
+    tmp.forEach(e -> fwd.put(e.getKey(), e.getValue()));
+    WebSocketTunnel.connectUpstream(h.webSockets(), req, up, s.proxy().connectTimeout().toMillis(), fwd)
+        .onComplete(ar -> {
+          if (finished) {
+            if (ar.succeeded()) {
+              ar.result().close();
+            }
+            return;
+          }
+          if (ar.failed()) {
+            upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true); // the handshake never reached the client
+            return;
+          }
+          upstream.onSuccess();
+          String regionId = region.region;
+          WebSocketTunnel.splice(req, ar.result()).onComplete(done -> complete(101, null));
+          h.engine.metrics.upstreamLatency(regionId, System.nanoTime() - start);
+        });
   }
 
   private void connected(AsyncResult<HttpClientRequest> ar) {

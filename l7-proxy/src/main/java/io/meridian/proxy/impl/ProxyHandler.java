@@ -55,6 +55,16 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     x.begin();
   }
 
+  private io.vertx.core.http.WebSocketClient webSockets;
+
+  io.vertx.core.http.WebSocketClient webSockets() {
+    if (webSockets == null) {
+      webSockets = vertx.createWebSocketClient(new io.vertx.core.http.WebSocketClientOptions()
+          .setMaxFrameSize(1 << 20).setMaxMessageSize(16 << 20));
+    }
+    return webSockets;
+  }
+
   void awaitResponse(Exchange x) {
     awaiting.addLast(x);
     if (sweeper < 0) {
