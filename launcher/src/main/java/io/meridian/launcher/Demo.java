@@ -171,7 +171,8 @@ public final class Demo {
         "Restore it (traffic returns after the failback hold-down and a ramp):",
         "  curl -s -X POST http://127.0.0.1:" + ports.appEuWest() + "/admin/restore",
         "",
-        "Drain a region by command (moves traffic in steps within the others' headroom; try --dry-run first):",
+        "Drain by command: drains move traffic in steps within the other regions' headroom. Each demo region is",
+        "the only one of its residency group, so the controller refuses and names the safety rule:",
         "  ./meridian ctl --admin http://127.0.0.1:" + ports.admin() + " --token " + ADMIN_TOKEN
             + " drain ap-south --reason 'demo drain' --dry-run",
         "",
