@@ -394,8 +394,9 @@ final class Exchange implements RegionSelector.Constraint {
     }
     HttpServerResponse resp = req.response();
     resp.setStatusCode(status);
-    if (cres.statusMessage() != null) {
-      resp.setStatusMessage(cres.statusMessage());
+    String reason = cres.statusMessage();
+    if (reason != null && !reason.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())) {
+      resp.setStatusMessage(reason); // only a custom reason phrase: the standard one comes from Netty's cache
     }
     Headers.copyEndToEnd(cres.headers(), resp.headers());
     resp.putHeader(REGION_HEADER, region.region);
