@@ -1,0 +1,71 @@
+package io.meridian.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.vertx.core.net.SelfSignedCertificate;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** TLS towards clients: HTTP/2 negotiated by ALPN, HTTP/1.1 for clients that only offer it. */
+class ProxyTlsTest {
+  private Testbed bed;
+
+  @BeforeEach
+  void start() throws Exception {
+    SelfSignedCertificate cert = SelfSignedCertificate.create("localhost");
+    bed = new Testbed("tls: {cert_file: '" + cert.certificatePath() + "', key_file: '" + cert.privateKeyPath() + "'}",
+        null);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    bed.close();
+  }
+
+  private static HttpClient client(HttpClient.Version v) throws Exception {
+    // the test's self-signed certificate: trust it without a CA (never in production)
+    TrustManager trustAll = new X509TrustManager() {
+      @Override
+      public void checkClientTrusted(X509Certificate[] c, String a) {}
+
+      @Override
+      public void checkServerTrusted(X509Certificate[] c, String a) {}
+
+      @Override
+      public X509Certificate[] getAcceptedIssuers() {
+        return new X509Certificate[0];
+      }
+    };
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(null, new TrustManager[] {trustAll}, null);
+    SSLParameters params = new SSLParameters();
+    params.setEndpointIdentificationAlgorithm(null);
+    return HttpClient.newBuilder().version(v).sslContext(ctx).sslParameters(params).build();
+  }
+
+  @Test
+  void http2AndHttp11OverTls() throws Exception {
+    URI uri = URI.create("https://localhost:" + bed.proxy.port() + "/hello"); // the certificate's CN
+    // curl offers h2 by ALPN (-k: the test's self-signed certificate)
+    Process p = new ProcessBuilder("curl", "-sk", "--http2", "-D", "-", "-w", "\nversion=%{http_version}",
+        "https://127.0.0.1:" + bed.proxy.port() + "/hello").redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    p.waitFor();
+    org.junit.jupiter.api.Assertions.assertTrue(out.endsWith("hello from eu-west\nversion=2"), out);
+    org.junit.jupiter.api.Assertions.assertTrue(out.contains("x-meridian-region: eu-west"), out);
+    HttpResponse<String> h1 = client(HttpClient.Version.HTTP_1_1).send(HttpRequest.newBuilder(uri).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(HttpClient.Version.HTTP_1_1, h1.version());
+    assertEquals("hello from eu-west", h1.body());
+  }
+}
