@@ -76,7 +76,7 @@ public final class ConfigLoader {
     }
     GeoConfig geo = root.child("geo").isPresent() ? GeoConfig.parse(root.child("geo"), baseDir) : GeoConfig.defaults();
     DnsConfig dns = DnsConfig.parse(root.child("dns"), baseDir);
-    ProxyConfig proxy = ProxyConfig.parse(root.child("proxy"));
+    ProxyConfig proxy = ProxyConfig.parse(root.child("proxy"), baseDir);
     HealthCheckConfig hc = HealthCheckConfig.parse(root.child("health_check"));
     ControllerConfig controller = ControllerConfig.parse(root.child("controller"));
     AdminConfig admin = AdminConfig.parse(root.child("admin"));
