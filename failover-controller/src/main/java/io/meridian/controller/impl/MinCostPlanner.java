@@ -52,8 +52,11 @@ public final class MinCostPlanner implements Planner {
     final int[] exchZone;
     final boolean[] dirty;
     final boolean[] stale;
-    final int[] staleCols;
+    final double[][] heapCost; // per (r, s): candidate zones' exchange costs, a binary heap
+    final int[][] heapZone;
+    final int[] heapSize;
     final double[] pi;
+    double piSink; // the sink's potential
     final double[] lab;
     final int[] pred;
     final boolean[] done;
@@ -83,7 +86,9 @@ public final class MinCostPlanner implements Planner {
       exchZone = new int[nn * nn];
       dirty = new boolean[nn];
       stale = new boolean[nn * nn];
-      staleCols = new int[nn];
+      heapCost = new double[nn * nn][];
+      heapZone = new int[nn * nn][];
+      heapSize = new int[nn * nn];
       pi = new double[nn];
       lab = new double[nn];
       pred = new int[nn];
@@ -95,45 +100,21 @@ public final class MinCostPlanner implements Planner {
     }
 
     Result solve() {
-      boolean potentialsValid = true;
-      for (int i : order()) {
-        double left = in.demandRps()[i];
-        if (left > EPS) {
-          // Sending a zone to its nearest region while that region has spare capacity is a shortest path
-          // whatever else is full (a cheaper detour would close a negative cycle in an optimal flow), so
-          // the common case needs no search; only the potentials must be repaired before the next one.
-          int nearest = shed;
-          if (in.measured().isEmpty()) {
-            for (int r : in.topology().ranking(in.zones()[i])) {
-              if (cap[r] > EPS) {
-                nearest = r;
-                break;
-              }
-            }
-          } else {
-            double best = INF;
-            for (int r = 0; r < n; r++) {
-              if (cap[r] > EPS && dist[i][r] < best) {
-                best = dist[i][r];
-                nearest = r;
-              }
-            }
-          }
-          double take = nearest == shed ? left : Math.min(left, cap[nearest] - load[nearest]);
-          if (take > EPS) {
-            addFlow(i, nearest, take);
-            load[nearest] += take;
-            left -= take;
-            potentialsValid = false;
-          }
+      // Every zone at its nearest region (or shed, if nothing takes traffic): the cheapest assignment there is,
+      // so the all-zero potentials are valid for it. What remains is a min-cost flow of the overloaded regions'
+      // excess to regions with spare capacity or to shed, over the folded region graph.
+      for (int i = 0; i < dist.length; i++) {
+        double d = in.demandRps()[i];
+        if (d > EPS) {
+          int r = nearest(i);
+          addFlow(i, r, d);
+          load[r] += d;
         }
-        while (left > EPS) {
+      }
+      for (int k = 0; k < n; k++) {
+        while (load[k] - cap[k] > EPS) {
           refreshDirtyRows();
-          if (!potentialsValid) {
-            repairPotentials();
-            potentialsValid = true;
-          }
-          left -= augment(i, left);
+          augmentFrom(k);
         }
       }
       double[][] out = new double[flow.length][];
@@ -143,114 +124,107 @@ public final class MinCostPlanner implements Planner {
       return new Result(in, out, dist);
     }
 
-    /**
-     * Zones that lose most by missing their nearest region go first (Vogel's rule): the flow then needs few
-     * and short corrections. Any order gives the same optimal cost; this one is faster and deterministic.
-     */
-    int[] order() {
-      int zs = in.zones().length;
-      long[] keyed = new long[zs];
-      for (int i = 0; i < zs; i++) {
-        double first = INF;
-        double second = INF;
-        for (int r = 0; r < n; r++) {
+    /** The cheapest place for zone entry i ignoring every limit: its nearest region taking traffic, else shed. */
+    int nearest(int i) {
+      int best = shed;
+      if (in.measured().isEmpty()) {
+        for (int r : in.topology().ranking(in.zones()[i])) {
           if (cap[r] > EPS) {
-            double d = dist[i][r];
-            if (d < first) {
-              second = first;
-              first = d;
-            } else if (d < second) {
-              second = d;
+            best = r;
+            break;
+          }
+        }
+      } else {
+        for (int r = 0; r < n; r++) {
+          if (cap[r] > EPS && (best == shed || dist[i][r] < dist[i][best])) {
+            best = r;
+          }
+        }
+      }
+      return best != shed && dist[i][best] > SHED_KM ? shed : best;
+    }
+
+    /**
+     * One shortest path (reduced costs, dense Dijkstra) from overloaded region k to the sink: into a region
+     * with spare capacity or shed. Moves as much as the path allows and updates the potentials.
+     */
+    void augmentFrom(int k) {
+      for (int s = 0; s < nn; s++) {
+        lab[s] = INF;
+        pred[s] = -1;
+        done[s] = false;
+      }
+      lab[k] = 0;
+      double sinkLabel = INF;
+      int end = -1;
+      int u = k;
+      double best = 0;
+      while (true) {
+        done[u] = true;
+        if (cap[u] - load[u] > EPS) {
+          double viaSink = best + pi[u] - piSink;
+          if (viaSink < sinkLabel) {
+            sinkLabel = viaSink < 0 ? 0 : viaSink;
+            end = u;
+          }
+        }
+        // relax u's exchanges and find the next node to settle in the same pass
+        int next = -1;
+        double nextLab = INF;
+        if (memberCount[u] > 0) {
+          int row = u * nn;
+          double base = best + pi[u];
+          for (int s = 0; s < nn; s++) {
+            if (done[s]) {
+              continue;
+            }
+            double l = exch[row + s] + base - pi[s]; // INF where there is no exchange
+            if (l < lab[s]) {
+              lab[s] = l < best ? best : l; // rounding only: potentials keep reduced costs non-negative
+              pred[s] = u;
+            }
+            if (lab[s] < nextLab) {
+              nextLab = lab[s];
+              next = s;
+            }
+          }
+        } else {
+          for (int s = 0; s < nn; s++) {
+            if (!done[s] && lab[s] < nextLab) {
+              nextLab = lab[s];
+              next = s;
             }
           }
         }
-        double regret = second == INF ? 0 : second - first;
-        // sort key: regret descending (as whole metres, capped), then zone entry ascending
-        long metres = Math.min((long) (regret * 1000), (1L << 31) - 1);
-        keyed[i] = ((((1L << 31) - 1) - metres) << 32) | i;
-      }
-      Arrays.sort(keyed);
-      int[] out = new int[zs];
-      for (int i = 0; i < zs; i++) {
-        out[i] = (int) (keyed[i] & 0xffffffffL);
-      }
-      return out;
-    }
-
-    /** One shortest path from zone i to a region with spare capacity; returns the demand moved. */
-    double augment(int i, double left) {
-      // The sink's potential is the lowest of the regions with spare capacity, so the edges into it have
-      // non-negative reduced cost too and the search can stop as soon as nothing unsettled can beat it.
-      double piSink = INF;
-      for (int s = 0; s < nn; s++) {
-        lab[s] = cap[s] > EPS || memberCount[s] > 0 ? cost(i, s) - pi[s] : INF;
-        pred[s] = -1;
-        done[s] = false;
-        if (cap[s] - load[s] > EPS && pi[s] < piSink) {
-          piSink = pi[s];
-        }
-      }
-      double sinkLabel = INF;
-      int end = -1;
-      for (int k = 0; k < nn; k++) {
-        int u = -1;
-        double best = INF;
-        for (int s = 0; s < nn; s++) {
-          if (!done[s] && lab[s] < best) {
-            best = lab[s];
-            u = s;
-          }
-        }
-        if (u < 0 || best >= sinkLabel) {
+        if (next < 0 || nextLab >= sinkLabel) {
           break;
         }
-        done[u] = true;
-        if (cap[u] - load[u] > EPS && best + pi[u] - piSink < sinkLabel) {
-          sinkLabel = best + pi[u] - piSink;
-          end = u;
-        }
-        if (memberCount[u] == 0) {
-          continue;
-        }
-        int row = u * nn;
-        for (int s = 0; s < nn; s++) {
-          double c = exch[row + s];
-          if (done[s] || c == INF) {
-            continue;
-          }
-          double rc = c + pi[u] - pi[s];
-          if (rc < 0) {
-            rc = 0; // rounding only: potentials keep reduced costs non-negative
-          }
-          if (best + rc < lab[s]) {
-            lab[s] = best + rc;
-            pred[s] = u;
-          }
-        }
+        u = next;
+        best = nextLab;
       }
-      double delta = Math.min(left, cap[end] - load[end]);
+      double delta = Math.min(load[k] - cap[k], cap[end] - load[end]);
       int s = end;
-      while (pred[s] >= 0) {
+      while (s != k) {
         int r = pred[s];
         delta = Math.min(delta, flow[exchZone[r * nn + s]][r]);
         s = r;
       }
-      int first = s;
       s = end;
-      while (pred[s] >= 0) {
+      while (s != k) {
         int r = pred[s];
         int w = exchZone[r * nn + s];
         subFlow(w, r, delta);
         addFlow(w, s, delta);
         s = r;
       }
-      addFlow(i, first, delta);
+      load[k] -= delta;
       load[end] += delta;
-      // Johnson's update, with unsettled nodes capped at the sink's distance: keeps every reduced cost >= 0.
+      // Johnson's update, with unsettled nodes capped at the sink's distance: keeps every reduced cost >= 0,
+      // including those of the edges into and out of the sink.
       for (int v = 0; v < nn; v++) {
         pi[v] += Math.min(lab[v], sinkLabel);
       }
-      return delta;
+      piSink += sinkLabel;
     }
 
     void addFlow(int w, int r, double delta) {
@@ -287,14 +261,22 @@ public final class MinCostPlanner implements Planner {
       for (int s = 0; s < nn; s++) {
         if (s != r) {
           double c = cost(w, s) - base;
-          if (c < exch[row + s]) {
-            exch[row + s] = c;
-            exchZone[row + s] = w;
+          int p = row + s;
+          if (heapZone[p] != null) {
+            push(p, c, w);
+          }
+          if (c < exch[p]) {
+            exch[p] = c;
+            exchZone[p] = w;
           }
         }
       }
     }
 
+    /**
+     * Finds the exchanges that lost their zone again. Each (r, s) pair keeps its candidate zones in a heap by
+     * exchange cost, built the first time the pair needs it; zones that left r are dropped when they surface.
+     */
     void refreshDirtyRows() {
       for (int r = 0; r < nn; r++) {
         if (!dirty[r]) {
@@ -312,53 +294,99 @@ public final class MinCostPlanner implements Planner {
           }
         }
         memberCount[r] = kept;
-        // one pass over r's zones for all its stale exchanges: each zone's distance row is read once
-        int staleCount = 0;
         for (int s = 0; s < nn; s++) {
-          if (stale[row + s]) {
-            stale[row + s] = false;
-            staleCols[staleCount++] = s; // INF since it went stale, or a zone offered since (still valid)
+          int p = row + s;
+          if (!stale[p]) {
+            continue;
           }
-        }
-        for (int k = 0; k < kept; k++) {
-          int w = members[r][k];
-          double base = cost(w, r);
-          for (int j = 0; j < staleCount; j++) {
-            int s = staleCols[j];
-            double c = cost(w, s) - base;
-            if (c < exch[row + s]) {
-              exch[row + s] = c;
-              exchZone[row + s] = w;
-            }
+          stale[p] = false;
+          if (heapZone[p] == null) {
+            build(p, r, s);
+          }
+          int[] hz = heapZone[p];
+          while (heapSize[p] > 0 && flow[hz[0]][r] <= 0) {
+            popTop(p);
+          }
+          if (heapSize[p] > 0) {
+            exch[p] = heapCost[p][0];
+            exchZone[p] = hz[0];
+          } else {
+            exch[p] = INF;
           }
         }
       }
     }
 
-    /**
-     * Bellman-Ford from the current potentials: they are valid for every edge but the few added since the last
-     * search, so it settles in a round or two.
-     */
-    void repairPotentials() {
-      for (int round = 0; round < nn; round++) {
-        boolean changed = false;
-        for (int r = 0; r < nn; r++) {
-          if (memberCount[r] == 0) {
-            continue;
-          }
-          int row = r * nn;
-          for (int s = 0; s < nn; s++) {
-            double c = exch[row + s];
-            if (c != INF && pi[r] + c < pi[s] - 1e-12) {
-              pi[s] = pi[r] + c;
-              changed = true;
-            }
-          }
-        }
-        if (!changed) {
-          return;
-        }
+    void build(int p, int r, int s) {
+      int size = memberCount[r];
+      double[] hc = new double[Math.max(8, size + (size >> 1))];
+      int[] hz = new int[hc.length];
+      for (int k = 0; k < size; k++) {
+        int w = members[r][k];
+        hc[k] = cost(w, s) - cost(w, r);
+        hz[k] = w;
       }
+      heapCost[p] = hc;
+      heapZone[p] = hz;
+      heapSize[p] = size;
+      for (int k = (size >> 1) - 1; k >= 0; k--) {
+        siftDown(p, k);
+      }
+    }
+
+    void push(int p, double c, int w) {
+      int size = heapSize[p];
+      if (size == heapZone[p].length) {
+        heapCost[p] = Arrays.copyOf(heapCost[p], size * 2);
+        heapZone[p] = Arrays.copyOf(heapZone[p], size * 2);
+      }
+      double[] hc = heapCost[p];
+      int[] hz = heapZone[p];
+      int k = size;
+      while (k > 0) {
+        int parent = (k - 1) >> 1;
+        if (hc[parent] <= c) {
+          break;
+        }
+        hc[k] = hc[parent];
+        hz[k] = hz[parent];
+        k = parent;
+      }
+      hc[k] = c;
+      hz[k] = w;
+      heapSize[p] = size + 1;
+    }
+
+    void popTop(int p) {
+      int last = --heapSize[p];
+      heapCost[p][0] = heapCost[p][last];
+      heapZone[p][0] = heapZone[p][last];
+      siftDown(p, 0);
+    }
+
+    void siftDown(int p, int k) {
+      double[] hc = heapCost[p];
+      int[] hz = heapZone[p];
+      int size = heapSize[p];
+      double c = hc[k];
+      int w = hz[k];
+      while (true) {
+        int child = 2 * k + 1;
+        if (child >= size) {
+          break;
+        }
+        if (child + 1 < size && hc[child + 1] < hc[child]) {
+          child++;
+        }
+        if (hc[child] >= c) {
+          break;
+        }
+        hc[k] = hc[child];
+        hz[k] = hz[child];
+        k = child;
+      }
+      hc[k] = c;
+      hz[k] = w;
     }
   }
 }
