@@ -42,13 +42,15 @@ public final class DnsMetrics {
   private final CounterDataPoint rrlSlip;
 
   private DnsMetrics(PrometheusRegistry registry) {
-    queries = Counter.builder().name("meridian_geodns_queries_total")
+    // Per-query series go without exemplars: there is no trace span on the DNS path to link to, and the exemplar
+    // sampler showed up in profiles of the UDP benchmark (it runs on every observation).
+    queries = Counter.builder().withoutExemplars().name("meridian_geodns_queries_total")
         .help("DNS queries answered, by query type, response code and transport")
         .labelNames("qtype", "rcode", "transport").register(registry);
-    answers = Counter.builder().name("meridian_geodns_geo_answers_total")
+    answers = Counter.builder().withoutExemplars().name("meridian_geodns_geo_answers_total")
         .help("Geo-name answers by the region answered (fallback: no eligible region, fallback applied)")
         .labelNames("region").register(registry);
-    ecs = Counter.builder().name("meridian_geodns_ecs_queries_total")
+    ecs = Counter.builder().withoutExemplars().name("meridian_geodns_ecs_queries_total")
         .help("Queries by whether they carried an EDNS Client Subnet option (RFC 7871)")
         .labelNames("ecs").register(registry);
     rrl = Counter.builder().name("meridian_geodns_rrl_actions_total")
@@ -62,7 +64,7 @@ public final class DnsMetrics {
     internalErrors = Counter.builder().name("meridian_geodns_internal_errors_total")
         .help("Queries that hit a bug in the answer pipeline (answered SERVFAIL); should stay 0")
         .register(registry);
-    latency = Histogram.builder().name("meridian_geodns_query_duration_seconds")
+    latency = Histogram.builder().withoutExemplars().name("meridian_geodns_query_duration_seconds")
         .help("Time from packet received to response encoded, by transport").labelNames("transport")
         .classicOnly()
         .classicUpperBounds(0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1)
