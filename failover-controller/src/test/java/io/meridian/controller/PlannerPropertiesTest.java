@@ -71,6 +71,31 @@ class PlannerPropertiesTest {
     assertFalse(OptimalityCheck.hasNegativeCycle(in, best), "min-cost plan can still be improved");
   }
 
+  /** Big enough that the min-cost planner prices on zone clusters first; some regions take no traffic. */
+  @ParameterizedTest
+  @ValueSource(longs = {31, 32, 33})
+  void minCostIsOptimalWhenPricedOnClustersFirst(long seed) {
+    for (double factor : new double[] {2.0, 1.05, 1.0, 0.8}) {
+      Planner.Input in = PlannerFixtures.random(seed, 12, 1500, factor);
+      double[] someOut = in.limitRps().clone();
+      someOut[0] = 0;
+      someOut[(int) seed % 12] = 0;
+      for (Planner.Input p : List.of(in,
+          new Planner.Input(in.topology(), someOut, in.zones(), in.demandRps()))) {
+        Planner.Result best = Planner.minCost().plan(p);
+        Planner.Result greedy = Planner.waterfall().plan(p);
+        assertFalse(OptimalityCheck.hasNegativeCycle(p, best), "seed " + seed + " factor " + factor);
+        assertTrue(best.costKmRps() <= greedy.costKmRps() * (1 + 1e-9) + (best.shortfallRps()
+            - greedy.shortfallRps()) * 1e5, best.costKmRps() + " > " + greedy.costKmRps());
+        for (int reg = 0; reg < p.topology().size(); reg++) {
+          assertTrue(best.load(reg) <= p.limitRps()[reg] + EPS, "region " + reg + " over its limit");
+        }
+        double capacity = java.util.Arrays.stream(p.limitRps()).sum();
+        assertEquals(Math.max(0, p.totalDemand() - capacity), best.shortfallRps(), 1e-6 * p.totalDemand());
+      }
+    }
+  }
+
   @Test
   void deterministic() {
     Planner.Input in = PlannerFixtures.random(99, 30, 2000, 0.95);
