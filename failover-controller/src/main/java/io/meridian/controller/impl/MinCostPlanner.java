@@ -35,8 +35,8 @@ public final class MinCostPlanner implements Planner {
   private static final int CLUSTER_MIN_ZONES = 1_000;
   private static final double EPS = 1e-9;
   /**
-   * Excess worth another search. Larger than {@link #EPS} so that some node always has a deficit beyond EPS to
-   * take it (the excesses sum to zero; rounding spreads at most a few EPS over the 52 nodes).
+   * Excess worth another search. Larger than {@link #EPS} times the node count, so that some node always has a
+   * deficit beyond EPS to take it (the excesses sum to zero up to rounding).
    */
   private static final double MIN_EXCESS = 1e-7;
   private static final double INF = Double.POSITIVE_INFINITY;
@@ -138,9 +138,8 @@ public final class MinCostPlanner implements Planner {
     final int[] exchZone;
     final boolean[] dirty;
     final boolean[] stale;
-    final double[][] heapCost; // per (r, s): candidate zones' exchange costs, a binary heap
-    final int[][] heapZone;
-    final int[] heapSize;
+    final double minExcess;
+    final CandidateHeaps heaps; // per (r, s), built the first time the pair loses its zone
     final double[] pi;
     final double[] lab;
     final int[] pred;
@@ -166,9 +165,8 @@ public final class MinCostPlanner implements Planner {
       exchZone = new int[nn * nn];
       dirty = new boolean[nn];
       stale = new boolean[nn * nn];
-      heapCost = new double[nn * nn][];
-      heapZone = new int[nn * nn][];
-      heapSize = new int[nn * nn];
+      heaps = new CandidateHeaps(nn * nn);
+      minExcess = Math.max(MIN_EXCESS, 4 * (nn + 1) * EPS);
       pi = new double[nn + 1];
       lab = new double[nn + 1];
       pred = new int[nn + 1];
@@ -217,12 +215,12 @@ public final class MinCostPlanner implements Planner {
         for (int v = 0; v < nn; v++) {
           double e = load[v] - out[v];
           total += e;
-          if (source < 0 && e > MIN_EXCESS) {
+          if (source < 0 && e > minExcess) {
             source = v;
           }
         }
         if (source < 0) {
-          if (-total > MIN_EXCESS) {
+          if (-total > minExcess) {
             source = sink; // the sink's excess is the opposite of everyone else's
           } else {
             break;
@@ -386,8 +384,8 @@ public final class MinCostPlanner implements Planner {
         if (s != r) {
           double c = cost(w, s) - base;
           int p = row + s;
-          if (heapZone[p] != null) {
-            push(p, c, w);
+          if (heaps.built(p)) {
+            heaps.push(p, c, w);
           }
           if (c < exch[p]) {
             exch[p] = c;
@@ -424,16 +422,15 @@ public final class MinCostPlanner implements Planner {
             continue;
           }
           stale[p] = false;
-          if (heapZone[p] == null) {
+          if (!heaps.built(p)) {
             build(p, r, s);
           }
-          int[] hz = heapZone[p];
-          while (heapSize[p] > 0 && flow[hz[0]][r] <= 0) {
-            popTop(p);
+          while (heaps.size(p) > 0 && flow[heaps.topZone(p)][r] <= 0) {
+            heaps.popTop(p);
           }
-          if (heapSize[p] > 0) {
-            exch[p] = heapCost[p][0];
-            exchZone[p] = hz[0];
+          if (heaps.size(p) > 0) {
+            exch[p] = heaps.topCost(p);
+            exchZone[p] = heaps.topZone(p);
           } else {
             exch[p] = INF;
           }
@@ -450,67 +447,7 @@ public final class MinCostPlanner implements Planner {
         hc[k] = cost(w, s) - cost(w, r);
         hz[k] = w;
       }
-      heapCost[p] = hc;
-      heapZone[p] = hz;
-      heapSize[p] = size;
-      for (int k = (size >> 1) - 1; k >= 0; k--) {
-        siftDown(p, k);
-      }
-    }
-
-    void push(int p, double c, int w) {
-      int size = heapSize[p];
-      if (size == heapZone[p].length) {
-        heapCost[p] = Arrays.copyOf(heapCost[p], size * 2);
-        heapZone[p] = Arrays.copyOf(heapZone[p], size * 2);
-      }
-      double[] hc = heapCost[p];
-      int[] hz = heapZone[p];
-      int k = size;
-      while (k > 0) {
-        int parent = (k - 1) >> 1;
-        if (hc[parent] <= c) {
-          break;
-        }
-        hc[k] = hc[parent];
-        hz[k] = hz[parent];
-        k = parent;
-      }
-      hc[k] = c;
-      hz[k] = w;
-      heapSize[p] = size + 1;
-    }
-
-    void popTop(int p) {
-      int last = --heapSize[p];
-      heapCost[p][0] = heapCost[p][last];
-      heapZone[p][0] = heapZone[p][last];
-      siftDown(p, 0);
-    }
-
-    void siftDown(int p, int k) {
-      double[] hc = heapCost[p];
-      int[] hz = heapZone[p];
-      int size = heapSize[p];
-      double c = hc[k];
-      int w = hz[k];
-      while (true) {
-        int child = 2 * k + 1;
-        if (child >= size) {
-          break;
-        }
-        if (child + 1 < size && hc[child + 1] < hc[child]) {
-          child++;
-        }
-        if (hc[child] >= c) {
-          break;
-        }
-        hc[k] = hc[child];
-        hz[k] = hz[child];
-        k = child;
-      }
-      hc[k] = c;
-      hz[k] = w;
+      heaps.build(p, hc, hz, size);
     }
   }
 }
