@@ -33,7 +33,7 @@ final class RequestChecks {
       for (String v : cl) {
         // RFC 9112 §6.3: differing Content-Length values are unrecoverable; identical lists are one value
         for (String part : v.split(",", -1)) {
-          long n = parseLength(part.trim());
+          long n = SmugglingGuard.parseDecimal(part.trim());
           if (n < 0 || (len >= 0 && n != len)) {
             return ProxyOutcome.BAD_REQUEST;
           }
@@ -55,21 +55,6 @@ final class RequestChecks {
       }
     }
     return null;
-  }
-
-  private static long parseLength(String s) {
-    if (s.isEmpty() || s.length() > 18) {
-      return -1;
-    }
-    long v = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < '0' || c > '9') {
-        return -1;
-      }
-      v = v * 10 + (c - '0');
-    }
-    return v;
   }
 
   /** Whether the request carries a body to forward (HTTP/1.1 framing per RFC 9112 §6.3). */

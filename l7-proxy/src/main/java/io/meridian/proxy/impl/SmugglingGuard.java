@@ -388,7 +388,8 @@ final class SmugglingGuard extends ChannelInboundHandlerAdapter {
     return fieldLine(len, false);
   }
 
-  private static long parseDecimal(String s) {
+  /** A non-negative decimal of at most 18 digits (no sign, no spaces: RFC 9110 §8.6), else -1. */
+  static long parseDecimal(String s) {
     if (s.isEmpty() || s.length() > 18) {
       return -1;
     }
