@@ -34,6 +34,8 @@ public final class Main implements Callable<Integer> {
       System.exit(Ctl.invoke(java.util.Arrays.copyOfRange(args, 1, args.length)));
     }
     int code = new CommandLine(new Main()).execute(args);
+    // run and demo return only once the JVM is already shutting down (their shutdown hook has run): calling
+    // System.exit from there would block forever, so only the other commands exit here.
     if (code != 0 || !"run".equals(args.length > 0 ? args[0] : "") && !"demo".equals(args.length > 0 ? args[0] : "")) {
       System.exit(code);
     }
