@@ -94,10 +94,38 @@ public final class ConfigLoader {
         regionNodes.get(i).problem("upstreams", "must list at least one upstream URL (e.g. http://10.0.0.1:8080)");
       }
     }
+    checkSuccessors(root.child("controller").child("successors"), regions);
     if (!problems.isEmpty()) {
       problems.sort((a, b) -> Integer.compare(a.line(), b.line()));
       throw new ConfigException(problems);
     }
     return new MeridianConfig(source, regions, geo, dns, proxy, hc, controller, admin, store);
+  }
+
+  /**
+   * A successor takes over a failed home region's users, so both must be configured regions and share a residency
+   * group: promoting across groups would move personal data across a border the config forbids. Checked here so
+   * {@code meridian config check} catches it, not the first failover.
+   */
+  private static void checkSuccessors(ConfigNode successors, List<RegionConfig> regions) {
+    Map<String, String> groupOf = new java.util.TreeMap<>(); // sorted: the message lists the regions stably
+    for (RegionConfig r : regions) {
+      groupOf.put(r.id(), r.residencyGroup());
+    }
+    successors.entries().forEach((home, v) -> {
+      String to = v.asString(null);
+      if (!groupOf.containsKey(home)) {
+        v.problem("home region '" + home + "' is not in regions " + groupOf.keySet());
+      } else if (to != null && RegionConfig.ID.matcher(to).matches()) {
+        if (!groupOf.containsKey(to)) {
+          v.problem("must be a region listed in regions " + groupOf.keySet() + ", got '" + to + "'");
+        } else if (to.equals(home)) {
+          v.problem("must be a different region than '" + home + "' itself");
+        } else if (!groupOf.get(to).equals(groupOf.get(home))) {
+          v.problem("must be in " + home + "'s residency group '" + groupOf.get(home) + "', got '" + to
+              + "' (group '" + groupOf.get(to) + "')");
+        }
+      }
+    });
   }
 }

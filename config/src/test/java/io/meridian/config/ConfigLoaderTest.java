@@ -25,6 +25,17 @@ class ConfigLoaderTest {
           health_check: {url: http://10.0.0.1:8080/healthz}
       """;
 
+  private static final String TWO_GROUPS = REGION.replace("capacity_rps: 1000", "capacity_rps: 1000\n    residency_group: us")
+      + """
+        - id: eu-west
+          latitude: 53.3
+          longitude: -6.3
+          capacity_rps: 1000
+          residency_group: eu
+          upstreams: [http://10.0.1.1:8080]
+          health_check: {url: http://10.0.1.1:8080/healthz}
+      """;
+
   private static Path resource(String name) throws Exception {
     return Path.of(ConfigLoaderTest.class.getResource("/" + name).toURI());
   }
@@ -91,6 +102,14 @@ class ConfigLoaderTest {
             "t.yaml:9 admin.tokens[0].sha256: must be 64 lowercase hex digits (sha256sum of the token), got 'abc'"),
         Arguments.of(REGION + "state_store: {type: etcd}\n",
             "t.yaml:8 state_store.etcd_endpoints: is required when type is etcd (e.g. [http://127.0.0.1:2379])"),
+        Arguments.of(TWO_GROUPS + "controller:\n  successors: {us-east: eu-west}\n",
+            "t.yaml:17 controller.successors.us-east: must be in us-east's residency group 'us', got 'eu-west'"
+                + " (group 'eu')"),
+        Arguments.of(TWO_GROUPS + "controller:\n  successors: {us-east: us-west}\n",
+            "t.yaml:17 controller.successors.us-east: must be a region listed in regions [eu-west, us-east],"
+                + " got 'us-west'"),
+        Arguments.of(TWO_GROUPS + "controller:\n  successors: {ap-south: us-east}\n",
+            "t.yaml:17 controller.successors.ap-south: home region 'ap-south' is not in regions [eu-west, us-east]"),
         Arguments.of(REGION + "regions: []\n", "t.yaml:8 regions: duplicate key"),
         Arguments.of("regions:\n  - id: [x\n", "t.yaml:3 (syntax): invalid YAML: expected ',' or ']', but got <stream end>"),
         Arguments.of("", "t.yaml:1 (root): file is empty; expected at least 'regions:'"));
