@@ -100,6 +100,7 @@ taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms
 MERIDIAN_PID=$!
 for _ in $(seq 1 60); do grep -q READY "$WORK/meridian.log" && break; sleep 0.5; done
 grep -q READY "$WORK/meridian.log" || { cat "$WORK/meridian.log"; exit 1; }
+grep READY "$WORK/meridian.log"
 
 # CPU ticks of a process and its children/threads (nginx: master + worker)
 ticks() {

@@ -1,7 +1,6 @@
 package io.meridian.proxy.impl;
 
 import io.meridian.proxy.ProxyOutcome;
-import io.vertx.core.http.HttpServerRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +16,7 @@ final class AccessLog {
     this.engine = engine;
   }
 
-  void log(HttpServerRequest req, String route, String region, int status, ProxyOutcome outcome, int attempts,
+  void log(RequestView req, String route, String region, int status, ProxyOutcome outcome, int attempts,
       byte[] clientIp, long startNanos) {
     if (!engine.snapshot().proxy().accessLog()) {
       return;
@@ -26,8 +25,8 @@ final class AccessLog {
     StringBuilder b = new StringBuilder(256).append('{');
     field(b, "ts", java.time.Instant.now().toString()).append(',');
     field(b, "client", clientIp == null ? null : ClientAddress.format(clientIp)).append(',');
-    field(b, "method", req.method().name()).append(',');
-    field(b, "host", req.authority() == null ? null : req.authority().toString()).append(',');
+    field(b, "method", req.method()).append(',');
+    field(b, "host", req.authority()).append(',');
     field(b, "path", req.path()).append(',');
     field(b, "route", route).append(',');
     field(b, "region", region).append(',');

@@ -4,54 +4,46 @@ import io.meridian.config.ProxyConfig;
 import io.meridian.core.RegionSelector;
 import io.meridian.core.RegionState;
 import io.meridian.proxy.ProxyOutcome;
-import io.vertx.core.AsyncResult;
-import io.vertx.core.MultiMap;
-import io.vertx.core.http.HttpClientRequest;
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.HttpVersion;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.HostAndPort;
-import io.vertx.core.net.SocketAddress;
-import java.util.concurrent.TimeoutException;
 
 /**
- * One proxied request from choice of region to the last byte of the response. Runs entirely on the event loop
- * of the client connection; its only shared-state writes are atomic counters.
+ * One proxied request from choice of region to the last byte of the response: the routing decision, the same
+ * for every transport. Runs entirely on the event loop of the client connection; its only shared-state writes
+ * are atomic counters. A transport ({@link VertxExchange} for the Vert.x server, {@link H1Exchange} for the
+ * proxy's own HTTP/1.1 path) subclasses it to move bytes: it calls {@link #begin()}, sends to the upstream
+ * {@link #send} names, and reports back through {@link #responded}, {@link #upstreamFailed} and
+ * {@link #complete}.
  *
  * <p>Retries (to the next eligible region, chosen again by {@link RegionSelector#choose} with the regions
  * already tried excluded) happen only when repeating cannot duplicate an effect: the connection to the upstream
  * failed before anything was sent, or the request is idempotent (RFC 9110 §9.2.2) and has no body. Each retry
  * needs a slot of the retry budget.
  */
-final class Exchange implements RegionSelector.Constraint {
+abstract class Exchange implements RegionSelector.Constraint {
   static final String REGION_HEADER = "X-Meridian-Region";
 
-  private final ProxyHandler h;
-  private final ProxyEngine.Snapshot s;
-  private final HttpServerRequest req;
-  private final ProxyEngine.RouteRuntime route;
-  private final byte[] clientIp;
-  private final int zone;
-  private final int clientHash;
-  private final long start;
-  private final boolean hasBody;
-  private final boolean idempotent;
+  final ProxyLoop h;
+  final ProxyEngine.Snapshot s;
+  final RequestView req;
+  final ProxyEngine.RouteRuntime route;
+  final byte[] clientIp;
+  final int zone;
+  final int clientHash;
+  final long start;
+  final boolean hasBody;
+  final boolean idempotent;
+  final boolean safe;
 
   private String[] tried;
   private int triedCount;
-  private int attempts;
+  int attempts;
   private boolean retrySlot;
-  private RegionUpstreams region;
-  private Upstream upstream;
-  private HttpClientRequest upstreamRequest;
-  private boolean bodyStarted;
-  private boolean finished;
+  RegionUpstreams region;
+  Upstream upstream;
+  boolean bodyStarted;
+  boolean finished;
   private ProxyOutcome lastFailure;
-  private long sentAt;
-  private Sessions sessions;
+  long sentAt;
+  Sessions sessions;
   private String user;
   /** Only this region may serve (home routing, strong consistency, read-your-writes redirect), or null. */
   private String onlyRegion;
@@ -61,39 +53,56 @@ final class Exchange implements RegionSelector.Constraint {
   private String requiredGroup;
   private boolean strong;
   private Sessions.RywToken ryw;
+  private long waitDeadline;
+  private long responseDeadline;
+  private boolean awaitingResponse;
+  boolean timedOut;
 
-  Exchange(ProxyHandler h, ProxyEngine.Snapshot s, HttpServerRequest req, ProxyEngine.RouteRuntime route,
-      byte[] clientIp, int zone, int clientHash, long start) {
+  Exchange(ProxyLoop h, ProxyEngine.Snapshot s, RequestView req, ProxyEngine.RouteRuntime route, byte[] clientIp,
+      int zone, long start, boolean hasBody) {
     this.h = h;
     this.s = s;
     this.req = req;
     this.route = route;
     this.clientIp = clientIp;
     this.zone = zone;
-    this.clientHash = clientHash;
+    this.clientHash = ClientAddress.subnetHash(clientIp);
     this.start = start;
-    this.hasBody = RequestChecks.hasBody(req);
-    this.idempotent = isIdempotent(req.method());
+    this.hasBody = hasBody;
+    String m = req.method();
+    this.safe = RequestView.isSafe(m);
+    this.idempotent = RequestView.isIdempotent(m);
   }
 
-  static boolean isIdempotent(HttpMethod m) {
-    return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.PUT
-        || m == HttpMethod.DELETE || m == HttpMethod.TRACE;
-  }
+  // ---- what a transport provides
+
+  /** Sends the request to {@code up} (of {@link #region}); reports through the callbacks below. */
+  abstract void send(Upstream up);
+
+  /** Drops the upstream attempt in progress (its connection is not reused); no callback follows. */
+  abstract void abortUpstream();
+
+  /** Writes the proxy's own error response ({@code close}: the connection cannot carry another request). */
+  abstract void writeError(ProxyOutcome outcome, String regionId, boolean close);
+
+  // ---- the decision
 
   void begin() {
     if (route == null) {
-      refuse(h, req, ProxyOutcome.NO_ROUTE, null, start, hasBody);
+      h.engine.metrics.refused(ProxyOutcome.NO_ROUTE.label());
+      finished = true;
+      h.engine.metrics.request("none", "none", "none", ProxyOutcome.NO_ROUTE.status());
+      h.accessLog.log(req, "none", "none", ProxyOutcome.NO_ROUTE.status(), ProxyOutcome.NO_ROUTE, 0, clientIp, start);
+      writeError(ProxyOutcome.NO_ROUTE, null, hasBody);
       return;
     }
     h.engine.activeRequests.incrementAndGet();
     if (zone >= 0) {
       h.engine.zoneRequests.incrementAndGet(zone);
     }
-    req.response().closeHandler(v -> clientGone());
     ProxyConfig.Route r = route.route;
     sessions = h.sessions(s);
-    boolean unsafe = !isSafe(req.method());
+    boolean unsafe = !safe;
     boolean needsUser = r.policy() == ProxyConfig.Policy.HOME || r.consistency() != ProxyConfig.Consistency.EVENTUAL
         || r.residency() == ProxyConfig.Residency.ENFORCED || (unsafe && sessions.rywEnabled());
     if (!needsUser) {
@@ -132,10 +141,6 @@ final class Exchange implements RegionSelector.Constraint {
     attempt();
   }
 
-  static boolean isSafe(HttpMethod m) {
-    return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.TRACE;
-  }
-
   private void residencyRefused(String group) {
     h.engine.metrics.residencyRefusal(route.route.name(), group);
     finishWithError(ProxyOutcome.RESIDENCY_REFUSED, null);
@@ -167,7 +172,7 @@ final class Exchange implements RegionSelector.Constraint {
     tried[triedCount++] = regionId;
   }
 
-  private void attempt() {
+  final void attempt() {
     int idx = RegionSelector.choose(s.plan(), zone, clientHash, this);
     if (idx < 0 && onlyRegion != null && fallbackNearest) {
       onlyRegion = null; // home (or the token's region) cannot serve: the nearest allowed region does
@@ -190,7 +195,8 @@ final class Exchange implements RegionSelector.Constraint {
       if (h.engine.watermark(state.id(), token.home()) < token.position()) {
         long maxWait = s.proxy().readYourWrites().maxWait().toMillis();
         if (maxWait > 0 && waitDeadline == 0) {
-          waitForReplica(state.id(), token, System.nanoTime() + maxWait * 1_000_000);
+          waitDeadline = System.nanoTime() + maxWait * 1_000_000;
+          waitForReplica(state.id(), token);
           return;
         }
         // the local replica has not applied the user's last write: read at the home region instead
@@ -227,128 +233,36 @@ final class Exchange implements RegionSelector.Constraint {
     upstream = up;
     attempts++;
     ru.requests.increment();
-    if (WebSocketTunnel.isUpgrade(req)) {
-      openTunnel(up);
-      return;
-    }
-    RequestOptions o = new RequestOptions().setMethod(req.method()).setHost(up.host).setPort(up.port)
-        .setSsl(up.ssl).setURI(req.uri()).setConnectTimeout(cfg.connectTimeout().toMillis());
-    h.client.request(o).onComplete(this::connected);
+    send(up);
   }
 
-  private long waitDeadline;
-
-  /** Polls the region's watermark until it reaches the token or the configured bound passes. */
-  private void waitForReplica(String regionId, Sessions.RywToken token, long deadline) {
-    waitDeadline = deadline;
-    h.vertx.setPeriodic(5, timer -> {
+  /** Polls the region's watermark every 5 ms until it reaches the token or the configured bound passes. */
+  private void waitForReplica(String regionId, Sessions.RywToken token) {
+    h.schedule(5, () -> {
       if (finished) {
-        h.vertx.cancelTimer(timer);
-      } else if (h.engine.watermark(regionId, token.home()) >= token.position() || System.nanoTime() >= deadline) {
-        h.vertx.cancelTimer(timer);
+        return;
+      }
+      if (h.engine.watermark(regionId, token.home()) >= token.position() || System.nanoTime() >= waitDeadline) {
         attempt(); // the deadline is set, so a still-lagging replica now redirects instead of waiting again
+      } else {
+        waitForReplica(regionId, token);
       }
     });
   }
 
-  private void openTunnel(Upstream up) {
-    java.util.Map<String, String> fwd = new java.util.HashMap<>();
-    io.vertx.core.MultiMap tmp = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
-    addForwardingHeaders(tmp, req.authority());
-    tmp.forEach(e -> fwd.put(e.getKey(), e.getValue()));
-    WebSocketTunnel.connectUpstream(h.webSockets(), req, up, s.proxy().connectTimeout().toMillis(), fwd)
-        .onComplete(ar -> {
-          if (finished) {
-            if (ar.succeeded()) {
-              ar.result().close();
-            }
-            return;
-          }
-          if (ar.failed()) {
-            upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true); // the handshake never reached the client
-            return;
-          }
-          upstream.onSuccess();
-          String regionId = region.region;
-          WebSocketTunnel.splice(req, ar.result()).onComplete(done -> complete(101, null));
-          h.engine.metrics.upstreamLatency(regionId, System.nanoTime() - start);
-        });
-  }
-
-  private void connected(AsyncResult<HttpClientRequest> ar) {
-    if (finished) {
-      if (ar.succeeded()) {
-        ar.result().reset();
-      }
-      return;
-    }
-    if (ar.failed()) {
-      // nothing was sent: safe to retry whatever the method (the body is still unread, paused)
-      upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true);
-      return;
-    }
-    HttpClientRequest creq = ar.result();
-    upstreamRequest = creq;
-    MultiMap out = creq.headers();
-    Headers.copyEndToEnd(req.headers(), out);
-    HostAndPort authority = req.authority();
-    if (authority != null) {
-      creq.authority(authority); // the application sees the Host the client asked for
-    }
-    addForwardingHeaders(out, authority);
-    // Response timeout: one FIFO queue per event loop instead of a timer per request (a timer per request kept
-    // every exchange reachable until it fired: 30 s of garbage at full rate).
-    responseDeadline = System.nanoTime() + s.proxy().responseTimeout().toNanos();
+  /**
+   * The request went out: from now the response timeout runs. One FIFO queue per event loop instead of a timer
+   * per request (a timer per request kept every exchange reachable until it fired: 30 s of garbage at full rate).
+   */
+  final void sent() {
+    sentAt = System.nanoTime();
+    responseDeadline = sentAt + s.proxy().responseTimeout().toNanos();
     awaitingResponse = true;
     h.awaitResponse(this);
-    creq.response().onComplete(this::responded);
-    sentAt = System.nanoTime();
-    if (hasBody) {
-      if (!out.contains("content-length")) {
-        creq.setChunked(true);
-      }
-      bodyStarted = true;
-      req.pipe().endOnFailure(false).to(creq).onFailure(err -> {
-        if (!finished) {
-          creq.reset(0, err); // the client's body broke off: never let the upstream see a truncated body as whole
-        }
-      });
-    } else {
-      creq.end();
-    }
   }
-
-  private void addForwardingHeaders(MultiMap out, HostAndPort authority) {
-    SocketAddress peer = req.remoteAddress();
-    String peerIp = peer == null ? "unknown" : peer.hostAddress();
-    String xff = req.headers().get("x-forwarded-for");
-    out.set("x-forwarded-for", xff == null ? peerIp : xff + ", " + peerIp);
-    boolean trustClientHeaders = s.proxy().trustedHops() > 0;
-    if (!trustClientHeaders || !out.contains("x-forwarded-proto")) {
-      out.set("x-forwarded-proto", req.scheme());
-    }
-    String host = authority == null ? null : authority.toString();
-    if (host != null && (!trustClientHeaders || !out.contains("x-forwarded-host"))) {
-      out.set("x-forwarded-host", host);
-    }
-    // RFC 7239 §4: IPv6 node names are quoted and bracketed
-    String node = peerIp.indexOf(':') >= 0 ? "\"[" + peerIp + "]\"" : peerIp;
-    String fwd = "for=" + node + ";proto=" + req.scheme() + (host == null ? "" : ";host=\"" + host + "\"");
-    String prevFwd = req.headers().get("forwarded");
-    out.set("forwarded", prevFwd == null ? fwd : prevFwd + ", " + fwd);
-    // RFC 9110 §7.6.3: each proxy appends its protocol version and name
-    String via = req.version() == HttpVersion.HTTP_2 ? "2 meridian" : req.version() == HttpVersion.HTTP_1_0
-        ? "1.0 meridian" : "1.1 meridian";
-    String prevVia = req.headers().get("via");
-    out.set("via", prevVia == null ? via : prevVia + ", " + via);
-  }
-
-  private long responseDeadline;
-  private boolean awaitingResponse;
-  private boolean timedOut;
 
   /** Whether this exchange no longer needs the response-timeout queue, or has just timed out in it. */
-  boolean checkResponseDeadline(long now) {
+  final boolean checkResponseDeadline(long now) {
     if (finished || !awaitingResponse) {
       return true;
     }
@@ -357,27 +271,22 @@ final class Exchange implements RegionSelector.Constraint {
     }
     timedOut = true;
     awaitingResponse = false;
-    if (upstreamRequest != null) {
-      upstreamRequest.reset(0, new TimeoutException("no response headers within the response timeout"));
-    }
+    onResponseTimeout();
     return true;
   }
 
-  private void responded(AsyncResult<HttpClientResponse> ar) {
+  /** The response timeout passed with no response head: the transport drops the attempt and reports failure. */
+  abstract void onResponseTimeout();
+
+  /**
+   * Response head received with {@code status}. Counts latency and outliers; returns false when the transport
+   * must discard this response because the request is being retried elsewhere (502/503/504 to an idempotent
+   * request without body, with a retry slot).
+   */
+  final boolean responded(int status) {
     awaitingResponse = false;
-    if (finished) {
-      return;
-    }
-    if (ar.failed()) {
-      boolean timeout = timedOut || ar.cause() instanceof TimeoutException;
-      upstreamFailed(timeout ? ProxyOutcome.UPSTREAM_TIMEOUT
-          : bodyStarted ? ProxyOutcome.UPSTREAM_FAILED : ProxyOutcome.UPSTREAM_UNREACHABLE, false);
-      return;
-    }
-    HttpClientResponse cres = ar.result();
     long now = System.nanoTime();
     h.engine.metrics.upstreamLatency(region.region, now - sentAt);
-    int status = cres.statusCode();
     ProxyConfig.Outliers od = s.proxy().outliers();
     if (status >= 500) {
       region.errors.increment();
@@ -385,57 +294,28 @@ final class Exchange implements RegionSelector.Constraint {
         h.engine.metrics.ejection(region.region, upstream.label);
       }
       if ((status == 502 || status == 503 || status == 504) && !hasBody && idempotent && canRetry()) {
-        upstreamRequest.reset(); // discard this answer; the connection is not reused
+        abortUpstream(); // discard this answer; the connection is not reused
         retryElsewhere();
-        return;
+        return false;
       }
     } else {
       upstream.onSuccess();
     }
-    HttpServerResponse resp = req.response();
-    resp.setStatusCode(status);
-    String reason = cres.statusMessage();
-    if (reason != null && !reason.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())) {
-      resp.setStatusMessage(reason); // only a custom reason phrase: the standard one comes from Netty's cache
-    }
-    Headers.copyEndToEnd(cres.headers(), resp.headers());
-    resp.putHeader(REGION_HEADER, region.region);
-    if (status >= 200 && status < 300 && !isSafe(m0()) && sessions != null && sessions.rywEnabled()) {
-      issueToken(cres, resp);
-    }
-    HttpMethod m = req.method();
-    if (m == HttpMethod.HEAD || status == 204 || status == 304 || status < 200) {
-      cres.handler(null);
-      resp.end();
-      complete(status, null);
-      return;
-    }
-    if (!resp.headers().contains("content-length") && req.version() != HttpVersion.HTTP_1_0) {
-      resp.setChunked(true);
-    }
-    cres.pipe().endOnFailure(false).to(resp).onComplete(done -> {
-      if (done.failed()) {
-        // either side broke mid-body: reset both so neither mistakes a truncated body for a whole one
-        resp.reset();
-        upstreamRequest.reset();
-        complete(status, ProxyOutcome.UPSTREAM_FAILED);
-      } else {
-        complete(status, null);
-      }
-    });
+    return true;
   }
 
-  private HttpMethod m0() {
-    return req.method();
+  /** Whether a successful response gets a read-your-writes token (a write, with tokens configured). */
+  final boolean issuesToken(int status) {
+    return status >= 200 && status < 300 && !safe && sessions != null && sessions.rywEnabled();
   }
 
   /**
    * After a successful write, a signed token naming the region that took it and its commit position: the
-   * upstream's own (e.g. X-Commit-Position) when it reports one, else a hybrid-logical-clock timestamp.
+   * upstream's own (e.g. X-Commit-Position) when it reports one ({@code reported}), else a hybrid-logical-clock
+   * timestamp.
    */
-  private void issueToken(HttpClientResponse cres, HttpServerResponse resp) {
+  final String mintToken(String reported) {
     long position = -1;
-    String reported = cres.getHeader(s.proxy().readYourWrites().commitHeader());
     if (reported != null) {
       try {
         position = Long.parseLong(reported.trim());
@@ -446,13 +326,18 @@ final class Exchange implements RegionSelector.Constraint {
     if (position < 0) {
       position = h.engine.hlc.next();
     }
-    String token = sessions.mintRyw(user, region.region, position);
-    resp.putHeader(io.meridian.proxy.ProxyTokens.RYW_HEADER, token);
-    resp.headers().add("set-cookie", io.meridian.proxy.ProxyTokens.RYW_COOKIE + "=" + token + "; Path=/; Max-Age="
-        + s.proxy().readYourWrites().ttl().toSeconds() + "; HttpOnly; SameSite=Lax");
+    return sessions.mintRyw(user, region.region, position);
   }
 
-  private void upstreamFailed(ProxyOutcome outcome, boolean neverSent) {
+  /** The Set-Cookie value carrying a read-your-writes token. */
+  final String tokenCookie(String token) {
+    return io.meridian.proxy.ProxyTokens.RYW_COOKIE + "=" + token + "; Path=/; Max-Age="
+        + s.proxy().readYourWrites().ttl().toSeconds() + "; HttpOnly; SameSite=Lax";
+  }
+
+  /** Nothing reached the upstream, or it failed before a response head ({@code neverSent}: retry is safe). */
+  final void upstreamFailed(ProxyOutcome outcome, boolean neverSent) {
+    awaitingResponse = false;
     long now = System.nanoTime();
     region.errors.increment();
     ProxyConfig.Outliers od = s.proxy().outliers();
@@ -483,7 +368,6 @@ final class Exchange implements RegionSelector.Constraint {
     h.engine.metrics.retry(region.region);
     releaseRegion();
     markTried(region.region);
-    upstreamRequest = null;
     timedOut = false;
     attempt();
   }
@@ -495,25 +379,25 @@ final class Exchange implements RegionSelector.Constraint {
     }
   }
 
-  private void clientGone() {
+  /** The client went away before the exchange finished. */
+  final void clientGone() {
     if (!finished) {
-      if (upstreamRequest != null) {
-        upstreamRequest.reset();
-      }
+      abortUpstream();
       complete(499, ProxyOutcome.UPSTREAM_FAILED);
     }
   }
 
-  private void finishWithError(ProxyOutcome outcome, String regionId) {
+  final void finishWithError(ProxyOutcome outcome, String regionId) {
     if (finished) {
       return;
     }
     complete(outcome.status(), outcome);
     h.engine.metrics.refused(outcome.label());
-    writeError(req, outcome, regionId, s.proxy(), hasBody || bodyStarted);
+    writeError(outcome, regionId, hasBody || bodyStarted);
   }
 
-  private void complete(int status, ProxyOutcome outcome) {
+  /** The exchange is over: releases its region slot and retry slot, counts it and logs it. */
+  void complete(int status, ProxyOutcome outcome) {
     if (finished) {
       return;
     }
@@ -529,44 +413,46 @@ final class Exchange implements RegionSelector.Constraint {
     h.accessLog.log(req, route.route.name(), regionId, status, outcome, attempts, clientIp, start);
   }
 
-  /** Answers a request the proxy refuses without an exchange (bad request, no route). */
-  static void refuse(ProxyHandler h, HttpServerRequest req, ProxyOutcome outcome, String regionId, long start,
-      boolean close) {
+  /** A request the proxy refuses before any exchange (bad request): counted and logged like one. */
+  static void countRefusal(ProxyLoop h, RequestView req, ProxyOutcome outcome, long start) {
     h.engine.metrics.refused(outcome.label());
     h.engine.metrics.request("none", "none", "none", outcome.status());
     h.accessLog.log(req, "none", "none", outcome.status(), outcome, 0, null, start);
-    writeError(req, outcome, regionId, h.engine.snapshot().proxy(), close);
   }
 
-  private static void writeError(HttpServerRequest req, ProxyOutcome outcome, String regionId, ProxyConfig cfg,
-      boolean close) {
-    HttpServerResponse resp = req.response();
-    if (resp.headWritten()) {
-      resp.reset();
-      return;
-    }
-    if (resp.closed()) {
-      return;
-    }
-    resp.setStatusCode(outcome.status());
-    resp.putHeader("content-type", "application/json");
-    resp.putHeader(REGION_HEADER, regionId == null ? "none" : regionId);
-    if (outcome == ProxyOutcome.SHED) {
-      resp.putHeader("retry-after", Long.toString(Math.max(1, cfg.retryAfter().toSeconds())));
-    }
-    if (close && req.version() != HttpVersion.HTTP_2) {
-      // an unread request body makes the connection unusable for the next request (RFC 9112 §9.6)
-      resp.putHeader("connection", "close");
-    }
-    StringBuilder b = new StringBuilder(128).append("{\"error\":\"").append(outcome.label())
-        .append("\",\"status\":").append(outcome.status()).append(",\"message\":\"").append(outcome.reason());
-    if (regionId != null) {
-      b.append("\",\"region\":\"").append(regionId);
-    }
-    b.append("\"}");
-    resp.end(b.toString());
-    if (close && req.version() != HttpVersion.HTTP_2) {
-      resp.endHandler(v -> req.connection().close());
-    }
+  // ---- forwarding headers (RFC 9110 §7.6, RFC 7239), computed once for every transport
+
+  /** X-Forwarded-For: the client's list with the TCP peer appended. */
+  final String forwardedFor() {
+    String peerIp = peerIp();
+    String xff = req.header("x-forwarded-for");
+    return xff == null ? peerIp : xff + ", " + peerIp;
+  }
+
+  /** Whether the client's X-Forwarded-{Proto,Host} are kept: only behind trusted proxies of ours. */
+  final boolean keepsClientForwarded(String name) {
+    return s.proxy().trustedHops() > 0 && req.header(name) != null;
+  }
+
+  final String forwarded() {
+    String peerIp = peerIp();
+    String host = req.authority();
+    // RFC 7239 §4: IPv6 node names are quoted and bracketed
+    String node = peerIp.indexOf(':') >= 0 ? "\"[" + peerIp + "]\"" : peerIp;
+    String fwd = "for=" + node + ";proto=" + req.scheme() + (host == null ? "" : ";host=\"" + host + "\"");
+    String prev = req.header("forwarded");
+    return prev == null ? fwd : prev + ", " + fwd;
+  }
+
+  /** RFC 9110 §7.6.3: each proxy appends its protocol version and name. */
+  final String via() {
+    String via = req.viaVersion() + " meridian";
+    String prev = req.header("via");
+    return prev == null ? via : prev + ", " + via;
+  }
+
+  private String peerIp() {
+    String p = req.peerAddress();
+    return p == null ? "unknown" : p;
   }
 }

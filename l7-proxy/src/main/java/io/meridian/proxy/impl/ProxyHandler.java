@@ -7,29 +7,22 @@ import io.meridian.proxy.ProxyOutcome;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.SocketAddress;
 
 /**
- * Entry of the request pipeline on one event loop: limits → route match → locate client → hand over to an
- * {@link Exchange}, which chooses the region and streams the request. Each event loop has its own handler and
- * its own upstream {@link HttpClient}, so a request and its upstream connection stay on one thread.
+ * Entry of the Vert.x transport on one event loop: limits → route match → locate client → hand over to a
+ * {@link VertxExchange}. Each event loop has its own handler and its own upstream {@link HttpClient}, so a
+ * request and its upstream connection stay on one thread.
  */
-final class ProxyHandler implements Handler<HttpServerRequest> {
-  final ProxyEngine engine;
+final class ProxyHandler extends ProxyLoop implements Handler<HttpServerRequest> {
   final HttpClient client;
-  final AccessLog accessLog;
   final io.vertx.core.Vertx vertx;
-  private Sessions sessions;
-  /** Exchanges waiting for response headers, in deadline order (one timeout value per config). */
-  private final java.util.ArrayDeque<Exchange> awaiting = new java.util.ArrayDeque<>();
-  private long sweeper = -1;
+  private final java.util.List<Long> timers = new java.util.ArrayList<>();
 
   ProxyHandler(io.vertx.core.Vertx vertx, ProxyEngine engine, HttpClient client, AccessLog accessLog) {
+    super(engine, accessLog);
     this.vertx = vertx;
-    this.engine = engine;
     this.client = client;
-    this.accessLog = accessLog;
   }
 
   @Override
@@ -38,21 +31,20 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     ProxyConfig cfg = s.proxy();
     long start = System.nanoTime();
     req.pause(); // the body waits until an upstream is connected: nothing is read that could not be re-sent
-
+    RequestView view = new VertxExchange.View(req);
     ProxyOutcome bad = RequestChecks.check(req, cfg.limits());
     if (bad != null) {
-      Exchange.refuse(this, req, bad, null, start, true);
+      Exchange.countRefusal(this, view, bad, start);
+      VertxExchange.writeError(req, bad, null, cfg, true);
       return;
     }
-    String host = req.authority() == null ? null : req.authority().host();
-    ProxyEngine.RouteRuntime route = s.route(host, req.path(), req.method().name());
+    ProxyEngine.RouteRuntime route = s.route(view.host(), req.path(), req.method().name());
     SocketAddress peer = req.remoteAddress();
     byte[] ip = ClientAddress.of(peer == null ? null : peer.hostAddress(), req.headers().getAll("x-forwarded-for"),
         cfg.trustedHops());
     ClientLocation loc = ip == null ? null : engine.geo.locate(ip);
     int zone = loc == null ? Zones.UNKNOWN : loc.zone();
-    Exchange x = new Exchange(this, s, req, route, ip, zone, ClientAddress.subnetHash(ip), start);
-    x.begin();
+    new VertxExchange(this, s, req, view, route, ip, zone, start).begin();
   }
 
   private io.vertx.core.http.WebSocketClient webSockets;
@@ -65,40 +57,19 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     return webSockets;
   }
 
-  void awaitResponse(Exchange x) {
-    awaiting.addLast(x);
-    if (sweeper < 0) {
-      // 50 ms granularity is ample for timeouts of seconds; one timer per event loop, not per request
-      sweeper = vertx.setPeriodic(50, id -> sweep());
-    }
+  @Override
+  void schedule(long delayMs, Runnable task) {
+    vertx.setTimer(delayMs, id -> task.run());
   }
 
-  private void sweep() {
-    long now = System.nanoTime();
-    Exchange head;
-    while ((head = awaiting.peekFirst()) != null && head.checkResponseDeadline(now)) {
-      awaiting.pollFirst();
-    }
+  @Override
+  void periodic(long periodMs, Runnable task) {
+    timers.add(vertx.setPeriodic(periodMs, id -> task.run()));
   }
 
+  @Override
   void close() {
-    if (sweeper >= 0) {
-      vertx.cancelTimer(sweeper);
-      sweeper = -1;
-    }
-  }
-
-  /** This event loop's identity/token state for the snapshot's config, rebuilt when the config changes. */
-  Sessions sessions(ProxyEngine.Snapshot s) {
-    Sessions ss = sessions;
-    if (ss == null || ss.cfg != s.proxy()) {
-      ss = new Sessions(engine.config(), engine.metrics);
-      sessions = ss;
-    }
-    return ss;
-  }
-
-  static boolean isHttp2(HttpServerRequest req) {
-    return req.version() == HttpVersion.HTTP_2;
+    timers.forEach(vertx::cancelTimer);
+    timers.clear();
   }
 }

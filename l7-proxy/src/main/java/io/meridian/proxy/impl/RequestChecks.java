@@ -33,7 +33,7 @@ final class RequestChecks {
       for (String v : cl) {
         // RFC 9112 §6.3: differing Content-Length values are unrecoverable; identical lists are one value
         for (String part : v.split(",", -1)) {
-          long n = SmugglingGuard.parseDecimal(part.trim());
+          long n = H1Parser.parseDecimal(part.trim());
           if (n < 0 || (len >= 0 && n != len)) {
             return ProxyOutcome.BAD_REQUEST;
           }

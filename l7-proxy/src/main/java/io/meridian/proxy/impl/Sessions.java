@@ -4,8 +4,6 @@ import io.meridian.config.MeridianConfig;
 import io.meridian.config.ProxyConfig;
 import io.meridian.config.RegionConfig;
 import io.meridian.proxy.ProxyTokens;
-import io.vertx.core.http.Cookie;
-import io.vertx.core.http.HttpServerRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -61,19 +59,19 @@ final class Sessions {
     this.groupOfRegion = groupOf;
   }
 
-  Identity identify(HttpServerRequest req) {
+  Identity identify(RequestView req) {
     ProxyConfig.Users u = cfg.users();
     switch (u.source()) {
       case HEADER: {
-        String v = req.getHeader(u.name());
+        String v = req.header(u.name());
         return v == null || v.isEmpty() ? Identity.ANONYMOUS : new Identity(v, null, null);
       }
       case COOKIE: {
-        Cookie c = req.getCookie(u.name());
-        return c == null || c.getValue().isEmpty() ? Identity.ANONYMOUS : new Identity(c.getValue(), null, null);
+        String c = req.cookie(u.name());
+        return c == null || c.isEmpty() ? Identity.ANONYMOUS : new Identity(c, null, null);
       }
       case JWT: {
-        String v = req.getHeader(u.name());
+        String v = req.header(u.name());
         if (v == null) {
           return Identity.ANONYMOUS;
         }
@@ -91,7 +89,7 @@ final class Sessions {
   }
 
   /** The region id assigned as this user's home (before the plan's promotions), or null for no user. */
-  String home(Identity id, HttpServerRequest req) {
+  String home(Identity id, RequestView req) {
     if (id.user() == null) {
       return null;
     }
@@ -122,14 +120,13 @@ final class Sessions {
     return cfg.homes().defaultResidencyGroup();
   }
 
-  private String signedHome(String user, HttpServerRequest req) {
+  private String signedHome(String user, RequestView req) {
     if (homeMac == null) {
       return null;
     }
-    String v = req.getHeader(ProxyTokens.HOME_HEADER);
+    String v = req.header(ProxyTokens.HOME_HEADER);
     if (v == null) {
-      Cookie c = req.getCookie(ProxyTokens.HOME_COOKIE);
-      v = c == null ? null : c.getValue();
+      v = req.cookie(ProxyTokens.HOME_COOKIE);
     }
     if (v == null) {
       return null;
@@ -199,14 +196,13 @@ final class Sessions {
   }
 
   /** The request's read-your-writes token when present and valid; forged, expired or malformed ones are counted. */
-  RywToken rywToken(HttpServerRequest req, String user) {
+  RywToken rywToken(RequestView req, String user) {
     if (rywMac == null) {
       return null;
     }
-    String v = req.getHeader(ProxyTokens.RYW_HEADER);
+    String v = req.header(ProxyTokens.RYW_HEADER);
     if (v == null) {
-      Cookie c = req.getCookie(ProxyTokens.RYW_COOKIE);
-      v = c == null ? null : c.getValue();
+      v = req.cookie(ProxyTokens.RYW_COOKIE);
     }
     if (v == null) {
       return null;

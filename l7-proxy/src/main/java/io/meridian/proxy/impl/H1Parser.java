@@ -1,0 +1,779 @@
+package io.meridian.proxy.impl;
+
+import io.meridian.config.ProxyConfig;
+import io.meridian.proxy.ProxyOutcome;
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One strict, byte-level HTTP/1.1 message parser that both validates framing and records the head, for
+ * requests (client side) and responses (upstream side). It walks every byte of a message once: the head is
+ * copied into {@link #head} with the offsets of the start line and of each field's name and value (no header
+ * map, no second scan); the body is not copied, only followed — fixed length, or chunk by chunk with trailers —
+ * so the owner can relay it raw and knows where the next message starts. State is reused from message to
+ * message ({@link #reset()}).
+ *
+ * <p>Rejected (request: 400 and close; response: the upstream failed), because these are the disagreements
+ * request smuggling exploits between a front proxy and the server behind it:
+ * <ul>
+ *   <li>bare CR or bare LF anywhere in a head or chunk line (RFC 9112 §2.2);</li>
+ *   <li>obs-fold: a field line starting with SP or HTAB (RFC 9112 §5.2);</li>
+ *   <li>invalid field names, whitespace before the colon (RFC 9112 §5.1), control characters in values;</li>
+ *   <li>Content-Length together with Transfer-Encoding in a request (RFC 9112 §6.1), differing Content-Length
+ *       values (RFC 9112 §6.3), non-numeric lengths, a request Transfer-Encoding other than one {@code chunked};</li>
+ *   <li>invalid chunk sizes, a chunk not followed by CRLF (RFC 9112 §7.1), and — when
+ *       {@code rejectChunkExtensions} — any chunk extension.</li>
+ * </ul>
+ * Limits (requests): URI length (414), header count and bytes (431), body bytes (413).
+ */
+final class H1Parser {
+  /** {@link #feed} results. */
+  static final int ERROR = -1;
+  static final int NEED_MORE = 0;
+  static final int HEAD_DONE = 1;
+  static final int BODY_DONE = 2;
+
+  private static final int S_HEAD = 0;
+  private static final int S_HEAD_END = 1; // head parsed, body framing not started yet
+  private static final int S_FIXED = 2;
+  private static final int S_CHUNK_SIZE = 3;
+  private static final int S_CHUNK_DATA = 4;
+  private static final int S_CHUNK_CR = 5;
+  private static final int S_CHUNK_LF = 6;
+  private static final int S_TRAILERS = 7;
+  private static final int S_UNTIL_CLOSE = 8;
+  private static final int S_DONE = 9;
+
+  static final boolean[] TCHAR = new boolean[128];
+
+  static {
+    // RFC 9110 §5.6.2 token characters
+    for (char c = '0'; c <= '9'; c++) {
+      TCHAR[c] = true;
+    }
+    for (char c = 'a'; c <= 'z'; c++) {
+      TCHAR[c] = true;
+      TCHAR[Character.toUpperCase(c)] = true;
+    }
+    for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+      TCHAR[c] = true;
+    }
+  }
+
+  private final boolean request;
+  private final int maxUri;
+  private final int maxHeadBytes;
+  private final int maxFields;
+  private final long maxBody;
+  private final boolean rejectChunkExtensions;
+
+  /** The head's lines without their CRLFs, back to back; offsets below index into it. */
+  byte[] head = new byte[512];
+  int headLen;
+  /** Request: method is head[0, methodEnd), target head[targetStart, targetEnd). Response: status code. */
+  int methodEnd;
+  int targetStart;
+  int targetEnd;
+  int status;
+  int reasonStart;
+  int startLineEnd;
+  /** HTTP/1.0 message (else 1.1). */
+  boolean http10;
+  /** Field i: name head[f[4i], f[4i+1]), value (OWS trimmed) head[f[4i+2], f[4i+3]). */
+  int[] f = new int[64];
+  int fields;
+  long contentLength;
+  boolean chunked;
+  private boolean sawTe;
+  /** An Upgrade field was present; {@link #upgradeWebsocket}: it names websocket (RFC 6455 §4.1). */
+  boolean upgrade;
+  boolean upgradeWebsocket;
+  /** Connection: close / keep-alive tokens seen. */
+  boolean connectionClose;
+  boolean connectionKeepAlive;
+  /** A Connection field is present: names in it are hop-by-hop too. */
+  boolean hasConnection;
+  boolean expectContinue;
+  /** The request line was the HTTP/2 connection preface (RFC 9113 §3.4). */
+  boolean h2Preface;
+  /** A byte of the next head has arrived (for the header-read timeout). */
+  boolean headStarted;
+  ProxyOutcome error;
+
+  private int state;
+  private int lineStart;
+  private boolean prevCr;
+  private int lineNo;
+  private int headBytes;
+  private long remaining;
+  private long bodyTotal;
+  private byte[] line = new byte[64];
+  private int lineLen;
+
+  private H1Parser(boolean request, int maxUri, int maxHeadBytes, int maxFields, long maxBody,
+      boolean rejectChunkExtensions) {
+    this.request = request;
+    this.maxUri = maxUri;
+    this.maxHeadBytes = maxHeadBytes;
+    this.maxFields = maxFields;
+    this.maxBody = maxBody;
+    this.rejectChunkExtensions = rejectChunkExtensions;
+    reset();
+  }
+
+  /** A request parser under the configured limits. */
+  static H1Parser forRequests(ProxyConfig.Limits limits, boolean rejectChunkExtensions) {
+    return new H1Parser(true, limits.maxUriBytes(), limits.maxHeaderBytes() + limits.maxUriBytes(),
+        limits.maxHeaders(), limits.maxBodyBytes(), rejectChunkExtensions);
+  }
+
+  /** A response parser: heads up to 64 KiB and 1000 fields, no body limit (what the upstream sends, we relay). */
+  static H1Parser forResponses() {
+    return new H1Parser(false, 0, 64 * 1024, 1000, 0, false);
+  }
+
+  /** Ready for the next message on the connection. */
+  void reset() {
+    state = S_HEAD;
+    headLen = 0;
+    lineStart = 0;
+    prevCr = false;
+    lineNo = 0;
+    headBytes = 0;
+    fields = 0;
+    contentLength = -1;
+    chunked = false;
+    sawTe = false;
+    upgrade = false;
+    upgradeWebsocket = false;
+    connectionClose = false;
+    connectionKeepAlive = false;
+    hasConnection = false;
+    expectContinue = false;
+    h2Preface = false;
+    headStarted = false;
+    http10 = false;
+    status = 0;
+    error = null;
+  }
+
+  boolean inHead() {
+    return state == S_HEAD;
+  }
+
+  boolean bodyDone() {
+    return state == S_DONE;
+  }
+
+  /** Whether the body runs until the connection closes (a response without length). */
+  boolean untilClose() {
+    return state == S_UNTIL_CLOSE;
+  }
+
+  /**
+   * After {@link #HEAD_DONE}: starts following the body. Requests frame by Content-Length / chunked (no body
+   * otherwise, RFC 9112 §6.3); responses likewise, except {@code noBody} (HEAD, 1xx, 204, 304) and a body
+   * delimited by the connection's close when neither is given.
+   */
+  void beginBody(boolean noBody) {
+    bodyTotal = 0;
+    lineLen = 0;
+    prevCr = false;
+    if (noBody) {
+      state = S_DONE;
+    } else if (chunked) {
+      state = S_CHUNK_SIZE;
+    } else if (sawTe) {
+      state = S_UNTIL_CLOSE; // RFC 9112 §6.3 rule 4: a response with a final coding other than chunked
+    } else if (contentLength > 0) {
+      state = S_FIXED;
+      remaining = contentLength;
+    } else if (contentLength == 0 || request) {
+      state = S_DONE;
+    } else {
+      state = S_UNTIL_CLOSE;
+    }
+  }
+
+  /**
+   * Consumes bytes from {@code buf}'s reader index: stops right after a head ({@link #HEAD_DONE}) or at the end
+   * of a body ({@link #BODY_DONE}), else consumes everything ({@link #NEED_MORE}); {@link #ERROR} with
+   * {@link #error} set. The reader index is left after the last byte consumed.
+   */
+  int feed(ByteBuf buf) {
+    int i = buf.readerIndex();
+    int end = buf.writerIndex();
+    int r = NEED_MORE;
+    loop:
+    while (i < end) {
+      switch (state) {
+        case S_FIXED -> {
+          int n = (int) Math.min(remaining, end - i);
+          i += n;
+          remaining -= n;
+          if (remaining == 0) {
+            state = S_DONE;
+            r = BODY_DONE;
+            break loop;
+          }
+        }
+        case S_UNTIL_CLOSE -> i = end;
+        case S_CHUNK_DATA -> {
+          int n = (int) Math.min(remaining, end - i);
+          i += n;
+          remaining -= n;
+          if (remaining == 0) {
+            state = S_CHUNK_CR;
+          }
+        }
+        case S_CHUNK_CR -> {
+          if (buf.getByte(i++) != '\r') {
+            r = fail(ProxyOutcome.BAD_REQUEST);
+            break loop;
+          }
+          state = S_CHUNK_LF;
+        }
+        case S_CHUNK_LF -> {
+          if (buf.getByte(i++) != '\n') {
+            r = fail(ProxyOutcome.BAD_REQUEST);
+            break loop;
+          }
+          state = S_CHUNK_SIZE;
+        }
+        case S_HEAD_END, S_DONE -> {
+          break loop;
+        }
+        default -> { // S_HEAD, S_CHUNK_SIZE, S_TRAILERS: line oriented
+          byte b = buf.getByte(i++);
+          if (state == S_HEAD) {
+            headStarted = true;
+            if (++headBytes > maxHeadBytes) {
+              r = fail(ProxyOutcome.HEADERS_TOO_LARGE);
+              break loop;
+            }
+          }
+          if (prevCr) {
+            if (b != '\n') {
+              r = fail(ProxyOutcome.BAD_REQUEST); // bare CR
+              break loop;
+            }
+            prevCr = false;
+            r = endOfLine();
+            if (r != NEED_MORE) {
+              break loop;
+            }
+          } else if (b == '\r') {
+            prevCr = true;
+          } else if (b == '\n') {
+            r = fail(ProxyOutcome.BAD_REQUEST); // bare LF
+            break loop;
+          } else if (state == S_HEAD) {
+            if (headLen == head.length) {
+              head = java.util.Arrays.copyOf(head, Math.min(head.length * 2, maxHeadBytes + 1));
+            }
+            head[headLen++] = b;
+            if (lineNo == 0 && request && headLen > maxUri + 64) {
+              r = fail(ProxyOutcome.URI_TOO_LONG);
+              break loop;
+            }
+          } else {
+            if (lineLen == line.length) {
+              if (lineLen >= Math.max(maxHeadBytes, 8192)) {
+                r = fail(ProxyOutcome.HEADERS_TOO_LARGE);
+                break loop;
+              }
+              line = java.util.Arrays.copyOf(line, line.length * 2);
+            }
+            line[lineLen++] = b;
+          }
+        }
+      }
+    }
+    buf.readerIndex(i);
+    return r;
+  }
+
+  private int fail(ProxyOutcome o) {
+    error = o;
+    return ERROR;
+  }
+
+  private int endOfLine() {
+    return switch (state) {
+      case S_HEAD -> headLine();
+      case S_CHUNK_SIZE -> chunkSizeLine();
+      default -> trailerLine();
+    };
+  }
+
+  private int headLine() {
+    int from = lineStart;
+    int len = headLen - from;
+    if (lineNo == 0) {
+      if (len == 0 && request && headBytes <= 2) {
+        headBytes = 0;
+        headStarted = false;
+        return NEED_MORE; // RFC 9112 §2.2: an empty line before the request line may be ignored
+      }
+      lineNo++;
+      ProxyOutcome o = request ? requestLine(len) : statusLine(len);
+      if (o != null) {
+        return fail(o);
+      }
+      startLineEnd = headLen;
+      lineStart = headLen;
+      if (h2Preface) {
+        state = S_HEAD_END;
+        return HEAD_DONE;
+      }
+      return NEED_MORE;
+    }
+    if (len == 0) {
+      return endOfHead();
+    }
+    lineNo++;
+    if (fields >= maxFields) {
+      return fail(request ? ProxyOutcome.HEADERS_TOO_LARGE : ProxyOutcome.BAD_REQUEST);
+    }
+    ProxyOutcome o = fieldLine(head, from, headLen, true);
+    lineStart = headLen;
+    return o == null ? NEED_MORE : fail(o);
+  }
+
+  private ProxyOutcome requestLine(int len) {
+    byte[] h = head;
+    if (len == 14 && new String(h, 0, 14, StandardCharsets.ISO_8859_1).equals("PRI * HTTP/2.0")) {
+      h2Preface = true; // h2c with prior knowledge (RFC 9113 §3.3): not HTTP/1.1 from here on
+      return null;
+    }
+    int sp1 = -1;
+    int sp2 = -1;
+    for (int i = 0; i < len; i++) {
+      if (h[i] == ' ') {
+        if (sp1 < 0) {
+          sp1 = i;
+        } else if (sp2 < 0) {
+          sp2 = i;
+        } else {
+          return ProxyOutcome.BAD_REQUEST;
+        }
+      }
+    }
+    if (sp1 <= 0 || sp2 <= sp1 + 1) {
+      return ProxyOutcome.BAD_REQUEST;
+    }
+    for (int i = 0; i < sp1; i++) {
+      byte c = h[i];
+      if (c < 0 || !TCHAR[c]) {
+        return ProxyOutcome.BAD_REQUEST;
+      }
+    }
+    if (sp2 - sp1 - 1 > maxUri) {
+      return ProxyOutcome.URI_TOO_LONG;
+    }
+    for (int i = sp1 + 1; i < sp2; i++) {
+      byte c = h[i];
+      if ((c >= 0 && c <= 0x20) || c == 0x7f) {
+        return ProxyOutcome.BAD_REQUEST;
+      }
+    }
+    if (!isVersion(h, sp2 + 1, len)) {
+      return ProxyOutcome.BAD_REQUEST;
+    }
+    http10 = h[len - 1] == '0';
+    methodEnd = sp1;
+    targetStart = sp1 + 1;
+    targetEnd = sp2;
+    return null;
+  }
+
+  /** {@code HTTP/1.1} or {@code HTTP/1.0} exactly in head[from, to). */
+  private static boolean isVersion(byte[] h, int from, int to) {
+    return to - from == 8 && h[from] == 'H' && h[from + 1] == 'T' && h[from + 2] == 'T' && h[from + 3] == 'P'
+        && h[from + 4] == '/' && h[from + 5] == '1' && h[from + 6] == '.' && (h[from + 7] == '1' || h[from + 7] == '0');
+  }
+
+  private ProxyOutcome statusLine(int len) {
+    byte[] h = head;
+    // HTTP-version SP 3DIGIT SP [reason] (RFC 9112 §4); a missing SP before an empty reason is tolerated
+    if (len < 12 || !isVersion(h, 0, 8) || h[8] != ' ' || (len > 12 && h[12] != ' ')) {
+      return ProxyOutcome.BAD_REQUEST;
+    }
+    int st = 0;
+    for (int i = 9; i < 12; i++) {
+      if (h[i] < '0' || h[i] > '9') {
+        return ProxyOutcome.BAD_REQUEST;
+      }
+      st = st * 10 + h[i] - '0';
+    }
+    if (st < 100) {
+      return ProxyOutcome.BAD_REQUEST;
+    }
+    http10 = h[7] == '0';
+    status = st;
+    reasonStart = Math.min(len, 13);
+    return null;
+  }
+
+  /** Validates a field line in b[from, to); for head fields records offsets and framing semantics. */
+  private ProxyOutcome fieldLine(byte[] b, int from, int to, boolean inHead) {
+    byte first = b[from];
+    if (first == ' ' || first == '\t') {
+      return ProxyOutcome.BAD_REQUEST; // obs-fold
+    }
+    int colon = -1;
+    for (int i = from; i < to; i++) {
+      byte c = b[i];
+      if (c == ':') {
+        colon = i;
+        break;
+      }
+      if (c < 0 || !TCHAR[c]) {
+        return ProxyOutcome.BAD_REQUEST; // invalid name, or whitespace before the colon
+      }
+    }
+    if (colon <= from) {
+      return ProxyOutcome.BAD_REQUEST;
+    }
+    for (int i = colon + 1; i < to; i++) {
+      byte c = b[i];
+      if ((c >= 0 && c < 0x20 && c != '\t') || c == 0x7f) {
+        return ProxyOutcome.BAD_REQUEST;
+      }
+    }
+    if (!inHead) {
+      return null;
+    }
+    int vs = colon + 1;
+    while (vs < to && (b[vs] == ' ' || b[vs] == '\t')) {
+      vs++;
+    }
+    int ve = to;
+    while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
+      ve--;
+    }
+    int k = fields * 4;
+    if (k + 4 > f.length) {
+      f = java.util.Arrays.copyOf(f, f.length * 2);
+    }
+    f[k] = from;
+    f[k + 1] = colon;
+    f[k + 2] = vs;
+    f[k + 3] = ve;
+    fields++;
+    int nameLen = colon - from;
+    switch (nameLen) {
+      case 14 -> {
+        if (nameIs(b, from, "content-length")) {
+          return contentLength(b, vs, ve);
+        }
+      }
+      case 17 -> {
+        if (nameIs(b, from, "transfer-encoding")) {
+          return transferEncoding(b, vs, ve);
+        }
+      }
+      case 7 -> {
+        if (nameIs(b, from, "upgrade")) {
+          upgrade = true;
+          upgradeWebsocket |= hasToken(b, vs, ve, "websocket");
+        }
+      }
+      case 10 -> {
+        if (nameIs(b, from, "connection")) {
+          hasConnection = true;
+          connectionClose |= hasToken(b, vs, ve, "close");
+          connectionKeepAlive |= hasToken(b, vs, ve, "keep-alive");
+        }
+      }
+      case 6 -> {
+        if (nameIs(b, from, "expect")) {
+          expectContinue |= hasToken(b, vs, ve, "100-continue");
+        }
+      }
+      default -> { }
+    }
+    return null;
+  }
+
+  private ProxyOutcome contentLength(byte[] b, int vs, int ve) {
+    // RFC 9112 §6.3: a list of identical values is one value; differing values are unrecoverable
+    int i = vs;
+    while (true) {
+      int end = i;
+      while (end < ve && b[end] != ',') {
+        end++;
+      }
+      int s = i;
+      int e = end;
+      while (s < e && (b[s] == ' ' || b[s] == '\t')) {
+        s++;
+      }
+      while (e > s && (b[e - 1] == ' ' || b[e - 1] == '\t')) {
+        e--;
+      }
+      long n = parseDecimal(b, s, e);
+      if (n < 0 || (contentLength >= 0 && n != contentLength)) {
+        return ProxyOutcome.BAD_REQUEST;
+      }
+      contentLength = n;
+      if (end >= ve) {
+        break;
+      }
+      i = end + 1;
+    }
+    if (request && sawTe) {
+      return ProxyOutcome.BAD_REQUEST;
+    }
+    return null;
+  }
+
+  private ProxyOutcome transferEncoding(byte[] b, int vs, int ve) {
+    if (request) {
+      // only a single "chunked" is acceptable from a client: another coding we cannot frame, and "chunked" twice
+      // or not last is a classic desync shape; with Content-Length it is one (RFC 9112 §6.1)
+      if (sawTe || contentLength >= 0 || ve - vs != 7 || !regionIs(b, vs, "chunked")) {
+        return ProxyOutcome.BAD_REQUEST;
+      }
+      sawTe = true;
+      chunked = true;
+      return null;
+    }
+    // a response: chunked when it is the final coding (RFC 9112 §6.3 rule 4), else read until close
+    sawTe = true;
+    int last = ve;
+    int s = ve;
+    while (s > vs && b[s - 1] != ',') {
+      s--;
+    }
+    while (s < last && (b[s] == ' ' || b[s] == '\t')) {
+      s++;
+    }
+    chunked = last - s == 7 && regionIs(b, s, "chunked");
+    return null;
+  }
+
+  private int endOfHead() {
+    if (request && sawTe && contentLength >= 0) {
+      return fail(ProxyOutcome.BAD_REQUEST);
+    }
+    if (request && !chunked && contentLength > 0 && maxBody > 0 && contentLength > maxBody) {
+      return fail(ProxyOutcome.BODY_TOO_LARGE);
+    }
+    state = S_HEAD_END;
+    return HEAD_DONE;
+  }
+
+  private int chunkSizeLine() {
+    byte[] l = line;
+    int len = lineLen;
+    lineLen = 0;
+    int i = 0;
+    long size = 0;
+    while (i < len && Character.digit(l[i], 16) >= 0) {
+      if (i >= 15) {
+        return fail(ProxyOutcome.BAD_REQUEST); // > 2^60: no real chunk, an overflow attempt
+      }
+      size = size * 16 + Character.digit(l[i], 16);
+      i++;
+    }
+    if (i == 0) {
+      return fail(ProxyOutcome.BAD_REQUEST);
+    }
+    int j = i;
+    while (j < len && (l[j] == ' ' || l[j] == '\t')) {
+      j++;
+    }
+    if (j < len && (l[j] != ';' || rejectChunkExtensions)) {
+      return fail(ProxyOutcome.BAD_REQUEST); // only chunk extensions may follow the size (RFC 9112 §7.1.1)
+    }
+    for (int k = j; k < len; k++) {
+      if ((l[k] >= 0 && l[k] < 0x20 && l[k] != '\t') || l[k] == 0x7f) {
+        return fail(ProxyOutcome.BAD_REQUEST);
+      }
+    }
+    bodyTotal += size;
+    if (maxBody > 0 && bodyTotal > maxBody) {
+      return fail(ProxyOutcome.BODY_TOO_LARGE);
+    }
+    if (size == 0) {
+      state = S_TRAILERS;
+    } else {
+      state = S_CHUNK_DATA;
+      remaining = size;
+    }
+    return NEED_MORE;
+  }
+
+  private int trailerLine() {
+    int len = lineLen;
+    lineLen = 0;
+    if (len == 0) {
+      state = S_DONE;
+      return BODY_DONE;
+    }
+    ProxyOutcome o = fieldLine(line, 0, len, false);
+    return o == null ? NEED_MORE : fail(o);
+  }
+
+  // ---- head accessors
+
+  private static boolean nameIs(byte[] b, int from, String lower) {
+    for (int i = 0; i < lower.length(); i++) {
+      if ((b[from + i] | 0x20) != lower.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean regionIs(byte[] b, int from, String lower) {
+    for (int i = 0; i < lower.length(); i++) {
+      int c = b[from + i];
+      if ((c >= 'A' && c <= 'Z' ? c | 0x20 : c) != lower.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether the comma-separated list in b[vs, ve) holds {@code token} (case-insensitive). */
+  static boolean hasToken(byte[] b, int vs, int ve, String token) {
+    int i = vs;
+    int n = token.length();
+    while (i < ve) {
+      while (i < ve && (b[i] == ' ' || b[i] == '\t' || b[i] == ',')) {
+        i++;
+      }
+      int s = i;
+      while (i < ve && b[i] != ',' && b[i] != ' ' && b[i] != '\t') {
+        i++;
+      }
+      if (i - s == n && regionIs(b, s, token)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether field i's name equals {@code lower} (a lower-case name). */
+  boolean fieldIs(int i, String lower) {
+    int from = f[4 * i];
+    return f[4 * i + 1] - from == lower.length() && nameIs(head, from, lower);
+  }
+
+  /** Index of the first field named {@code lower}, or -1. */
+  int find(String lower) {
+    for (int i = 0; i < fields; i++) {
+      if (fieldIs(i, lower)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Index of the first field named {@code name}, any case on either side, or -1. */
+  int findIgnoreCase(String name) {
+    int n = name.length();
+    for (int i = 0; i < fields; i++) {
+      int from = f[4 * i];
+      if (f[4 * i + 1] - from != n) {
+        continue;
+      }
+      boolean eq = true;
+      for (int k = 0; k < n && eq; k++) {
+        eq = (head[from + k] | 0x20) == (name.charAt(k) | 0x20);
+      }
+      if (eq) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  String value(int i) {
+    return new String(head, f[4 * i + 2], f[4 * i + 3] - f[4 * i + 2], StandardCharsets.ISO_8859_1);
+  }
+
+  /** The first value of field {@code lower}, or null. */
+  String value(String lower) {
+    int i = find(lower);
+    return i < 0 ? null : value(i);
+  }
+
+  /**
+   * Whether field i is hop-by-hop (RFC 9110 §7.6.1, plus Proxy-Connection and Keep-Alive) or named in a
+   * Connection field — never forwarded. Host, Transfer-Encoding and the forwarding headers are handled by the
+   * caller.
+   */
+  boolean isHopByHop(int i) {
+    int from = f[4 * i];
+    int len = f[4 * i + 1] - from;
+    byte[] h = head;
+    boolean hop = switch (len) {
+      case 2 -> nameIs(h, from, "te");
+      case 7 -> nameIs(h, from, "upgrade") || nameIs(h, from, "trailer");
+      case 10 -> nameIs(h, from, "connection") || nameIs(h, from, "keep-alive");
+      case 16 -> nameIs(h, from, "proxy-connection");
+      case 17 -> nameIs(h, from, "transfer-encoding");
+      default -> false;
+    };
+    if (hop || !hasConnection) {
+      return hop;
+    }
+    for (int c = 0; c < fields; c++) {
+      if (fieldIs(c, "connection") && namedIn(c, from, len)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether Connection field c lists the name head[from, from+len). */
+  private boolean namedIn(int c, int from, int len) {
+    byte[] h = head;
+    int i = f[4 * c + 2];
+    int ve = f[4 * c + 3];
+    while (i < ve) {
+      while (i < ve && (h[i] == ' ' || h[i] == '\t' || h[i] == ',')) {
+        i++;
+      }
+      int s = i;
+      while (i < ve && h[i] != ',' && h[i] != ' ' && h[i] != '\t') {
+        i++;
+      }
+      if (i - s == len) {
+        boolean eq = true;
+        for (int k = 0; k < len && eq; k++) {
+          eq = (h[s + k] | 0x20) == (h[from + k] | 0x20);
+        }
+        if (eq) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** A non-negative decimal of at most 18 digits in b[s, e) (no sign, no spaces: RFC 9110 §8.6), else -1. */
+  static long parseDecimal(byte[] b, int s, int e) {
+    if (e <= s || e - s > 18) {
+      return -1;
+    }
+    long v = 0;
+    for (int i = s; i < e; i++) {
+      byte c = b[i];
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  }
+
+  /** The same for a String (used on heads the Vert.x decoder parsed). */
+  static long parseDecimal(String s) {
+    byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
+    return parseDecimal(b, 0, b.length);
+  }
+}
