@@ -6,6 +6,9 @@
 #
 #   bench/proxy/run.sh [duration=10s] [connections=64]
 #
+# Meridian runs twice: its own HTTP/1.1 path (the default, row "meridian") and, for the A/B, the Vert.x server +
+# client path (-Dmeridian.proxy.engine=vertx, row "mer-vertx"; VERTX_AB=0 leaves it out).
+#
 # Needs: wrk nginx haproxy (apt: wrk nginx-light|nginx haproxy), Java 17, Maven. Loopback only.
 set -euo pipefail
 DUR=${1:-10s}
@@ -17,6 +20,7 @@ BACKEND_PORT=${BACKEND_PORT:-18181}
 MERIDIAN_PORT=${MERIDIAN_PORT:-18180}
 NGINX_PORT=${NGINX_PORT:-18182}
 HAPROXY_PORT=${HAPROXY_PORT:-18183}
+MERIDIAN_VX_PORT=${MERIDIAN_VX_PORT:-18184}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/meridian-bench.XXXXXX)
 PIDS=()
@@ -94,13 +98,23 @@ CONF
 (cd "$ROOT" && mvn -q -pl l7-proxy test-compile && mvn -q -pl l7-proxy dependency:build-classpath \
   -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test) >/dev/null
 CP="$ROOT/l7-proxy/target/classes:$ROOT/l7-proxy/target/test-classes:$(cat "$WORK/cp.txt")"
-taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
-  -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" io.meridian.proxy.BenchProxyMain "$WORK/meridian.yaml" 1 \
-  > "$WORK/meridian.log" 2>&1 & PIDS+=($!)
-MERIDIAN_PID=$!
-for _ in $(seq 1 60); do grep -q READY "$WORK/meridian.log" && break; sleep 0.5; done
-grep -q READY "$WORK/meridian.log" || { cat "$WORK/meridian.log"; exit 1; }
-grep READY "$WORK/meridian.log"
+start_meridian() { # name port engine
+  sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$2/" "$WORK/meridian.yaml" > "$WORK/$1.yaml"
+  taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
+    -Dmeridian.proxy.engine="$3" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+    io.meridian.proxy.BenchProxyMain "$WORK/$1.yaml" 1 > "$WORK/$1.log" 2>&1 & PIDS+=($!)
+  for _ in $(seq 1 60); do grep -q READY "$WORK/$1.log" && break; sleep 0.5; done
+  grep -q READY "$WORK/$1.log" || { cat "$WORK/$1.log"; exit 1; }
+  echo "$1: $(grep READY "$WORK/$1.log") engine=$3"
+}
+# Meridian twice, one JVM per engine: its own HTTP/1.1 path (the default) and the Vert.x server + client path
+# (-Dmeridian.proxy.engine=vertx), for the A/B in the same run. Only the one under load uses the core.
+start_meridian meridian "$MERIDIAN_PORT" h1
+MERIDIAN_PID=${PIDS[-1]}
+if [ "${VERTX_AB:-1}" = 1 ]; then
+  start_meridian mer-vertx "$MERIDIAN_VX_PORT" vertx
+  VERTX_PID=${PIDS[-1]}
+fi
 
 # CPU ticks of a process and its children/threads (nginx: master + worker)
 ticks() {
@@ -132,14 +146,18 @@ measure() { # name port pid
     "${P50[$1]}" "${P99[$1]}" "${CPU[$1]}" "$reqs" "${non2xx:+, non-2xx $non2xx}"
 }
 curl -fsS "http://127.0.0.1:$MERIDIAN_PORT/" >/dev/null
+[ -n "${VERTX_PID:-}" ] && curl -fsS "http://127.0.0.1:$MERIDIAN_VX_PORT/" >/dev/null
 curl -fsS "http://127.0.0.1:$NGINX_PORT/" >/dev/null
 curl -fsS "http://127.0.0.1:$HAPROXY_PORT/" >/dev/null
 echo "wrk -t1 -c$CONNS -d$DUR (after $WARM warm-up); proxies pinned to core $PROXY_CORE, backend+wrk on $OTHER_CORES"
 measure meridian "$MERIDIAN_PORT" "$MERIDIAN_PID"
+[ -n "${VERTX_PID:-}" ] && measure mer-vertx "$MERIDIAN_VX_PORT" "$VERTX_PID"
 measure nginx "$NGINX_PORT" "$NGINX_PID"
 measure haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
-for peer in nginx haproxy; do
-  awk -v mr="${RPS[meridian]}" -v pr="${RPS[$peer]}" -v mc="${CPU[meridian]}" -v pc="${CPU[$peer]}" \
-      -v m99="${P99[meridian]}" -v p99="${P99[$peer]}" -v peer="$peer" 'BEGIN {
-    printf "meridian/%-8s rps %.2fx  cpu/req %.2fx  p99 %+.3f ms\n", peer, mr / pr, mc / pc, m99 - p99 }'
+for m in meridian ${VERTX_PID:+mer-vertx}; do
+  for peer in nginx haproxy; do
+    awk -v mr="${RPS[$m]}" -v pr="${RPS[$peer]}" -v mc="${CPU[$m]}" -v pc="${CPU[$peer]}" \
+        -v m99="${P99[$m]}" -v p99="${P99[$peer]}" -v peer="$peer" -v m="$m" 'BEGIN {
+      printf "%s/%-8s rps %.2fx  cpu/req %.2fx  p99 %+.3f ms\n", m, peer, mr / pr, mc / pc, m99 - p99 }'
+  done
 done

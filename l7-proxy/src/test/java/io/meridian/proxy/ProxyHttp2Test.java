@@ -47,4 +47,15 @@ class ProxyHttp2Test {
     RawHttp.Result r = RawHttp.exchange(bed.proxy.h2cPort(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2000);
     assertTrue(r.statusLine().startsWith("HTTP/1.1 400"), r.text());
   }
+
+  @Test
+  void h2cUpgradeOnThePlainListenerIsAnsweredInHttp11() throws Exception {
+    // RFC 9113 §3.1 lets a server ignore Upgrade: h2c; the plain listener answers in HTTP/1.1 and drops the
+    // Upgrade and HTTP2-Settings fields (hop-by-hop: named in Connection)
+    RawHttp.Result r = RawHttp.exchange(bed.proxy.port(), "GET /hello HTTP/1.1\r\nHost: x\r\n"
+        + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+        1500);
+    assertTrue(r.statusLine().startsWith("HTTP/1.1 200 "), r.text());
+    assertTrue(r.text().endsWith("hello from eu-west"), r.text());
+  }
 }

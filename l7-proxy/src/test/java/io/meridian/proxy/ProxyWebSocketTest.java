@@ -52,4 +52,18 @@ class ProxyWebSocketTest {
     assertEquals("eu-west echoes again", got.poll(5, TimeUnit.SECONDS));
     ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
   }
+
+  @Test
+  void switchingProtocolsResponseNamesTheRegion() throws Exception {
+    // RFC 6455 §1.3 sample key and its accept value: the upstream's handshake answer comes through untouched
+    RawHttp.Result r = RawHttp.exchange(bed.proxy.port(), "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        1500);
+    String head = r.text().toLowerCase();
+    org.junit.jupiter.api.Assertions.assertTrue(head.startsWith("http/1.1 101 "), r.text());
+    org.junit.jupiter.api.Assertions.assertTrue(head.contains("x-meridian-region: eu-west\r\n"), r.text());
+    org.junit.jupiter.api.Assertions.assertTrue(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+        r.text());
+    org.junit.jupiter.api.Assertions.assertTrue(head.contains("upgrade: websocket\r\n"), r.text());
+  }
 }

@@ -23,8 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The proxy role as the launcher runs it: one {@link ProxyVerticle} per event loop, all serving
- * {@code proxy.listen}, each with its own upstream client; the ops endpoints on {@code proxy.ops_listen}; and
+ * The proxy role as the launcher runs it: {@code proxy.listen} without TLS served by the proxy's own HTTP/1.1
+ * path ({@link H1Server}, on every event loop); with TLS (and {@code proxy.h2c_listen}) one {@link ProxyVerticle}
+ * per event loop with the Vert.x server and its own upstream client; the ops endpoints on {@code proxy.ops_listen}; and
  * subscriptions to plans (swapped into the engine's snapshot) and health reports (replication watermarks).
  */
 public final class DefaultProxyRole implements ProxyRole {
@@ -38,6 +39,7 @@ public final class DefaultProxyRole implements ProxyRole {
   private volatile int port = -1;
   private volatile int opsPort = -1;
   private HttpServer opsServer;
+  private H1Server h1;
   private ControlBus.Subscription planSub;
   private ControlBus.Subscription healthSub;
 
@@ -80,20 +82,29 @@ public final class DefaultProxyRole implements ProxyRole {
     // Port 0 asks for an ephemeral port; Vert.x shares one random port between instances when given a negative
     // port, so every event loop serves the same (ephemeral) port.
     int listenPort = cfg.listen().port() == 0 ? -1 : cfg.listen().port();
-    return ctx.vertx().deployVerticle(() -> new ProxyVerticle(listenPort, bound),
-            new DeploymentOptions().setInstances(instances))
-        .map(id -> {
-          deployments.add(id);
-          port = bound.get();
-          return null;
-        })
+    // The plain listener runs the proxy's own HTTP/1.1 path unless asked otherwise (A/B measurement); TLS
+    // (ALPN h2 / HTTP/1.1) and the h2c listener stay on the Vert.x server.
+    boolean netty = cfg.tls() == null && !"vertx".equals(System.getProperty("meridian.proxy.engine"));
+    Future<Integer> plain;
+    if (netty) {
+      h1 = new H1Server(ctx.vertx(), engine, accessLog);
+      plain = h1.listen(cfg.listen().host(), cfg.listen().port());
+    } else {
+      plain = Future.succeededFuture(-1);
+    }
+    return plain.compose(p -> ctx.vertx().deployVerticle(() -> new ProxyVerticle(listenPort, bound, !netty),
+            new DeploymentOptions().setInstances(instances)).map(id -> {
+              deployments.add(id);
+              port = netty ? p : bound.get();
+              return null;
+            }))
         .compose(v -> ctx.ops().listen(cfg.opsListen()))
         .map(server -> {
           opsServer = server;
           opsPort = server.actualPort();
           reporter.start();
-          LOG.info("proxy listening on {}:{} ({} event loops), ops on {}:{}", cfg.listen().host(), port, instances,
-              cfg.opsListen().host(), opsPort);
+          LOG.info("proxy listening on {}:{} ({} event loops, {} path), ops on {}:{}", cfg.listen().host(), port,
+              instances, h1 != null ? "HTTP/1.1" : "Vert.x", cfg.opsListen().host(), opsPort);
           return null;
         });
   }
@@ -128,6 +139,10 @@ public final class DefaultProxyRole implements ProxyRole {
       all.add(ctx.vertx().undeploy(id));
     }
     deployments.clear();
+    if (h1 != null) {
+      all.add(h1.close());
+      h1 = null;
+    }
     if (opsServer != null) {
       all.add(opsServer.close());
     }
@@ -139,10 +154,12 @@ public final class DefaultProxyRole implements ProxyRole {
   private final class ProxyVerticle extends VerticleBase {
     private final int listenPort;
     private final AtomicInteger bound;
+    private final boolean serveListen;
 
-    ProxyVerticle(int listenPort, AtomicInteger bound) {
+    ProxyVerticle(int listenPort, AtomicInteger bound, boolean serveListen) {
       this.listenPort = listenPort;
       this.bound = bound;
+      this.serveListen = serveListen;
     }
 
     @Override
@@ -197,6 +214,9 @@ public final class DefaultProxyRole implements ProxyRole {
           }
           handler.handle(req);
         }).listen().onSuccess(srv -> h2cBound.compareAndSet(-1, srv.actualPort()));
+      }
+      if (!serveListen) {
+        return h2c;
       }
       Promise<Void> p = Promise.promise();
       vertx.createHttpServer(so).connectionHandler(conn -> installGuard(conn, engine.snapshot().proxy().limits())).requestHandler(handler).listen().onComplete(ar -> {

@@ -21,8 +21,8 @@ import java.nio.charset.StandardCharsets;
  *   <li>invalid field names, whitespace before the colon (RFC 9112 §5.1), control characters in values;</li>
  *   <li>Content-Length together with Transfer-Encoding in a request (RFC 9112 §6.1), differing Content-Length
  *       values (RFC 9112 §6.3), non-numeric lengths, a request Transfer-Encoding other than one {@code chunked};</li>
- *   <li>invalid chunk sizes, a chunk not followed by CRLF (RFC 9112 §7.1), and — when
- *       {@code rejectChunkExtensions} — any chunk extension.</li>
+ *   <li>invalid chunk sizes, a chunk not followed by CRLF (RFC 9112 §7.1), and in requests any chunk
+ *       extension ({@link #forRequests}).</li>
  * </ul>
  * Limits (requests): URI length (414), header count and bytes (431), body bytes (413).
  */
@@ -121,13 +121,20 @@ final class H1Parser {
     reset();
   }
 
-  /** A request parser under the configured limits. */
-  static H1Parser forRequests(ProxyConfig.Limits limits, boolean rejectChunkExtensions) {
+  /**
+   * A request parser under the configured limits. Chunk extensions are refused: RFC 9112 §7.1.1 allows them,
+   * but parsers disagree on them (quoted strings, bare LF inside: a known desync vector), and the body is relayed
+   * as framed, so an upstream would parse them too.
+   */
+  static H1Parser forRequests(ProxyConfig.Limits limits) {
     return new H1Parser(true, limits.maxUriBytes(), limits.maxHeaderBytes() + limits.maxUriBytes(),
-        limits.maxHeaders(), limits.maxBodyBytes(), rejectChunkExtensions);
+        limits.maxHeaders(), limits.maxBodyBytes(), true);
   }
 
-  /** A response parser: heads up to 64 KiB and 1000 fields, no body limit (what the upstream sends, we relay). */
+  /**
+   * A response parser: heads up to 64 KiB and 1000 fields, no body limit (what the upstream sends, we relay),
+   * chunk extensions relayed.
+   */
   static H1Parser forResponses() {
     return new H1Parser(false, 0, 64 * 1024, 1000, 0, false);
   }

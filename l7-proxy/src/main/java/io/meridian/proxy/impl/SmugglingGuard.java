@@ -19,8 +19,7 @@ import java.util.concurrent.TimeUnit;
  * drops one — exactly the disagreements request smuggling exploits. This guard follows every request's framing
  * so it knows where the next request starts, answers any smuggling shape with 400 (limits: 413/414/431; the
  * header-read timeout: 408) and closes. A buffer is scanned once and passed on unchanged, never copied. Chunk
- * extensions are refused here (400), because the decoder behind would close the connection on them without an
- * answer. An Upgrade request or the HTTP/2 preface ends the guard's watch: what follows is not HTTP/1.1.
+ * extensions are refused (400) as on the plain listener. An Upgrade request or the HTTP/2 preface ends the guard's watch: what follows is not HTTP/1.1.
  */
 final class SmugglingGuard extends ChannelInboundHandlerAdapter {
   private final ProxyConfig.Limits limits;
@@ -33,7 +32,7 @@ final class SmugglingGuard extends ChannelInboundHandlerAdapter {
   SmugglingGuard(ProxyConfig.Limits limits, ProxyMetrics metrics) {
     this.limits = limits;
     this.metrics = metrics;
-    this.parser = H1Parser.forRequests(limits, true);
+    this.parser = H1Parser.forRequests(limits);
   }
 
   @Override

@@ -1,0 +1,498 @@
+package io.meridian.proxy.impl;
+
+import io.meridian.proxy.ProxyOutcome;
+import io.meridian.proxy.ProxyTokens;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.ssl.SslHandler;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The HTTP/1.1-path transport of an {@link Exchange}: the request head rewritten as bytes from the recorded one
+ * (hop-by-hop fields dropped, forwarding fields added) on a pooled or new upstream connection, the body relayed
+ * raw as the client framed it, the response head parsed byte by byte and rewritten (hop-by-hop dropped,
+ * X-Meridian-Region and read-your-writes token added), its body relayed raw as the upstream framed it. A
+ * WebSocket upgrade answered 101 becomes a raw tunnel both ways.
+ */
+final class H1Exchange extends Exchange {
+  private static final byte[] CRLF = {'\r', '\n'};
+  private static final byte[] HTTP11 = " HTTP/1.1\r\n".getBytes(StandardCharsets.ISO_8859_1);
+  private static final byte[] HTTP10 = " HTTP/1.0\r\n".getBytes(StandardCharsets.ISO_8859_1);
+  private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+
+  final H1Connection conn;
+  private final H1Parser q;
+  private final boolean websocket;
+  private UpstreamConn upc;
+  private boolean requestWritten;
+  private boolean headWritten;
+  private boolean tunnel;
+  private int status;
+
+  H1Exchange(H1Connection conn, ProxyEngine.Snapshot s, ProxyEngine.RouteRuntime route, byte[] clientIp, int zone,
+      long start, boolean hasBody) {
+    super(conn.loop, s, conn, route, clientIp, zone, start, hasBody);
+    this.conn = conn;
+    this.q = conn.parser;
+    this.websocket = q.upgradeWebsocket;
+  }
+
+  boolean headWritten() {
+    return headWritten;
+  }
+
+  // ---- request
+
+  @Override
+  void send(Upstream up) {
+    H1Loop loop = conn.loop;
+    UpstreamConn c = loop.acquire(up);
+    if (c != null) {
+      attach(c);
+      writeRequest();
+      return;
+    }
+    UpstreamConn nc = new UpstreamConn(loop, up);
+    attach(nc);
+    ChannelFuture f = loop.connect(up, nc, (int) s.proxy().connectTimeout().toMillis());
+    f.addListener(done -> {
+      if (upc != nc) {
+        if (done.isSuccess()) {
+          nc.ch.close(); // this attempt was abandoned meanwhile
+        }
+        return;
+      }
+      if (!done.isSuccess()) {
+        detach();
+        upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true); // nothing was sent: retry is safe
+        return;
+      }
+      SslHandler tls = nc.ch.pipeline().get(SslHandler.class);
+      if (tls == null) {
+        writeRequest();
+        return;
+      }
+      tls.handshakeFuture().addListener(hs -> {
+        if (upc != nc) {
+          return;
+        }
+        if (hs.isSuccess()) {
+          writeRequest();
+        } else {
+          detach();
+          nc.ch.close();
+          upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true); // certificate refused: nothing was sent
+        }
+      });
+    });
+  }
+
+  private void attach(UpstreamConn c) {
+    upc = c;
+    c.x = this;
+  }
+
+  private void detach() {
+    UpstreamConn c = upc;
+    if (c != null) {
+      c.x = null;
+      upc = null;
+    }
+    requestWritten = false;
+  }
+
+  private void writeRequest() {
+    UpstreamConn c = upc;
+    ByteBuf b = c.ch.alloc().ioBuffer(q.headLen + 384);
+    byte[] h = q.head;
+    b.writeBytes(h, 0, q.targetEnd).writeBytes(q.http10 ? HTTP10 : HTTP11);
+    boolean hasHost = false;
+    boolean keepProto = keepsClientForwarded("x-forwarded-proto");
+    boolean keepHost = keepsClientForwarded("x-forwarded-host");
+    boolean ownContinue = hasBody && q.expectContinue;
+    int[] f = q.f;
+    for (int i = 0; i < q.fields; i++) {
+      if (q.isHopByHop(i) || skipRequestField(i, keepProto, keepHost, ownContinue)) {
+        continue;
+      }
+      if (!hasHost && q.fieldIs(i, "host")) {
+        hasHost = true;
+      }
+      int k = 4 * i;
+      b.writeBytes(h, f[k], f[k + 1] - f[k]).writeByte(':').writeByte(' ').writeBytes(h, f[k + 2], f[k + 3] - f[k + 2])
+          .writeBytes(CRLF);
+    }
+    if (!hasHost && !q.http10) {
+      ascii(b, "host: " + c.up.host + ":" + c.up.port);
+    }
+    if (q.chunked) {
+      ascii(b, "transfer-encoding: chunked");
+    }
+    if (websocket) {
+      ascii(b, "connection: upgrade");
+      ascii(b, "upgrade: websocket");
+    }
+    ascii(b, "x-forwarded-for: " + forwardedFor());
+    if (!keepProto) {
+      ascii(b, "x-forwarded-proto: http");
+    }
+    String authority = req.authority();
+    if (authority != null && !keepHost) {
+      ascii(b, "x-forwarded-host: " + authority);
+    }
+    ascii(b, "forwarded: " + forwarded());
+    ascii(b, "via: " + via());
+    b.writeBytes(CRLF);
+    requestWritten = true;
+    c.ch.write(b);
+    if (conn.inRead) {
+      conn.flushUpstream = c;
+    } else {
+      c.ch.flush();
+    }
+    sent();
+    if (hasBody) {
+      bodyStarted = true;
+      if (ownContinue) {
+        // RFC 9110 §10.1.1: the proxy answers 100 itself once it is ready for the body (Expect not forwarded)
+        conn.ch.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
+      }
+      conn.upstreamReady();
+    }
+  }
+
+  /** Fields this proxy rewrites itself (forwarding headers) or answers itself (Expect). */
+  private boolean skipRequestField(int i, boolean keepProto, boolean keepHost, boolean ownContinue) {
+    int len = q.f[4 * i + 1] - q.f[4 * i];
+    return switch (len) {
+      case 3 -> q.fieldIs(i, "via");
+      case 6 -> ownContinue && q.fieldIs(i, "expect");
+      case 9 -> q.fieldIs(i, "forwarded");
+      case 15 -> q.fieldIs(i, "x-forwarded-for");
+      case 16 -> (!keepHost && q.fieldIs(i, "x-forwarded-host")) || (!keepProto && q.fieldIs(i, "x-forwarded-proto"));
+      default -> false;
+    };
+  }
+
+  private static void ascii(ByteBuf b, String line) {
+    b.writeCharSequence(line, StandardCharsets.ISO_8859_1);
+    b.writeBytes(CRLF);
+  }
+
+  void writeBody(ByteBuf slice) {
+    UpstreamConn c = upc;
+    if (c == null) {
+      slice.release();
+      return;
+    }
+    c.ch.write(slice);
+    if (conn.inRead) {
+      conn.flushUpstream = c;
+    } else {
+      c.ch.flush();
+    }
+  }
+
+  boolean upstreamWritable() {
+    return upc != null && upc.ch.isWritable();
+  }
+
+  void clientWritabilityChanged(boolean writable) {
+    if (upc != null) {
+      upc.ch.config().setAutoRead(writable);
+    }
+  }
+
+  void tunnelToUpstream(ByteBuf buf) {
+    UpstreamConn c = upc;
+    if (c == null) {
+      buf.release();
+      return;
+    }
+    c.ch.write(buf);
+    if (conn.inRead) {
+      conn.flushUpstream = c;
+    } else {
+      c.ch.flush();
+    }
+    if (!c.ch.isWritable()) {
+      conn.ch.config().setAutoRead(false);
+    }
+  }
+
+  /** The client's body broke its framing mid-way: the upstream must not take what it got as a whole body. */
+  void clientBodyBroken() {
+    abortUpstream();
+    if (!finished) {
+      complete(400, ProxyOutcome.BAD_REQUEST);
+    }
+  }
+
+  void clientClosed() {
+    if (tunnel) {
+      abortUpstream();
+      complete(101, null);
+      return;
+    }
+    clientGone();
+  }
+
+  // ---- response
+
+  void onResponseData(ByteBuf buf) {
+    UpstreamConn c = upc;
+    H1Parser rp = c.parser;
+    if (tunnel) {
+      toClient(c, buf);
+      return;
+    }
+    while (buf.isReadable()) {
+      if (rp.inHead()) {
+        int r = rp.feed(buf);
+        if (r == H1Parser.ERROR) {
+          buf.release();
+          if (headWritten) {
+            upstreamBrokeMidBody();
+          } else {
+            failBeforeResponse();
+          }
+          return;
+        }
+        if (r == H1Parser.NEED_MORE) {
+          break;
+        }
+        int st = rp.status;
+        if (st < 200 && st != 101) {
+          toClient(c, interimHead(rp)); // 100 / 103: relayed, the final response follows
+          rp.reset();
+          continue;
+        }
+        if (!responded(st)) {
+          buf.release(); // retried elsewhere; this connection was dropped
+          return;
+        }
+        status = st;
+        if (st == 101) {
+          if (!websocket) {
+            buf.release();
+            upstreamBrokeMidBody(); // a switch nobody asked for
+            return;
+          }
+          toClient(c, responseHead(rp, true));
+          headWritten = true;
+          tunnel = true;
+          conn.startTunnel();
+          h.engine.metrics.upstreamLatency(region.region, System.nanoTime() - sentAt);
+          if (buf.isReadable()) {
+            toClient(c, buf);
+          } else {
+            buf.release();
+          }
+          return;
+        }
+        boolean noBody = st == 204 || st == 304 || "HEAD".equals(req.method());
+        rp.beginBody(noBody);
+        toClient(c, responseHead(rp, false));
+        headWritten = true;
+        if (rp.bodyDone()) {
+          responseDone(c, buf);
+          return;
+        }
+      } else {
+        int from = buf.readerIndex();
+        int r = rp.feed(buf);
+        if (r == H1Parser.ERROR) {
+          buf.release();
+          upstreamBrokeMidBody();
+          return;
+        }
+        int n = buf.readerIndex() - from;
+        if (n > 0) {
+          toClient(c, buf.retainedSlice(from, n));
+        }
+        if (r == H1Parser.BODY_DONE) {
+          responseDone(c, buf);
+          return;
+        }
+      }
+    }
+    buf.release();
+  }
+
+  private void toClient(UpstreamConn c, ByteBuf b) {
+    conn.ch.write(b);
+    c.flushTarget = conn.ch;
+    if (!conn.ch.isWritable()) {
+      c.ch.config().setAutoRead(false); // the client's channelWritabilityChanged resumes it
+    }
+  }
+
+  private void responseDone(UpstreamConn c, ByteBuf rest) {
+    boolean extra = rest.isReadable();
+    rest.release();
+    H1Parser rp = c.parser;
+    boolean reusable = !extra && !rp.connectionClose && !rp.http10 && !q.http10 && conn.requestDone();
+    c.x = null;
+    upc = null;
+    if (reusable) {
+      rp.reset();
+      c.ch.config().setAutoRead(true);
+      conn.loop.release(c.up, c);
+    } else {
+      c.ch.close();
+    }
+    conn.touch();
+    complete(status, null);
+    conn.exchangeDone(true);
+  }
+
+  /** The upstream connection closed while this exchange used it. */
+  void upstreamClosed() {
+    UpstreamConn c = upc;
+    if (!requestWritten) {
+      return; // the connect or TLS handshake listener reports it
+    }
+    if (tunnel) {
+      upc = null;
+      c.x = null;
+      complete(101, null);
+      conn.exchangeDone(false);
+      return;
+    }
+    if (!headWritten) {
+      detach();
+      failBeforeResponse();
+    } else if (c.parser.untilClose()) {
+      upc = null;
+      c.x = null;
+      complete(status, null); // the close delimits the body (RFC 9112 §6.3 rule 8)
+      conn.exchangeDone(false);
+    } else {
+      upstreamBrokeMidBody();
+    }
+  }
+
+  /** Failed before a response head: maybe retried (idempotent without body), else 502/504. */
+  private void failBeforeResponse() {
+    UpstreamConn c = upc;
+    detach();
+    if (c != null) {
+      c.ch.close();
+    }
+    upstreamFailed(timedOut ? ProxyOutcome.UPSTREAM_TIMEOUT
+        : bodyStarted ? ProxyOutcome.UPSTREAM_FAILED : ProxyOutcome.UPSTREAM_UNREACHABLE, false);
+  }
+
+  /** The response broke off after its head reached the client: close both so none takes it for whole. */
+  private void upstreamBrokeMidBody() {
+    UpstreamConn c = upc;
+    detach();
+    if (c != null) {
+      c.ch.close();
+    }
+    complete(status, ProxyOutcome.UPSTREAM_FAILED);
+    conn.ch.close();
+  }
+
+  @Override
+  void onResponseTimeout() {
+    if (upc != null && requestWritten) {
+      upc.ch.close(); // channelInactive reports the failure; timedOut makes it a 504
+    }
+  }
+
+  @Override
+  void abortUpstream() {
+    UpstreamConn c = upc;
+    detach();
+    if (c != null) {
+      c.ch.close();
+    }
+  }
+
+  /** Status line and fields of a 1xx interim response, hop-by-hop dropped. */
+  private ByteBuf interimHead(H1Parser rp) {
+    ByteBuf b = conn.ch.alloc().ioBuffer(rp.headLen + 64);
+    statusLine(b, rp);
+    copyFields(b, rp, false);
+    b.writeBytes(CRLF);
+    return b;
+  }
+
+  private static void statusLine(ByteBuf b, H1Parser rp) {
+    b.writeCharSequence("HTTP/1.1 ", StandardCharsets.ISO_8859_1);
+    b.writeBytes(rp.head, 9, rp.startLineEnd - 9);
+    if (rp.startLineEnd == 12) {
+      b.writeByte(' ');
+    }
+    b.writeBytes(CRLF);
+  }
+
+  private void copyFields(ByteBuf b, H1Parser rp, boolean upgrade) {
+    byte[] h = rp.head;
+    int[] f = rp.f;
+    for (int i = 0; i < rp.fields; i++) {
+      if (upgrade ? rp.fieldIs(i, "x-meridian-region") : rp.isHopByHop(i) || rp.fieldIs(i, "x-meridian-region")
+          || (rp.chunked && rp.fieldIs(i, "content-length"))) {
+        continue;
+      }
+      int k = 4 * i;
+      b.writeBytes(h, f[k], f[k + 1] - f[k]).writeByte(':').writeByte(' ').writeBytes(h, f[k + 2], f[k + 3] - f[k + 2])
+          .writeBytes(CRLF);
+    }
+  }
+
+  /** The response head for the client: end-to-end fields, framing, X-Meridian-Region, token. */
+  private ByteBuf responseHead(H1Parser rp, boolean upgrade) {
+    ByteBuf b = conn.ch.alloc().ioBuffer(rp.headLen + 256);
+    statusLine(b, rp);
+    copyFields(b, rp, upgrade);
+    if (!upgrade) {
+      if (rp.chunked) {
+        ascii(b, "transfer-encoding: chunked");
+      }
+      if (rp.untilClose() || q.connectionClose || q.http10) {
+        ascii(b, "connection: close");
+      }
+    }
+    b.writeCharSequence("x-meridian-region: ", StandardCharsets.ISO_8859_1);
+    ascii(b, region.region);
+    if (issuesToken(status)) {
+      int i = rp.findIgnoreCase(s.proxy().readYourWrites().commitHeader());
+      String token = mintToken(i < 0 ? null : rp.value(i));
+      ascii(b, ProxyTokens.RYW_HEADER + ": " + token);
+      ascii(b, "set-cookie: " + tokenCookie(token));
+    }
+    b.writeBytes(CRLF);
+    return b;
+  }
+
+  @Override
+  void writeError(ProxyOutcome outcome, String regionId, boolean close) {
+    if (headWritten) {
+      conn.ch.close();
+      return;
+    }
+    if (!conn.ch.isActive()) {
+      conn.exchangeDone(false);
+      return;
+    }
+    String body = ErrorBody.json(outcome, regionId);
+    StringBuilder sb = new StringBuilder(256).append("HTTP/1.1 ").append(outcome.status()).append(' ')
+        .append(SmugglingGuard.reasonPhrase(outcome.status())).append("\r\ncontent-type: application/json\r\n")
+        .append("x-meridian-region: ").append(regionId == null ? "none" : regionId).append("\r\n");
+    if (outcome == ProxyOutcome.SHED) {
+      sb.append("retry-after: ").append(Math.max(1, s.proxy().retryAfter().toSeconds())).append("\r\n");
+    }
+    if (close || q.connectionClose || q.http10) {
+      // an unread request body makes the connection unusable for the next request (RFC 9112 §9.6)
+      sb.append("connection: close\r\n");
+    }
+    sb.append("content-length: ").append(body.length()).append("\r\n\r\n").append(body);
+    conn.ch.writeAndFlush(Unpooled.wrappedBuffer(sb.toString().getBytes(StandardCharsets.ISO_8859_1)));
+    headWritten = true;
+    conn.exchangeDone(!close);
+  }
+}

@@ -1,0 +1,111 @@
+package io.meridian.proxy.impl;
+
+import io.meridian.config.ProxyConfig;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.netty.util.concurrent.EventExecutor;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import java.net.InetSocketAddress;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * The plain {@code proxy.listen} listener on the proxy's own HTTP/1.1 path, directly on Netty and on Vert.x's
+ * event loops (epoll when Vert.x runs native transport), in the style of haproxy: one parser that validates and
+ * records each request head ({@link H1Parser}), per event loop a pool of idle keep-alive connections to each
+ * upstream ({@link H1Loop}), request and response heads rewritten as bytes and bodies relayed raw with
+ * back-pressure. A connection and every upstream connection it uses stay on one event loop: no locks.
+ */
+final class H1Server {
+  private final VertxInternal vertx;
+  private final ProxyEngine engine;
+  private final AccessLog accessLog;
+  private final Map<EventExecutor, H1Loop> loops = new IdentityHashMap<>();
+  private Channel server;
+
+  H1Server(Vertx vertx, ProxyEngine engine, AccessLog accessLog) {
+    this.vertx = (VertxInternal) vertx;
+    this.engine = engine;
+    this.accessLog = accessLog;
+  }
+
+  /** Binds {@code host:port} (0: ephemeral); the future has the bound port. */
+  Future<Integer> listen(String host, int port) {
+    SslContext upstreamTls;
+    try {
+      upstreamTls = upstreamTls(vertx, engine.config().proxy().upstreamTls());
+    } catch (Exception e) {
+      return Future.failedFuture(new IllegalArgumentException("proxy.upstream_tls: " + e.getMessage(), e));
+    }
+    EventLoopGroup group = vertx.nettyEventLoopGroup();
+    for (EventExecutor e : group) {
+      loops.put(e, new H1Loop((EventLoop) e, vertx, engine, accessLog, upstreamTls));
+    }
+    ServerBootstrap b = new ServerBootstrap().group(vertx.acceptorEventLoopGroup(), group)
+        .channelFactory(vertx.transport().serverChannelFactory(false))
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            H1Loop loop = loops.get(ch.eventLoop());
+            ch.pipeline().addLast("meridian-h1", new H1Connection(loop, engine.snapshot().proxy().limits()));
+          }
+        });
+    Promise<Integer> p = Promise.promise();
+    ChannelFuture f = b.bind(new InetSocketAddress(host, port));
+    f.addListener(done -> {
+      if (done.isSuccess()) {
+        server = f.channel();
+        p.complete(((InetSocketAddress) server.localAddress()).getPort());
+      } else {
+        p.fail(done.cause());
+      }
+    });
+    return p.future();
+  }
+
+  Future<Void> close() {
+    loops.values().forEach(H1Loop::closeAll);
+    if (server == null) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> p = Promise.promise();
+    server.close().addListener(f -> p.complete());
+    return p.future();
+  }
+
+  /**
+   * The client TLS context for {@code https://} upstreams, from {@code proxy.upstream_tls}: certificates verified
+   * by default (host names too, in {@link H1Loop}), optional CA file and client certificate — the same PEM
+   * readers as Vert.x's client, so both transports accept the same files.
+   */
+  static SslContext upstreamTls(Vertx vertx, ProxyConfig.UpstreamTls ut) throws Exception {
+    SslContextBuilder b = SslContextBuilder.forClient();
+    if (!ut.verify()) {
+      b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+    } else if (ut.caFile() != null) {
+      b.trustManager(new io.vertx.core.net.PemTrustOptions().addCertPath(ut.caFile().toString())
+          .getTrustManagerFactory(vertx));
+    }
+    if (ut.clientCertFile() != null) {
+      b.keyManager(new io.vertx.core.net.PemKeyCertOptions().setCertPath(ut.clientCertFile().toString())
+          .setKeyPath(ut.clientKeyFile().toString()).getKeyManagerFactory(vertx));
+    }
+    return b.build();
+  }
+}
