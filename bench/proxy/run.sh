@@ -97,12 +97,14 @@ proxy:
 CONF
 (cd "$ROOT" && mvn -q -pl l7-proxy test-compile && mvn -q -pl l7-proxy dependency:build-classpath \
   -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test) >/dev/null
-CP="$ROOT/l7-proxy/target/classes:$ROOT/l7-proxy/target/test-classes:$(cat "$WORK/cp.txt")"
+# a private copy of the compiled classes: a build in the same checkout meanwhile cannot pull them away
+cp -r "$ROOT/l7-proxy/target/classes" "$WORK/classes" && cp -r "$ROOT/l7-proxy/target/test-classes" "$WORK/test-classes"
+CP="$WORK/classes:$WORK/test-classes:$(cat "$WORK/cp.txt")"
 start_meridian() { # name port engine
-  sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$2/" "$WORK/meridian.yaml" > "$WORK/$1.yaml"
+  sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$2/" "$WORK/meridian.yaml" > "$WORK/$1-run.yaml"
   taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
     -Dmeridian.proxy.engine="$3" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
-    io.meridian.proxy.BenchProxyMain "$WORK/$1.yaml" 1 > "$WORK/$1.log" 2>&1 & PIDS+=($!)
+    io.meridian.proxy.BenchProxyMain "$WORK/$1-run.yaml" 1 > "$WORK/$1.log" 2>&1 & PIDS+=($!)
   for _ in $(seq 1 60); do grep -q READY "$WORK/$1.log" && break; sleep 0.5; done
   grep -q READY "$WORK/$1.log" || { cat "$WORK/$1.log"; exit 1; }
   echo "$1: $(grep READY "$WORK/$1.log") engine=$3"
