@@ -197,7 +197,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     method = null;
     ProxyEngine.Snapshot s = loop.engine.snapshot();
     ProxyConfig cfg = s.proxy();
-    ProxyEngine.RouteRuntime route = s.route(host(), path(), method());
+    ProxyEngine.RouteRuntime route = s.route(this);
     byte[] ip = peerIp;
     if (cfg.trustedHops() > 0) {
       int xff = parser.find("x-forwarded-for");
@@ -411,6 +411,34 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ctx.close(); // a reset by the peer, mostly: nothing to answer
+  }
+
+  private byte[] fwdBlock;
+  private byte[] fwdHost;
+  private boolean fwdHttp10;
+
+  /**
+   * The forwarding fields for a request that brought none of its own: they depend only on the peer, the Host
+   * value and the version, so a keep-alive connection builds them once, not per request.
+   */
+  byte[] forwardingBlock(H1Exchange x) {
+    int i = parser.find("host");
+    byte[] h = parser.head;
+    int vs = i < 0 ? 0 : parser.f[4 * i + 2];
+    int ve = i < 0 ? 0 : parser.f[4 * i + 3];
+    byte[] cached = fwdBlock;
+    if (cached != null && fwdHttp10 == parser.http10 && (i < 0 ? fwdHost == null
+        : fwdHost != null && java.util.Arrays.equals(fwdHost, 0, fwdHost.length, h, vs, ve))) {
+      return cached;
+    }
+    ByteBuf b = Unpooled.buffer(256);
+    x.writeForwarding(b, false, false);
+    byte[] block = new byte[b.readableBytes()];
+    b.readBytes(block);
+    fwdBlock = block;
+    fwdHost = i < 0 ? null : java.util.Arrays.copyOfRange(h, vs, ve);
+    fwdHttp10 = parser.http10;
+    return block;
   }
 
   // ---- RequestView over the recorded head

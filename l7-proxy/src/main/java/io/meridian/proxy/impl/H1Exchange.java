@@ -108,13 +108,23 @@ final class H1Exchange extends Exchange {
     ByteBuf b = c.ch.alloc().ioBuffer(q.headLen + 384);
     byte[] h = q.head;
     b.writeBytes(h, 0, q.targetEnd).writeBytes(q.http10 ? HTTP10 : HTTP11);
-    boolean hasHost = false;
-    boolean keepProto = keepsClientForwarded("x-forwarded-proto");
-    boolean keepHost = keepsClientForwarded("x-forwarded-host");
+    // which forwarding fields the client sent: usually none, and then the block is the connection's cached one
+    int sent = 0;
+    for (int i = 0; i < q.fields; i++) {
+      sent |= forwardingField(i);
+    }
+    boolean trusted = s.proxy().trustedHops() > 0;
+    boolean keepProto = trusted && (sent & XFP) != 0;
+    boolean keepHost = trusted && (sent & XFH) != 0;
     boolean ownContinue = hasBody && q.expectContinue;
+    boolean hasHost = false;
     int[] f = q.f;
     for (int i = 0; i < q.fields; i++) {
-      if (q.isHopByHop(i) || skipRequestField(i, keepProto, keepHost, ownContinue)) {
+      int kind = forwardingField(i);
+      if (kind != 0 && !(kind == XFP && keepProto) && !(kind == XFH && keepHost) && !(kind == EXPECT && !ownContinue)) {
+        continue; // rewritten below, or answered by the proxy (Expect)
+      }
+      if (q.isHopByHop(i)) {
         continue;
       }
       if (!hasHost && q.fieldIs(i, "host")) {
@@ -134,16 +144,11 @@ final class H1Exchange extends Exchange {
       ascii(b, "connection: upgrade");
       ascii(b, "upgrade: websocket");
     }
-    ascii(b, "x-forwarded-for: " + forwardedFor());
-    if (!keepProto) {
-      ascii(b, "x-forwarded-proto: http");
+    if ((sent & ~EXPECT) == 0 && !trusted) {
+      b.writeBytes(conn.forwardingBlock(this));
+    } else {
+      writeForwarding(b, keepProto, keepHost);
     }
-    String authority = req.authority();
-    if (authority != null && !keepHost) {
-      ascii(b, "x-forwarded-host: " + authority);
-    }
-    ascii(b, "forwarded: " + forwarded());
-    ascii(b, "via: " + via());
     b.writeBytes(CRLF);
     requestWritten = true;
     c.ch.write(b);
@@ -163,16 +168,38 @@ final class H1Exchange extends Exchange {
     }
   }
 
-  /** Fields this proxy rewrites itself (forwarding headers) or answers itself (Expect). */
-  private boolean skipRequestField(int i, boolean keepProto, boolean keepHost, boolean ownContinue) {
+  /** X-Forwarded-For/-Proto/-Host, Forwarded and Via as this request needs them (RFC 9110 §7.6, RFC 7239). */
+  void writeForwarding(ByteBuf b, boolean keepProto, boolean keepHost) {
+    ascii(b, "x-forwarded-for: " + forwardedFor());
+    if (!keepProto) {
+      ascii(b, "x-forwarded-proto: http");
+    }
+    String authority = req.authority();
+    if (authority != null && !keepHost) {
+      ascii(b, "x-forwarded-host: " + authority);
+    }
+    ascii(b, "forwarded: " + forwarded());
+    ascii(b, "via: " + via());
+  }
+
+  private static final int VIA = 1;
+  private static final int FORWARDED = 2;
+  private static final int XFF = 4;
+  private static final int XFH = 8;
+  private static final int XFP = 16;
+  private static final int EXPECT = 32;
+
+  /** Which of the fields this proxy rewrites (forwarding) or answers itself (Expect) field i is; 0: none. */
+  private int forwardingField(int i) {
     int len = q.f[4 * i + 1] - q.f[4 * i];
     return switch (len) {
-      case 3 -> q.fieldIs(i, "via");
-      case 6 -> ownContinue && q.fieldIs(i, "expect");
-      case 9 -> q.fieldIs(i, "forwarded");
-      case 15 -> q.fieldIs(i, "x-forwarded-for");
-      case 16 -> (!keepHost && q.fieldIs(i, "x-forwarded-host")) || (!keepProto && q.fieldIs(i, "x-forwarded-proto"));
-      default -> false;
+      case 3 -> q.fieldIs(i, "via") ? VIA : 0;
+      case 6 -> q.fieldIs(i, "expect") ? EXPECT : 0;
+      case 9 -> q.fieldIs(i, "forwarded") ? FORWARDED : 0;
+      case 15 -> q.fieldIs(i, "x-forwarded-for") ? XFF : 0;
+      case 16 -> q.fieldIs(i, "x-forwarded-host") ? XFH : 0;
+      case 17 -> q.fieldIs(i, "x-forwarded-proto") ? XFP : 0;
+      default -> 0;
     };
   }
 

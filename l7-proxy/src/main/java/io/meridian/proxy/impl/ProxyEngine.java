@@ -151,6 +151,24 @@ final class ProxyEngine {
       }
       return null;
     }
+
+    /** The same on a request view; the host is only read when a route names one. */
+    RouteRuntime route(RequestView v) {
+      String path = v.path();
+      String method = v.method();
+      String host = null;
+      boolean hostRead = false;
+      for (RouteRuntime r : routes) {
+        if (!hostRead && r.route.host() != null) {
+          host = v.host();
+          hostRead = true;
+        }
+        if (r.route.matches(host, path, method)) {
+          return r;
+        }
+      }
+      return null;
+    }
   }
 
   /** A configured route plus its precomputed metric label. */

@@ -26,7 +26,8 @@ public final class ProxyMetrics {
   private final Counter tokensRejected;
   private final Counter refused;
   private final Gauge inFlight;
-  private final ConcurrentHashMap<String, CounterDataPoint[]> requestPoints = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, ConcurrentHashMap<String, CounterDataPoint[]>> requestPoints =
+      new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, DistributionDataPoint> latencyPoints = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CounterDataPoint> simplePoints = new ConcurrentHashMap<>();
 
@@ -72,10 +73,14 @@ public final class ProxyMetrics {
     if (cls < 0 || cls > 4) {
       cls = 4;
     }
-    String key = route + '\0' + region;
-    CounterDataPoint[] points = requestPoints.get(key);
+    // two lookups on long-lived strings (their hash codes are cached), no key built per request
+    ConcurrentHashMap<String, CounterDataPoint[]> byRegion = requestPoints.get(route);
+    if (byRegion == null) {
+      byRegion = requestPoints.computeIfAbsent(route, k -> new ConcurrentHashMap<>());
+    }
+    CounterDataPoint[] points = byRegion.get(region);
     if (points == null) {
-      points = requestPoints.computeIfAbsent(key, k -> {
+      points = byRegion.computeIfAbsent(region, k -> {
         CounterDataPoint[] p = new CounterDataPoint[STATUS_CLASSES.length];
         for (int i = 0; i < p.length; i++) {
           p[i] = requests.labelValues(route, routeClass, region, STATUS_CLASSES[i]);
