@@ -205,10 +205,33 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
         ip = ClientAddress.of(peer, forwardedForValues(), cfg.trustedHops());
       }
     }
-    ClientLocation loc = ip == null ? null : loop.engine.geo.locate(ip);
-    int zone = loc == null ? Zones.UNKNOWN : loc.zone();
+    int zone = ip == peerIp ? peerZone() : zoneOf(ip);
     x = new H1Exchange(this, s, route, ip, zone, start, body);
     x.begin();
+  }
+
+  private int zoneOf(byte[] ip) {
+    ClientLocation loc = ip == null ? null : loop.engine.geo.locate(ip);
+    return loc == null ? Zones.UNKNOWN : loc.zone();
+  }
+
+  private int cachedZone;
+  private Object zoneConfig;
+  private long zoneLoads = -1;
+
+  /**
+   * The TCP peer's zone, located once per connection (a GeoIP lookup deserialises a database record): located
+   * again only when the config (geo overrides) or the GeoIP database has been reloaded since.
+   */
+  private int peerZone() {
+    Object cfg = loop.engine.config();
+    long loads = loop.engine.geo.databaseLoads();
+    if (cfg != zoneConfig || loads != zoneLoads) {
+      cachedZone = zoneOf(peerIp);
+      zoneConfig = cfg;
+      zoneLoads = loads;
+    }
+    return cachedZone;
   }
 
   private List<String> forwardedForValues() {

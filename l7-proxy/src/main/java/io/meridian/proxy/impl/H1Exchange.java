@@ -151,7 +151,7 @@ final class H1Exchange extends Exchange {
     }
     b.writeBytes(CRLF);
     requestWritten = true;
-    c.ch.write(b);
+    c.ch.write(b, c.ch.voidPromise());
     if (conn.inRead) {
       conn.flushUpstream = c;
     } else {
@@ -214,7 +214,7 @@ final class H1Exchange extends Exchange {
       slice.release();
       return;
     }
-    c.ch.write(slice);
+    c.ch.write(slice, c.ch.voidPromise());
     if (conn.inRead) {
       conn.flushUpstream = c;
     } else {
@@ -238,7 +238,7 @@ final class H1Exchange extends Exchange {
       buf.release();
       return;
     }
-    c.ch.write(buf);
+    c.ch.write(buf, c.ch.voidPromise());
     if (conn.inRead) {
       conn.flushUpstream = c;
     } else {
@@ -349,7 +349,7 @@ final class H1Exchange extends Exchange {
   }
 
   private void toClient(UpstreamConn c, ByteBuf b) {
-    conn.ch.write(b);
+    conn.ch.write(b, conn.ch.voidPromise()); // no promise per write: failures close the channel
     c.flushTarget = conn.ch;
     if (!conn.ch.isWritable()) {
       c.ch.config().setAutoRead(false); // the client's channelWritabilityChanged resumes it
