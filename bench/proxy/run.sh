@@ -5,6 +5,7 @@
 # (utime+stime from /proc of all its processes, divided by requests served), then the Meridian/peer ratios.
 #
 #   bench/proxy/run.sh [duration=10s] [connections=64]
+#   SNAPSHOT=$(bench/proxy/snapshot.sh) bench/proxy/run.sh ...   # measure a build taken now, later
 #
 # Meridian runs twice: its own HTTP/1.1 path (the default, row "meridian") and, for the A/B, the Vert.x server +
 # client path (-Dmeridian.proxy.engine=vertx, row "mer-vertx"; VERTX_AB=0 leaves it out).
@@ -95,10 +96,15 @@ proxy:
   listen: 127.0.0.1:$MERIDIAN_PORT
   ops_listen: 127.0.0.1:0
 CONF
-(cd "$ROOT" && mvn -q -pl l7-proxy test-compile && mvn -q -pl l7-proxy dependency:build-classpath \
-  -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test) >/dev/null
-# a private copy of the compiled classes: a build in the same checkout meanwhile cannot pull them away
-cp -r "$ROOT/l7-proxy/target/classes" "$WORK/classes" && cp -r "$ROOT/l7-proxy/target/test-classes" "$WORK/test-classes"
+if [ -n "${SNAPSHOT:-}" ]; then
+  # classes built earlier (bench/proxy/snapshot.sh): measure exactly that build, whatever the tree is now
+  cp -r "$SNAPSHOT/classes" "$SNAPSHOT/test-classes" "$SNAPSHOT/cp.txt" "$WORK/"
+else
+  (cd "$ROOT" && mvn -q -pl l7-proxy test-compile && mvn -q -pl l7-proxy dependency:build-classpath \
+    -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test) >/dev/null
+  # a private copy of the compiled classes: a build in the same checkout meanwhile cannot pull them away
+  cp -r "$ROOT/l7-proxy/target/classes" "$WORK/classes" && cp -r "$ROOT/l7-proxy/target/test-classes" "$WORK/test-classes"
+fi
 CP="$WORK/classes:$WORK/test-classes:$(cat "$WORK/cp.txt")"
 start_meridian() { # name port engine
   sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$2/" "$WORK/meridian.yaml" > "$WORK/$1-run.yaml"

@@ -22,16 +22,18 @@ abstract class Exchange implements RegionSelector.Constraint {
   static final String REGION_HEADER = "X-Meridian-Region";
 
   final ProxyLoop h;
-  final ProxyEngine.Snapshot s;
   final RequestView req;
-  final ProxyEngine.RouteRuntime route;
-  final byte[] clientIp;
-  final int zone;
-  final int clientHash;
-  final long start;
-  final boolean hasBody;
-  final boolean idempotent;
-  final boolean safe;
+  ProxyEngine.Snapshot s;
+  ProxyEngine.RouteRuntime route;
+  byte[] clientIp;
+  int zone;
+  int clientHash;
+  long start;
+  boolean hasBody;
+  boolean idempotent;
+  boolean safe;
+  /** Incremented per request when a transport reuses this object for its connection's next request. */
+  int generation;
 
   private String[] tried;
   private int triedCount;
@@ -61,8 +63,18 @@ abstract class Exchange implements RegionSelector.Constraint {
   Exchange(ProxyLoop h, ProxyEngine.Snapshot s, RequestView req, ProxyEngine.RouteRuntime route, byte[] clientIp,
       int zone, long start, boolean hasBody) {
     this.h = h;
-    this.s = s;
     this.req = req;
+    init(s, route, clientIp, zone, start, hasBody);
+  }
+
+  /**
+   * (Re)starts this object for a request. A transport that serves one request at a time per connection may
+   * reuse it once the previous request {@link #finished} and nothing of it is pending: callbacks still
+   * scheduled for the previous request compare {@link #generation}.
+   */
+  final void init(ProxyEngine.Snapshot s, ProxyEngine.RouteRuntime route, byte[] clientIp, int zone, long start,
+      boolean hasBody) {
+    this.s = s;
     this.route = route;
     this.clientIp = clientIp;
     this.zone = zone;
@@ -72,6 +84,27 @@ abstract class Exchange implements RegionSelector.Constraint {
     String m = req.method();
     this.safe = RequestView.isSafe(m);
     this.idempotent = RequestView.isIdempotent(m);
+    generation++;
+    triedCount = 0;
+    attempts = 0;
+    retrySlot = false;
+    region = null;
+    upstream = null;
+    bodyStarted = false;
+    finished = false;
+    lastFailure = null;
+    sentAt = 0;
+    sessions = null;
+    user = null;
+    onlyRegion = null;
+    fallbackNearest = false;
+    requiredGroup = null;
+    strong = false;
+    ryw = null;
+    waitDeadline = 0;
+    responseDeadline = 0;
+    awaitingResponse = false;
+    timedOut = false;
   }
 
   // ---- what a transport provides
@@ -238,8 +271,9 @@ abstract class Exchange implements RegionSelector.Constraint {
 
   /** Polls the region's watermark every 5 ms until it reaches the token or the configured bound passes. */
   private void waitForReplica(String regionId, Sessions.RywToken token) {
+    int gen = generation;
     h.schedule(5, () -> {
-      if (finished) {
+      if (finished || gen != generation) {
         return;
       }
       if (h.engine.watermark(regionId, token.home()) >= token.position() || System.nanoTime() >= waitDeadline) {

@@ -48,6 +48,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   private int phase = HEAD;
   private ByteBuf pending;
   H1Exchange x;
+  private H1Exchange spare;
   /** Inside channelRead: writes to the upstream are flushed once, at channelReadComplete. */
   boolean inRead;
   UpstreamConn flushUpstream;
@@ -206,7 +207,10 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
       }
     }
     int zone = ip == peerIp ? peerZone() : zoneOf(ip);
-    x = new H1Exchange(this, s, route, ip, zone, start, body);
+    H1Exchange spare = this.spare;
+    this.spare = null;
+    // one exchange object per connection, reused: the connection serves one request at a time
+    x = spare != null ? spare.reuse(s, route, ip, zone, start, body) : new H1Exchange(this, s, route, ip, zone, start, body);
     x.begin();
   }
 
@@ -337,6 +341,10 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
    * the next request — unless the client asked to close, spoke HTTP/1.0, or its request was not read whole.
    */
   void exchangeDone(boolean keepAlive) {
+    H1Exchange done = x;
+    if (done != null && done.finished && done.idle()) {
+      spare = done;
+    }
     x = null;
     if (phase == CLOSED) {
       return;

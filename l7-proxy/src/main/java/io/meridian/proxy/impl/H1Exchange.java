@@ -24,7 +24,7 @@ final class H1Exchange extends Exchange {
 
   final H1Connection conn;
   private final H1Parser q;
-  private final boolean websocket;
+  private boolean websocket;
   private UpstreamConn upc;
   private boolean requestWritten;
   private boolean headWritten;
@@ -37,6 +37,24 @@ final class H1Exchange extends Exchange {
     this.conn = conn;
     this.q = conn.parser;
     this.websocket = q.upgradeWebsocket;
+  }
+
+  /** This object again, for the connection's next request (the previous one is finished, see init). */
+  H1Exchange reuse(ProxyEngine.Snapshot s, ProxyEngine.RouteRuntime route, byte[] clientIp, int zone, long start,
+      boolean hasBody) {
+    upc = null;
+    requestWritten = false;
+    headWritten = false;
+    tunnel = false;
+    status = 0;
+    websocket = q.upgradeWebsocket;
+    init(s, route, clientIp, zone, start, hasBody);
+    return this;
+  }
+
+  /** No upstream connection attached: nothing can call back into this object for its finished request. */
+  boolean idle() {
+    return upc == null;
   }
 
   boolean headWritten() {

@@ -364,7 +364,8 @@ final class H1Parser {
 
   private ProxyOutcome requestLine(int len) {
     byte[] h = head;
-    if (len == 14 && new String(h, 0, 14, StandardCharsets.ISO_8859_1).equals("PRI * HTTP/2.0")) {
+    if (len == 14 && h[0] == 'P' && h[1] == 'R' && h[2] == 'I' && h[3] == ' ' && h[4] == '*'
+        && isBytes(h, 0, PREFACE_LINE)) {
       h2Preface = true; // h2c with prior knowledge (RFC 9113 §3.3): not HTTP/1.1 from here on
       return null;
     }
@@ -407,6 +408,12 @@ final class H1Parser {
     targetStart = sp1 + 1;
     targetEnd = sp2;
     return null;
+  }
+
+  private static final byte[] PREFACE_LINE = "PRI * HTTP/2.0".getBytes(StandardCharsets.ISO_8859_1);
+
+  private static boolean isBytes(byte[] h, int from, byte[] want) {
+    return java.util.Arrays.equals(h, from, from + want.length, want, 0, want.length);
   }
 
   /** {@code HTTP/1.1} or {@code HTTP/1.0} exactly in head[from, to). */
