@@ -109,7 +109,8 @@ CP="$WORK/classes:$WORK/test-classes:$(cat "$WORK/cp.txt")"
 start_meridian() { # name port engine
   sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$2/" "$WORK/meridian.yaml" > "$WORK/$1-run.yaml"
   taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
-    -Dmeridian.proxy.engine="$3" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+    -Xlog:gc:file="$WORK/$1-gc.log" -Dmeridian.proxy.engine="$3" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    -cp "$CP" \
     io.meridian.proxy.BenchProxyMain "$WORK/$1-run.yaml" 1 > "$WORK/$1.log" 2>&1 & PIDS+=($!)
   for _ in $(seq 1 60); do grep -q READY "$WORK/$1.log" && break; sleep 0.5; done
   grep -q READY "$WORK/$1.log" || { cat "$WORK/$1.log"; exit 1; }
@@ -141,8 +142,15 @@ measure() { # name port pid
   taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$WARM" "http://127.0.0.1:$2/" > /dev/null
   local before after out
   before=$(ticks "$3")
+  local gc0=0
+  [ -f "$WORK/$1-gc.log" ] && gc0=$(wc -l < "$WORK/$1-gc.log")
   out=$(taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$DUR" --latency "http://127.0.0.1:$2/")
   after=$(ticks "$3")
+  local gcs=""
+  if [ -f "$WORK/$1-gc.log" ]; then # the JVM's collections during the measurement: count and longest pause
+    gcs=$(tail -n +$((gc0 + 1)) "$WORK/$1-gc.log" | awk '/Pause/ { n++; v = $NF; sub(/ms$/, "", v); if (v + 0 > m) m = v + 0 }
+      END { printf ", %d GC pauses, longest %.1f ms", n, m }')
+  fi
   local reqs non2xx
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
@@ -150,8 +158,8 @@ measure() { # name port pid
   P50[$1]=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
   P99[$1]=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
   CPU[$1]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$reqs" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-  printf '%-9s %10s rps  p50 %7.3f ms  p99 %7.3f ms  cpu %6s us/req  (%s requests%s)\n' "$1" "${RPS[$1]}" \
-    "${P50[$1]}" "${P99[$1]}" "${CPU[$1]}" "$reqs" "${non2xx:+, non-2xx $non2xx}"
+  printf '%-9s %10s rps  p50 %7.3f ms  p99 %7.3f ms  cpu %6s us/req  (%s requests%s%s)\n' "$1" "${RPS[$1]}" \
+    "${P50[$1]}" "${P99[$1]}" "${CPU[$1]}" "$reqs" "${non2xx:+, non-2xx $non2xx}" "$gcs"
 }
 curl -fsS "http://127.0.0.1:$MERIDIAN_PORT/" >/dev/null
 [ -n "${VERTX_PID:-}" ] && curl -fsS "http://127.0.0.1:$MERIDIAN_VX_PORT/" >/dev/null

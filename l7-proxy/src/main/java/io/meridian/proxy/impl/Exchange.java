@@ -320,7 +320,7 @@ abstract class Exchange implements RegionSelector.Constraint {
   final boolean responded(int status) {
     awaitingResponse = false;
     long now = System.nanoTime();
-    h.engine.metrics.upstreamLatency(region.region, now - sentAt);
+    region.latency(h.engine.metrics).observe((now - sentAt) / 1e9);
     ProxyConfig.Outliers od = s.proxy().outliers();
     if (status >= 500) {
       region.errors.increment();
@@ -442,8 +442,9 @@ abstract class Exchange implements RegionSelector.Constraint {
     }
     h.engine.activeRequests.decrementAndGet();
     String regionId = region == null ? "none" : region.region;
-    h.engine.metrics.request(route.route.name(), route.routeClass, outcome == null ? regionId
-        : status >= 500 && region != null && outcome != ProxyOutcome.SHED ? regionId : "none", status);
+    String counted = outcome == null ? regionId
+        : status >= 500 && region != null && outcome != ProxyOutcome.SHED ? regionId : "none";
+    ProxyMetrics.count(route.requestPoints(h.engine.metrics, counted), status);
     h.accessLog.log(req, route.route.name(), regionId, status, outcome, attempts, clientIp, start);
   }
 

@@ -329,7 +329,7 @@ final class H1Exchange extends Exchange {
           headWritten = true;
           tunnel = true;
           conn.startTunnel();
-          h.engine.metrics.upstreamLatency(region.region, System.nanoTime() - sentAt);
+          region.latency(h.engine.metrics).observe((System.nanoTime() - sentAt) / 1e9);
           if (buf.isReadable()) {
             toClient(c, buf);
           } else {

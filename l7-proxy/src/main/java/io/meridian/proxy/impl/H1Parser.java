@@ -91,7 +91,7 @@ final class H1Parser {
   /** Connection: close / keep-alive tokens seen. */
   boolean connectionClose;
   boolean connectionKeepAlive;
-  /** A Connection field is present: names in it are hop-by-hop too. */
+  /** A Connection field names other fields (beyond keep-alive/close/upgrade): those are hop-by-hop too. */
   boolean hasConnection;
   boolean expectContinue;
   /** The request line was the HTTP/2 connection preface (RFC 9113 §3.4). */
@@ -510,9 +510,11 @@ final class H1Parser {
       }
       case 10 -> {
         if (nameIs(b, from, "connection")) {
-          hasConnection = true;
           connectionClose |= hasToken(b, vs, ve, "close");
           connectionKeepAlive |= hasToken(b, vs, ve, "keep-alive");
+          // the usual "keep-alive" / "close" / "upgrade" name no field that is not hop-by-hop already: only
+          // other names make every field worth checking against the list
+          hasConnection |= hasOtherToken(b, vs, ve);
         }
       }
       case 6 -> {
@@ -679,6 +681,26 @@ final class H1Parser {
         i++;
       }
       if (i - s == n && regionIs(b, s, token)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the list in b[vs, ve) names anything but keep-alive, close and upgrade. */
+  private static boolean hasOtherToken(byte[] b, int vs, int ve) {
+    int i = vs;
+    while (i < ve) {
+      while (i < ve && (b[i] == ' ' || b[i] == '\t' || b[i] == ',')) {
+        i++;
+      }
+      int s = i;
+      while (i < ve && b[i] != ',' && b[i] != ' ' && b[i] != '\t') {
+        i++;
+      }
+      int n = i - s;
+      if (n > 0 && !(n == 10 && regionIs(b, s, "keep-alive")) && !(n == 5 && regionIs(b, s, "close"))
+          && !(n == 7 && regionIs(b, s, "upgrade"))) {
         return true;
       }
     }

@@ -176,6 +176,21 @@ final class ProxyEngine {
     final ProxyConfig.Route route;
     final String routeClass;
 
+    /** The request counters of the region last counted on this route (regions rarely change per route). */
+    private volatile RegionPoints last;
+
+    private record RegionPoints(String region, io.prometheus.metrics.core.datapoints.CounterDataPoint[] points) {}
+
+    io.prometheus.metrics.core.datapoints.CounterDataPoint[] requestPoints(ProxyMetrics m, String region) {
+      RegionPoints l = last;
+      if (l != null && l.region == region) { // region ids are the config's own strings: identity suffices
+        return l.points;
+      }
+      io.prometheus.metrics.core.datapoints.CounterDataPoint[] p = m.requestPoints(route.name(), routeClass, region);
+      last = new RegionPoints(region, p);
+      return p;
+    }
+
     RouteRuntime(ProxyConfig.Route route) {
       this.route = route;
       this.routeClass = route.policy().name().toLowerCase(java.util.Locale.ROOT) + "/"

@@ -91,6 +91,36 @@ public final class ProxyMetrics {
     points[cls].inc();
   }
 
+  /** The request counters of one route and region, by status class (to cache beside the route). */
+  CounterDataPoint[] requestPoints(String route, String routeClass, String region) {
+    ConcurrentHashMap<String, CounterDataPoint[]> byRegion = requestPoints.get(route);
+    if (byRegion == null) {
+      byRegion = requestPoints.computeIfAbsent(route, k -> new ConcurrentHashMap<>());
+    }
+    CounterDataPoint[] points = byRegion.get(region);
+    if (points == null) {
+      points = byRegion.computeIfAbsent(region, k -> {
+        CounterDataPoint[] p = new CounterDataPoint[STATUS_CLASSES.length];
+        for (int i = 0; i < p.length; i++) {
+          p[i] = requests.labelValues(route, routeClass, region, STATUS_CLASSES[i]);
+        }
+        return p;
+      });
+    }
+    return points;
+  }
+
+  static void count(CounterDataPoint[] points, int status) {
+    int cls = status / 100 - 1;
+    points[cls < 0 || cls > 4 ? 4 : cls].inc();
+  }
+
+  /** The upstream latency histogram of a region (to cache beside the region). */
+  DistributionDataPoint latencyPoint(String region) {
+    DistributionDataPoint p = latencyPoints.get(region);
+    return p != null ? p : latencyPoints.computeIfAbsent(region, upstreamLatency::labelValues);
+  }
+
   void upstreamLatency(String region, long nanos) {
     DistributionDataPoint p = latencyPoints.get(region);
     if (p == null) {

@@ -28,6 +28,18 @@ final class RegionUpstreams {
     }
   }
 
+  private volatile io.prometheus.metrics.core.datapoints.DistributionDataPoint latency;
+
+  /** This region's upstream latency histogram, resolved once. */
+  io.prometheus.metrics.core.datapoints.DistributionDataPoint latency(ProxyMetrics m) {
+    io.prometheus.metrics.core.datapoints.DistributionDataPoint p = latency;
+    if (p == null) {
+      p = m.latencyPoint(region);
+      latency = p;
+    }
+    return p;
+  }
+
   /** The next non-ejected upstream in round-robin order, or null when all are ejected. */
   Upstream pick(long nowNanos) {
     int n = upstreams.length;
