@@ -102,6 +102,8 @@ public final class DnsFixture implements AutoCloseable {
   final GeoLocator geo;
   public final GeoDnsRole role;
   final MeridianConfig config;
+  /** The role's ops endpoints (its metric registry). */
+  public final OpsEndpoints ops;
 
   private DnsFixture(Path dir, MeridianConfig config) throws Exception {
     this.dir = dir;
@@ -109,7 +111,7 @@ public final class DnsFixture implements AutoCloseable {
     this.vertx = Vertx.vertx();
     this.bus = ControlBus.inProcess(RoutingPlan.initial(config));
     this.geo = GeoLocator.open(vertx, config.geo());
-    OpsEndpoints ops = OpsEndpoints.create(vertx, "dns");
+    this.ops = OpsEndpoints.create(vertx, "dns");
     this.role = GeoDnsRole.create(new RoleContext(vertx, config, bus, geo, ops));
     await(role.start());
   }

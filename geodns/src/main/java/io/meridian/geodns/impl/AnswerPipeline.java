@@ -4,6 +4,7 @@ import io.meridian.core.RegionSelector;
 import io.meridian.core.RoutingPlan;
 import io.meridian.core.geo.GeoLocator;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import org.xbill.DNS.ClientSubnetOption;
@@ -122,6 +123,7 @@ public final class AnswerPipeline {
 
   /**
    * Answers one packet. Never throws: whatever a packet holds, the result is a response or null (drop).
+   * Records the query's latency (packet in → response out of this method).
    *
    * @param wire       the packet
    * @param source     the transport source address (4 or 16 bytes)
@@ -129,25 +131,56 @@ public final class AnswerPipeline {
    */
   public byte[] handle(byte[] wire, byte[] source, Transport transport) {
     long start = System.nanoTime();
-    Query q = new Query(wire, source, transport, start);
+    Query q = answer(wire, wire.length, source, transport, null);
+    if (q.out == null) {
+      return null;
+    }
+    metrics.latency(transport, System.nanoTime() - start, 1);
+    return q.outLength == q.out.length ? q.out : Arrays.copyOf(q.out, q.outLength);
+  }
+
+  /**
+   * The UDP listener's entry: answers {@code wire[0, length)} into {@code out} and returns the answer's length, or
+   * -1 to send nothing. Neither array is kept. Latency is the caller's to record (once per read burst).
+   */
+  int answerUdp(byte[] wire, int length, byte[] source, byte[] out) {
+    Query q = answer(wire, length, source, Transport.UDP, out);
+    if (q.out == null) {
+      return -1;
+    }
+    if (q.out != out) {
+      if (q.outLength > out.length) {
+        return -1; // cannot happen: UDP answers are cut to the client's size (≤ 65535) with TC
+      }
+      System.arraycopy(q.out, 0, out, 0, q.outLength);
+    }
+    return q.outLength;
+  }
+
+  private Query answer(byte[] wire, int length, byte[] source, Transport transport, byte[] outBuffer) {
+    Query q = new Query(wire, length, source, transport);
+    q.outBuffer = outBuffer;
     try {
       if (!fastPath || !FastPath.answer(q, this, authority.fastTable())) {
         RateLimiter.Verdict verdict = q.rrlVerdict;
-        q = new Query(wire, source, transport, start); // the full pipeline starts from a clean slate
+        // the full pipeline starts from a clean slate, with arrays of its own (the caller's are scratch)
+        q = new Query(length == wire.length ? wire : Arrays.copyOf(wire, length), source.clone(), transport);
         q.rrlVerdict = verdict;
         run(q);
+        q.outLength = q.out == null ? 0 : q.out.length;
       }
     } catch (RuntimeException e) {
       // A bug, not the client's fault: answer SERVFAIL rather than let one packet take the loop down.
       metrics.internalError();
-      LOG.warn("answer pipeline failed on a {}-byte packet", wire.length, e);
-      q.out = q.id >= 0 && wire.length >= 12 ? headerOnly(wire, Rcode.SERVFAIL) : null;
+      LOG.warn("answer pipeline failed on a {}-byte packet", length, e);
+      q.out = q.id >= 0 && length >= 12 ? headerOnly(wire, Rcode.SERVFAIL) : null;
+      q.outLength = q.out == null ? 0 : q.out.length;
       q.rcode = Rcode.SERVFAIL;
     }
     if (q.out != null) {
-      metrics.query(transport, q.qtype, q.rcode, q.startNanos);
+      metrics.query(transport, q.qtype, q.rcode);
     }
-    return q.out;
+    return q;
   }
 
   Query run(Query q) {
@@ -170,7 +203,7 @@ public final class AnswerPipeline {
     if (g == null) {
       return null;
     }
-    Query q = new Query(new byte[0], client, Transport.UDP, System.nanoTime());
+    Query q = new Query(new byte[0], client, Transport.UDP);
     q.zone = z;
     q.geo = g;
     q.client = client;
@@ -217,8 +250,7 @@ public final class AnswerPipeline {
       // RFC 1035 §4.1.1: FORMERR; the header is all we can trust
       q.out = headerOnly(w, Rcode.FORMERR);
       q.rcode = Rcode.FORMERR;
-      q.drop = true; // out is already set; nothing else runs
-      metrics.query(q.transport, -1, Rcode.FORMERR, q.startNanos);
+      q.drop = true; // out is already set; nothing else runs (handle counts the query)
     }
   }
 

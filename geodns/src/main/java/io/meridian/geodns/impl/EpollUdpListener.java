@@ -2,6 +2,7 @@ package io.meridian.geodns.impl;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -14,6 +15,7 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -43,8 +45,26 @@ final class EpollUdpListener {
    * Vert.x path reads with), so the same queries fit; a longer one is cut and then fails to parse (FORMERR).
    */
   static final int MAX_DATAGRAM = 2048;
-  /** Datagrams per {@code recvmmsg}: a burst of this many queries costs one syscall in and one out. */
+  /**
+   * Datagrams per {@code recvmmsg}: a burst of this many queries costs one syscall in and one out. Not more: Netty's
+   * native {@code recvmmsg} sets up every slot through JNI whether a datagram arrives in it or not, so 64 slots cost
+   * more user time than they saved in syscalls at the burst sizes dnsperf produces (A/B in docs/PERFORMANCE.md).
+   */
   static final int BATCH = 32;
+  /**
+   * One {@code recvmmsg} per readiness event, on a level-triggered socket: the answers of that burst are flushed
+   * at once and the loop goes back to {@code epoll_wait}, which reports the socket again if more queries are
+   * queued. Netty's edge-triggered default instead reads until {@code recvmmsg} fails with EAGAIN — one more
+   * syscall (and 32 JNI slot set-ups) per burst for nothing. ({@code EpollMode} is deprecated in Netty 4.2 but
+   * still honoured; if it goes, the cost is that extra syscall, not correctness.)
+   */
+  static final int MAX_PER_READ = 1;
+  /**
+   * The {@code recvmmsg} buffer (BATCH × MAX_DATAGRAM = 64 KiB) comes from the pooled arena allocator: Netty's
+   * default adaptive allocator does not pool buffers that large, so every read burst malloc'd and zeroed 64 KiB of
+   * direct memory (≈ 5 % of the server's CPU in {@code perf}, page faults included).
+   */
+  private static final PooledByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
 
   private final AnswerPipeline pipeline;
   private final List<Channel> channels = new ArrayList<>();
@@ -97,7 +117,10 @@ final class EpollUdpListener {
         .option(ChannelOption.SO_REUSEADDR, true)
         .option(EpollChannelOption.SO_REUSEPORT, reusePort)
         .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM)
-        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM * BATCH))
+        .option(ChannelOption.RCVBUF_ALLOCATOR,
+            new FixedRecvByteBufAllocator(MAX_DATAGRAM * BATCH).maxMessagesPerRead(MAX_PER_READ))
+        .option(ChannelOption.ALLOCATOR, ALLOCATOR)
+        .option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED)
         .handler(new Handler(pipeline));
     ChannelFuture f = b.bind(new InetSocketAddress(host, port));
     f.addListener(done -> {
@@ -137,10 +160,20 @@ final class EpollUdpListener {
   /**
    * Answers each datagram inline and queues the answer; the queue is flushed once per read burst. A socket whose
    * send buffer is full drops answers rather than queue them without bound (a flood must not grow memory).
+   *
+   * <p>One handler per channel, so per event loop: the query is copied into, and the answer built in, arrays the
+   * handler owns (no per-packet {@code byte[]}s), and the latency histogram is fed once per burst — every answer
+   * in a burst leaves with the burst's flush, so the burst's time (first packet read → {@code sendmmsg} done) is
+   * what each of its queries waited inside the server.
    */
   private static final class Handler extends ChannelInboundHandlerAdapter {
     private final AnswerPipeline pipeline;
-    private boolean unflushed;
+    private final byte[] query = new byte[MAX_DATAGRAM];
+    /** The largest UDP answer we send: the EDNS payload size is capped at 65535 by its 16-bit field. */
+    private final byte[] answer = new byte[65535];
+    private DnsMetrics.Stripe stripe;
+    private long burstStart;
+    private int burstAnswers;
 
     Handler(AnswerPipeline pipeline) {
       this.pipeline = pipeline;
@@ -150,19 +183,22 @@ final class EpollUdpListener {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       DatagramPacket packet = (DatagramPacket) msg;
       try {
+        if (burstAnswers == 0) {
+          burstStart = System.nanoTime();
+        }
         InetSocketAddress sender = packet.sender();
         byte[] src = sourceBytes(sender.getAddress());
         if (src == null) {
           return;
         }
         ByteBuf in = packet.content();
-        byte[] wire = new byte[in.readableBytes()];
-        in.getBytes(in.readerIndex(), wire);
-        byte[] out = pipeline.handle(wire, src, Transport.UDP);
-        if (out != null && ctx.channel().isWritable()) {
-          ByteBuf buf = ctx.alloc().directBuffer(out.length).writeBytes(out);
+        int len = Math.min(in.readableBytes(), query.length);
+        in.getBytes(in.readerIndex(), query, 0, len);
+        int n = pipeline.answerUdp(query, len, src, answer);
+        if (n >= 0 && ctx.channel().isWritable()) {
+          ByteBuf buf = ctx.alloc().directBuffer(n).writeBytes(answer, 0, n);
           ctx.write(new DatagramPacket(buf, sender), ctx.voidPromise());
-          unflushed = true;
+          burstAnswers++;
         }
       } finally {
         packet.release();
@@ -171,9 +207,13 @@ final class EpollUdpListener {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-      if (unflushed) {
-        unflushed = false;
+      if (burstAnswers > 0) {
         ctx.flush();
+        if (stripe == null) {
+          stripe = pipeline.metrics().stripe(); // this loop's: handlers never change threads
+        }
+        DnsMetrics.latency(stripe, Transport.UDP, System.nanoTime() - burstStart, burstAnswers);
+        burstAnswers = 0;
       }
     }
 

@@ -132,7 +132,7 @@ final class FastPath {
    */
   static boolean answer(Query q, AnswerPipeline p, Table table) {
     byte[] w = q.wire;
-    int len = w.length;
+    int len = q.wireLength;
     // header: a query, opcode QUERY, one question, nothing else but at most one additional record
     if (len < 17 || (w[2] & 0xF8) != 0 || u16(w, 4) != 1 || u16(w, 6) != 0 || u16(w, 8) != 0) {
       return false;
@@ -258,7 +258,7 @@ final class FastPath {
     if (!p.fastRateLimitPasses(q, w, nameLen)) {
       return false;
     }
-    byte[] out = new byte[outLen];
+    byte[] out = q.outBuffer != null && q.outBuffer.length >= outLen ? q.outBuffer : new byte[outLen];
     System.arraycopy(w, 0, out, 0, qEnd);
     out[2] = (byte) (0x84 | (w[2] & 0x01)); // QR, AA, RD copied; opcode QUERY; TC clear
     out[3] = 0; // RA=0, rcode NOERROR
@@ -269,15 +269,23 @@ final class FastPath {
     System.arraycopy(answer, 0, out, qEnd, answer.length);
     if (payload >= 0) {
       int o = qEnd + answer.length;
-      // out[o] = 0: root owner
+      // every byte written: out may be a reused buffer, not a zeroed new array
+      out[o] = 0; // root owner
+      out[o + 1] = 0;
       out[o + 2] = (byte) Type.OPT;
       out[o + 3] = (byte) (s.payloadSize() >>> 8);
       out[o + 4] = (byte) s.payloadSize();
+      out[o + 5] = 0; // extended rcode
+      out[o + 6] = 0; // EDNS version 0
+      out[o + 7] = 0; // flags
+      out[o + 8] = 0;
       int rdlen = ecsOff >= 0 ? 4 + ecsLen : 0;
       out[o + 9] = (byte) (rdlen >>> 8);
       out[o + 10] = (byte) rdlen;
       if (ecsOff >= 0) {
-        out[o + 12] = 8;
+        out[o + 11] = 0;
+        out[o + 12] = 8; // option code 8: ECS
+        out[o + 13] = 0;
         out[o + 14] = (byte) ecsLen;
         System.arraycopy(w, ecsOff, out, o + 15, ecsLen);
         out[o + 15 + 3] = (byte) scope;
@@ -285,6 +293,7 @@ final class FastPath {
     }
     q.rcode = Rcode.NOERROR;
     q.out = out;
+    q.outLength = outLen;
     p.metrics().ecs(ecsOff >= 0);
     p.metrics().geoAnswer(q.regionId);
     return true;

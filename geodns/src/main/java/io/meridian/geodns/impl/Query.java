@@ -14,10 +14,11 @@ import org.xbill.DNS.Record;
  */
 final class Query {
   // what arrived
+  /** The packet is {@code wire[0, wireLength)}; the full pipeline always gets an exact-size array. */
   final byte[] wire;
+  final int wireLength;
   final byte[] source; // transport source address, 4 or 16 bytes
   final Transport transport;
-  final long startNanos;
 
   // parse
   Message request;
@@ -35,8 +36,11 @@ final class Query {
   boolean drop;
   /** Send TC=1 with no records (RRL slip): the client may retry over TCP. */
   boolean truncate;
-  /** The bytes to send, set by the encode stage. */
+  /** The bytes to send, set by the encode stage: {@code out[0, outLength)}. */
   byte[] out;
+  int outLength;
+  /** Where the fast path may write its answer instead of a new array (the UDP listener's scratch), or null. */
+  byte[] outBuffer;
 
   // EDNS (RFC 6891) and Client Subnet (RFC 7871)
   OPTRecord opt;
@@ -68,11 +72,15 @@ final class Query {
   String regionId;
   boolean fellBack;
 
-  Query(byte[] wire, byte[] source, Transport transport, long startNanos) {
+  Query(byte[] wire, byte[] source, Transport transport) {
+    this(wire, wire.length, source, transport);
+  }
+
+  Query(byte[] wire, int wireLength, byte[] source, Transport transport) {
     this.wire = wire;
+    this.wireLength = wireLength;
     this.source = source;
     this.transport = transport;
-    this.startNanos = startNanos;
   }
 
   /** Ends resolution with {@code code}; the response keeps the question (if any) and gets this rcode. */
