@@ -4,6 +4,7 @@
 # frame and top frame of io.meridian) and the allocation sites (sampled weight by allocating frame) printed.
 #
 #   flock /tmp/meridian-bench.lock bench/proxy/profile.sh [duration=10s] [connections=64] [engine=h1|vertx]
+#   NOJFR=1 ...: no recording; CPU ticks per JVM thread during the load instead (JAVA_OPTS: extra JVM flags)
 set -euo pipefail
 DUR=${1:-10s}
 CONNS=${2:-64}
@@ -47,13 +48,27 @@ CONF
   -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test) >/dev/null
 cp -r "$ROOT/l7-proxy/target/classes" "$WORK/classes" && cp -r "$ROOT/l7-proxy/target/test-classes" "$WORK/test-classes"
 taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
-  -Xlog:gc:file="$WORK/gc.log" -Dmeridian.proxy.engine="$ENGINE" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  -Xlog:gc:file="$WORK/gc.log" ${JAVA_OPTS:-} -Dmeridian.proxy.engine="$ENGINE" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -cp "$WORK/classes:$WORK/test-classes:$(cat "$WORK/cp.txt")" io.meridian.proxy.BenchProxyMain "$WORK/meridian.yaml" 1 \
   > "$WORK/meridian.log" 2>&1 & PIDS+=($!)
 PID=$!
 for _ in $(seq 1 60); do grep -q READY "$WORK/meridian.log" && break; sleep 0.5; done
 taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$WARM" "http://127.0.0.1:$MERIDIAN_PORT/" > /dev/null
 GC0=$(grep -c "Pause Young" "$WORK/gc.log" || true)
+# CPU ticks per thread of the proxy's JVM, to see which threads besides the event loop take the core
+threads() { for t in /proc/"$PID"/task/*; do echo "$(cat "$t/comm")|$(awk '{print $14 + $15}' "$t/stat")"; done | sort; }
+threads > "$WORK/threads0"
+LOG0=$(wc -l < "$WORK/meridian.log")
+if [ "${NOJFR:-0}" = 1 ]; then
+  taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$DUR" --latency "http://127.0.0.1:$MERIDIAN_PORT/" | grep -E "Requests/sec|requests in| 50%| 75%| 90%| 99%"
+  threads > "$WORK/threads1"
+  echo "CPU ticks per thread during the load (threads with any):"
+  paste -d'|' "$WORK/threads0" "$WORK/threads1" | awk -F'|' '{ d = $4 - $2; if (d > 0) print "  " d "  " $1 }' | sort -rn
+  echo "GC pauses during the load: $(( $(grep -c "Pause" "$WORK/gc.log" || true) - GC0 ))"
+  echo "proxy output during the load (e.g. JAVA_OPTS=-XX:+PrintCompilation):"
+  tail -n +$((LOG0 + 1)) "$WORK/meridian.log" | head -150
+  exit 0
+fi
 # the profile settings, with Java execution samples every 1 ms instead of 10 (a short run needs them)
 sed "s|method-sampling-java-interval\">10 ms|method-sampling-java-interval\">1 ms|" \
   "$(dirname "$(readlink -f "$(which java)")")/../lib/jfr/profile.jfc" > "$WORK/prof.jfc"

@@ -140,6 +140,10 @@ to_ms() { # wrk latency like 512.00us / 1.23ms / 1.01s
 declare -A RPS P50 P99 CPU
 measure() { # name port pid
   taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$WARM" "http://127.0.0.1:$2/" > /dev/null
+  # a second, short warm-up on new connections: the JIT compiled the steady state without the connection
+  # set-up path (seen only while still interpreted), and the measurement's new connections would otherwise
+  # deoptimise and recompile the hot paths during its first second (seen with -XX:+PrintCompilation)
+  taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d3s "http://127.0.0.1:$2/" > /dev/null
   local before after out
   before=$(ticks "$3")
   local gc0=0
@@ -160,12 +164,13 @@ measure() { # name port pid
   CPU[$1]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$reqs" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
   printf '%-9s %10s rps  p50 %7.3f ms  p99 %7.3f ms  cpu %6s us/req  (%s requests%s%s)\n' "$1" "${RPS[$1]}" \
     "${P50[$1]}" "${P99[$1]}" "${CPU[$1]}" "$reqs" "${non2xx:+, non-2xx $non2xx}" "$gcs"
+  if [ "${VERBOSE:-0}" = 1 ]; then echo "$out" | grep -E "^ +(50|75|90|99)%" | sed 's/^/            /'; fi
 }
 curl -fsS "http://127.0.0.1:$MERIDIAN_PORT/" >/dev/null
 [ -n "${VERTX_PID:-}" ] && curl -fsS "http://127.0.0.1:$MERIDIAN_VX_PORT/" >/dev/null
 curl -fsS "http://127.0.0.1:$NGINX_PORT/" >/dev/null
 curl -fsS "http://127.0.0.1:$HAPROXY_PORT/" >/dev/null
-echo "wrk -t1 -c$CONNS -d$DUR (after $WARM warm-up); proxies pinned to core $PROXY_CORE, backend+wrk on $OTHER_CORES"
+echo "wrk -t1 -c$CONNS -d$DUR (after $WARM + 3s warm-up); proxies pinned to core $PROXY_CORE, backend+wrk on $OTHER_CORES"
 measure meridian "$MERIDIAN_PORT" "$MERIDIAN_PID"
 [ -n "${VERTX_PID:-}" ] && measure mer-vertx "$MERIDIAN_VX_PORT" "$VERTX_PID"
 measure nginx "$NGINX_PORT" "$NGINX_PID"
