@@ -69,30 +69,12 @@ public final class ProxyMetrics {
   }
 
   void request(String route, String routeClass, String region, int status) {
-    int cls = status / 100 - 1;
-    if (cls < 0 || cls > 4) {
-      cls = 4;
-    }
-    // two lookups on long-lived strings (their hash codes are cached), no key built per request
-    ConcurrentHashMap<String, CounterDataPoint[]> byRegion = requestPoints.get(route);
-    if (byRegion == null) {
-      byRegion = requestPoints.computeIfAbsent(route, k -> new ConcurrentHashMap<>());
-    }
-    CounterDataPoint[] points = byRegion.get(region);
-    if (points == null) {
-      points = byRegion.computeIfAbsent(region, k -> {
-        CounterDataPoint[] p = new CounterDataPoint[STATUS_CLASSES.length];
-        for (int i = 0; i < p.length; i++) {
-          p[i] = requests.labelValues(route, routeClass, region, STATUS_CLASSES[i]);
-        }
-        return p;
-      });
-    }
-    points[cls].inc();
+    count(requestPoints(route, routeClass, region), status);
   }
 
   /** The request counters of one route and region, by status class (to cache beside the route). */
   CounterDataPoint[] requestPoints(String route, String routeClass, String region) {
+    // two lookups on long-lived strings (their hash codes are cached), no key built per request
     ConcurrentHashMap<String, CounterDataPoint[]> byRegion = requestPoints.get(route);
     if (byRegion == null) {
       byRegion = requestPoints.computeIfAbsent(route, k -> new ConcurrentHashMap<>());
