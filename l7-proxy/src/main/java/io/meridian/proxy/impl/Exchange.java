@@ -245,7 +245,8 @@ abstract class Exchange implements RegionSelector.Constraint {
     }
     ryw = null;
     RegionUpstreams ru = s.byPlanIndex()[idx];
-    long now = System.nanoTime();
+    // a first attempt picks at the request's start (microseconds ago); a retry or a delayed one reads the clock
+    long now = attempts == 0 && waitDeadline == 0 ? start : System.nanoTime();
     Upstream up = ru == null ? null : ru.pick(now);
     if (up == null) {
       // no configured or non-ejected upstream: skip the region without spending a retry

@@ -93,8 +93,8 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     }, delayNanos, TimeUnit.NANOSECONDS);
   }
 
-  void touch() {
-    lastActive = System.nanoTime();
+  void touch(long now) {
+    lastActive = now;
   }
 
   @Override
@@ -107,8 +107,9 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     try {
       switch (phase) {
         case HEAD -> {
-          lastActive = System.nanoTime();
-          processHeads(buf);
+          long now = System.nanoTime();
+          lastActive = now;
+          processHeads(buf, now); // the read's time is the request's start: one clock read for both
         }
         case BODY -> {
           lastActive = System.nanoTime();
@@ -150,8 +151,11 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     }
   }
 
-  /** Parses heads from {@code buf} (owned); stops at the first complete head and hands it to an exchange. */
-  private void processHeads(ByteBuf buf) {
+  /**
+   * Parses heads from {@code buf} (owned); stops at the first complete head and hands it to an exchange that
+   * started at {@code now}.
+   */
+  private void processHeads(ByteBuf buf, long now) {
     int r = parser.feed(buf);
     if (r == H1Parser.ERROR) {
       buf.release();
@@ -190,15 +194,14 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     if (body) {
       ch.config().setAutoRead(false); // not a byte of the body before an upstream is ready
     }
-    startExchange(body);
+    startExchange(body, now);
   }
 
-  private void startExchange(boolean body) {
-    long start = System.nanoTime();
+  private void startExchange(boolean body, long start) {
     method = null;
     ProxyEngine.Snapshot s = loop.engine.snapshot();
     ProxyConfig cfg = s.proxy();
-    ProxyEngine.RouteRuntime route = s.route(this);
+    ProxyEngine.RouteRuntime route = s.route(this); // on the head's bytes: no path or host String
     byte[] ip = peerIp;
     if (cfg.trustedHops() > 0) {
       int xff = parser.find("x-forwarded-for");
@@ -365,7 +368,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
       ctx.executor().execute(() -> {
         if (phase == HEAD) {
           inRead = true;
-          processHeads(p);
+          processHeads(p, System.nanoTime());
           inRead = false;
           channelReadComplete0();
           ch.flush();
@@ -462,10 +465,9 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
         : fwdHost != null && java.util.Arrays.equals(fwdHost, 0, fwdHost.length, h, vs, ve))) {
       return cached;
     }
-    ByteBuf b = Unpooled.buffer(256);
+    HeadBuilder b = new HeadBuilder(); // not the loop's: the request head is being assembled there
     x.writeForwarding(b, false, false);
-    byte[] block = new byte[b.readableBytes()];
-    b.readBytes(block);
+    byte[] block = b.toArray();
     fwdBlock = block;
     fwdHost = i < 0 ? null : java.util.Arrays.copyOfRange(h, vs, ve);
     fwdHttp10 = parser.http10;
@@ -499,14 +501,21 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   @Override
   public String path() {
     byte[] h = parser.head;
-    int end = parser.targetStart;
-    while (end < parser.targetEnd && h[end] != '?') {
-      end++;
-    }
+    int end = pathEnd();
     if (end - parser.targetStart == 1 && h[parser.targetStart] == '/') {
       return "/";
     }
     return new String(h, parser.targetStart, end - parser.targetStart, StandardCharsets.ISO_8859_1);
+  }
+
+  /** Where the path of the target ends in the recorded head (at the query's '?', or the target's end). */
+  int pathEnd() {
+    byte[] h = parser.head;
+    int end = parser.targetStart;
+    while (end < parser.targetEnd && h[end] != '?') {
+      end++;
+    }
+    return end;
   }
 
   @Override
@@ -516,9 +525,19 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String host() {
+    long r = hostRange();
+    return r < 0 ? null
+        : new String(parser.head, (int) (r >>> 32), (int) r - (int) (r >>> 32), StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * Where {@link #host()} lies in the recorded head, as {@code start << 32 | end}, or -1 without a Host field:
+   * the route match compares these bytes without making the String.
+   */
+  long hostRange() {
     int i = parser.find("host");
     if (i < 0) {
-      return null;
+      return -1;
     }
     byte[] h = parser.head;
     int vs = parser.f[4 * i + 2];
@@ -538,7 +557,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
         }
       }
     }
-    return new String(h, vs, end - vs, StandardCharsets.ISO_8859_1);
+    return (long) vs << 32 | end;
   }
 
   @Override

@@ -17,9 +17,13 @@ import java.nio.charset.StandardCharsets;
  * WebSocket upgrade answered 101 becomes a raw tunnel both ways.
  */
 final class H1Exchange extends Exchange {
-  private static final byte[] CRLF = {'\r', '\n'};
   private static final byte[] HTTP11 = " HTTP/1.1\r\n".getBytes(StandardCharsets.ISO_8859_1);
   private static final byte[] HTTP10 = " HTTP/1.0\r\n".getBytes(StandardCharsets.ISO_8859_1);
+  /**
+   * A response body of at most this many bytes that arrives with its head is copied behind the head: one write
+   * of both to the client instead of a gather write of two buffers.
+   */
+  private static final int SMALL_BODY = 4096;
   private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
 
   final H1Connection conn;
@@ -123,9 +127,9 @@ final class H1Exchange extends Exchange {
 
   private void writeRequest() {
     UpstreamConn c = upc;
-    ByteBuf b = c.ch.alloc().ioBuffer(q.headLen + 384);
     byte[] h = q.head;
-    b.writeBytes(h, 0, q.targetEnd).writeBytes(q.http10 ? HTTP10 : HTTP11);
+    HeadBuilder b = conn.loop.head.reset();
+    b.bytes(h, 0, q.targetEnd).bytes(q.http10 ? HTTP10 : HTTP11);
     // which forwarding fields the client sent: usually none, and then the block is the connection's cached one
     int sent = 0;
     for (int i = 0; i < q.fields; i++) {
@@ -149,27 +153,27 @@ final class H1Exchange extends Exchange {
         hasHost = true;
       }
       int k = 4 * i;
-      b.writeBytes(h, f[k], f[k + 1] - f[k]).writeByte(':').writeByte(' ').writeBytes(h, f[k + 2], f[k + 3] - f[k + 2])
-          .writeBytes(CRLF);
+      b.field(h, f[k], f[k + 1], f[k + 2], f[k + 3]);
     }
     if (!hasHost && !q.http10) {
-      ascii(b, "host: " + c.up.host + ":" + c.up.port);
+      b.line("host: " + c.up.host + ":" + c.up.port);
     }
     if (q.chunked) {
-      ascii(b, "transfer-encoding: chunked");
+      b.line("transfer-encoding: chunked");
     }
     if (websocket) {
-      ascii(b, "connection: upgrade");
-      ascii(b, "upgrade: websocket");
+      b.line("connection: upgrade");
+      b.line("upgrade: websocket");
     }
     if ((sent & ~EXPECT) == 0 && !trusted) {
-      b.writeBytes(conn.forwardingBlock(this));
+      b.bytes(conn.forwardingBlock(this));
     } else {
       writeForwarding(b, keepProto, keepHost);
     }
-    b.writeBytes(CRLF);
+    b.crlf();
+    ByteBuf out = b.toBuffer(c.ch.alloc(), 0);
     requestWritten = true;
-    c.ch.write(b, c.ch.voidPromise());
+    c.ch.write(out, c.ch.voidPromise());
     if (conn.inRead) {
       conn.flushUpstream = c;
     } else {
@@ -187,17 +191,17 @@ final class H1Exchange extends Exchange {
   }
 
   /** X-Forwarded-For/-Proto/-Host, Forwarded and Via as this request needs them (RFC 9110 §7.6, RFC 7239). */
-  void writeForwarding(ByteBuf b, boolean keepProto, boolean keepHost) {
-    ascii(b, "x-forwarded-for: " + forwardedFor());
+  void writeForwarding(HeadBuilder b, boolean keepProto, boolean keepHost) {
+    b.ascii("x-forwarded-for: ").line(forwardedFor());
     if (!keepProto) {
-      ascii(b, "x-forwarded-proto: http");
+      b.line("x-forwarded-proto: http");
     }
     String authority = req.authority();
     if (authority != null && !keepHost) {
-      ascii(b, "x-forwarded-host: " + authority);
+      b.ascii("x-forwarded-host: ").line(authority);
     }
-    ascii(b, "forwarded: " + forwarded());
-    ascii(b, "via: " + via());
+    b.ascii("forwarded: ").line(forwarded());
+    b.ascii("via: ").line(via());
   }
 
   private static final int VIA = 1;
@@ -219,11 +223,6 @@ final class H1Exchange extends Exchange {
       case 17 -> q.fieldIs(i, "x-forwarded-proto") ? XFP : 0;
       default -> 0;
     };
-  }
-
-  private static void ascii(ByteBuf b, String line) {
-    b.writeCharSequence(line, StandardCharsets.ISO_8859_1);
-    b.writeBytes(CRLF);
   }
 
   void writeBody(ByteBuf slice) {
@@ -325,7 +324,7 @@ final class H1Exchange extends Exchange {
             upstreamBrokeMidBody(); // a switch nobody asked for
             return;
           }
-          toClient(c, responseHead(rp, true));
+          toClient(c, responseHead(rp, true, 0));
           headWritten = true;
           tunnel = true;
           conn.startTunnel();
@@ -339,12 +338,34 @@ final class H1Exchange extends Exchange {
         }
         boolean noBody = st == 204 || st == 304 || "HEAD".equals(req.method());
         rp.beginBody(noBody);
-        toClient(c, responseHead(rp, false));
+        int readable = buf.readableBytes();
+        ByteBuf head = responseHead(rp, false, rp.bodyDone() || readable > SMALL_BODY ? 0 : readable);
         headWritten = true;
         if (rp.bodyDone()) {
+          toClient(c, head);
           responseDone(c, buf);
           return;
         }
+        if (readable > 0 && readable <= SMALL_BODY) {
+          // the body (or its first part) came with the head: one buffer, one write(2) of both to the client
+          int from = buf.readerIndex();
+          int body = rp.feed(buf);
+          if (body != H1Parser.ERROR) {
+            head.writeBytes(buf, from, buf.readerIndex() - from);
+          }
+          toClient(c, head);
+          if (body == H1Parser.ERROR) {
+            buf.release();
+            upstreamBrokeMidBody();
+            return;
+          }
+          if (body == H1Parser.BODY_DONE) {
+            responseDone(c, buf);
+            return;
+          }
+          continue;
+        }
+        toClient(c, head);
       } else {
         int from = buf.readerIndex();
         int r = rp.feed(buf);
@@ -381,14 +402,17 @@ final class H1Exchange extends Exchange {
     boolean reusable = !extra && !rp.connectionClose && !rp.http10 && !q.http10 && conn.requestDone();
     c.x = null;
     upc = null;
+    long now = System.nanoTime(); // one clock read: the client's last activity and the upstream's idle start
     if (reusable) {
       rp.reset();
-      c.ch.config().setAutoRead(true);
-      conn.loop.release(c.up, c);
+      if (!c.ch.config().isAutoRead()) { // setAutoRead is an atomic swap even when nothing changes
+        c.ch.config().setAutoRead(true);
+      }
+      conn.loop.release(c.up, c, now);
     } else {
       c.ch.close();
     }
-    conn.touch();
+    conn.touch(now);
     complete(status, null);
     conn.exchangeDone(true);
   }
@@ -459,23 +483,23 @@ final class H1Exchange extends Exchange {
 
   /** Status line and fields of a 1xx interim response, hop-by-hop dropped. */
   private ByteBuf interimHead(H1Parser rp) {
-    ByteBuf b = conn.ch.alloc().ioBuffer(rp.headLen + 64);
+    HeadBuilder b = conn.loop.head.reset();
     statusLine(b, rp);
     copyFields(b, rp, false);
-    b.writeBytes(CRLF);
-    return b;
+    return b.crlf().toBuffer(conn.ch.alloc(), 0);
   }
 
-  private static void statusLine(ByteBuf b, H1Parser rp) {
-    b.writeCharSequence("HTTP/1.1 ", StandardCharsets.ISO_8859_1);
-    b.writeBytes(rp.head, 9, rp.startLineEnd - 9);
+  private static final byte[] STATUS_PREFIX = "HTTP/1.1 ".getBytes(StandardCharsets.ISO_8859_1);
+
+  private static void statusLine(HeadBuilder b, H1Parser rp) {
+    b.bytes(STATUS_PREFIX).bytes(rp.head, 9, rp.startLineEnd - 9);
     if (rp.startLineEnd == 12) {
-      b.writeByte(' ');
+      b.ascii(" ");
     }
-    b.writeBytes(CRLF);
+    b.crlf();
   }
 
-  private void copyFields(ByteBuf b, H1Parser rp, boolean upgrade) {
+  private void copyFields(HeadBuilder b, H1Parser rp, boolean upgrade) {
     byte[] h = rp.head;
     int[] f = rp.f;
     for (int i = 0; i < rp.fields; i++) {
@@ -484,34 +508,34 @@ final class H1Exchange extends Exchange {
         continue;
       }
       int k = 4 * i;
-      b.writeBytes(h, f[k], f[k + 1] - f[k]).writeByte(':').writeByte(' ').writeBytes(h, f[k + 2], f[k + 3] - f[k + 2])
-          .writeBytes(CRLF);
+      b.field(h, f[k], f[k + 1], f[k + 2], f[k + 3]);
     }
   }
 
-  /** The response head for the client: end-to-end fields, framing, X-Meridian-Region, token. */
-  private ByteBuf responseHead(H1Parser rp, boolean upgrade) {
-    ByteBuf b = conn.ch.alloc().ioBuffer(rp.headLen + 256);
+  /**
+   * The response head for the client: end-to-end fields, framing, X-Meridian-Region, token; in a buffer with
+   * {@code bodyRoom} bytes to spare for a small body that arrived with it.
+   */
+  private ByteBuf responseHead(H1Parser rp, boolean upgrade, int bodyRoom) {
+    HeadBuilder b = conn.loop.head.reset();
     statusLine(b, rp);
     copyFields(b, rp, upgrade);
     if (!upgrade) {
       if (rp.chunked) {
-        ascii(b, "transfer-encoding: chunked");
+        b.line("transfer-encoding: chunked");
       }
       if (rp.untilClose() || q.connectionClose || q.http10) {
-        ascii(b, "connection: close");
+        b.line("connection: close");
       }
     }
-    b.writeCharSequence("x-meridian-region: ", StandardCharsets.ISO_8859_1);
-    ascii(b, region.region);
+    b.bytes(region.regionField);
     if (issuesToken(status)) {
       int i = rp.findIgnoreCase(s.proxy().readYourWrites().commitHeader());
       String token = mintToken(i < 0 ? null : rp.value(i));
-      ascii(b, ProxyTokens.RYW_HEADER + ": " + token);
-      ascii(b, "set-cookie: " + tokenCookie(token));
+      b.ascii(ProxyTokens.RYW_HEADER).ascii(": ").line(token);
+      b.ascii("set-cookie: ").line(tokenCookie(token));
     }
-    b.writeBytes(CRLF);
-    return b;
+    return b.crlf().toBuffer(conn.ch.alloc(), bodyRoom);
   }
 
   @Override

@@ -35,6 +35,8 @@ final class H1Loop extends ProxyLoop {
   private final IdentityHashMap<Upstream, ArrayDeque<UpstreamConn>> idle = new IdentityHashMap<>();
   private final List<io.netty.util.concurrent.ScheduledFuture<?>> timers = new ArrayList<>();
   private boolean pruning;
+  /** Request and response heads of this loop's exchanges are assembled here, one at a time. */
+  final HeadBuilder head = new HeadBuilder();
 
   H1Loop(EventLoop eventLoop, VertxInternal vertx, ProxyEngine engine, AccessLog accessLog, SslContext tls) {
     super(engine, accessLog);
@@ -72,14 +74,14 @@ final class H1Loop extends ProxyLoop {
     return null;
   }
 
-  /** Back to the pool after a complete response on a reusable connection. */
-  void release(Upstream up, UpstreamConn c) {
+  /** Back to the pool after a complete response on a reusable connection, idle from {@code now}. */
+  void release(Upstream up, UpstreamConn c, long now) {
     ArrayDeque<UpstreamConn> q = idle.computeIfAbsent(up, k -> new ArrayDeque<>());
     if (q.size() >= MAX_IDLE_PER_UPSTREAM || !c.ch.isActive()) {
       c.ch.close();
       return;
     }
-    c.idleSince = System.nanoTime();
+    c.idleSince = now;
     q.addLast(c);
     if (!pruning) {
       pruning = true;

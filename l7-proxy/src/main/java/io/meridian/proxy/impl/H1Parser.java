@@ -248,6 +248,40 @@ final class H1Parser {
             aBase = i;
             aEnd = i + n;
           }
+          if (state == S_HEAD && !prevCr) {
+            // the bytes of a head line up to its CR (or a bare LF) are copied as one run; the line is checked
+            // when it ends (requestLine / statusLine / fieldLine), the limits here for the whole run at once
+            int p = i - aBase;
+            int lim = aEnd - aBase;
+            int s0 = p;
+            while (p < lim) {
+              byte c = a[p];
+              if (c == '\r' || c == '\n') {
+                break;
+              }
+              p++;
+            }
+            int n = p - s0;
+            if (n > 0) {
+              headStarted = true;
+              // the first byte that would pass a limit, 1-based in this run, as the byte-wise checks order them
+              int overHead = maxHeadBytes - headBytes + 1;
+              int overUri = lineNo == 0 && request ? maxUri + 64 - headLen + 1 : Integer.MAX_VALUE;
+              if (overHead <= n || overUri <= n) {
+                i += Math.min(overHead, overUri);
+                r = fail(overHead <= overUri ? ProxyOutcome.HEADERS_TOO_LARGE : ProxyOutcome.URI_TOO_LONG);
+                break loop;
+              }
+              if (headLen + n > head.length) {
+                head = java.util.Arrays.copyOf(head, Math.min(Math.max(head.length * 2, headLen + n), maxHeadBytes + 1));
+              }
+              System.arraycopy(a, s0, head, headLen, n);
+              headLen += n;
+              headBytes += n;
+              i += n;
+              continue;
+            }
+          }
           byte b = a[i - aBase];
           i++;
           if (state == S_CHUNK_CR || state == S_CHUNK_LF) {

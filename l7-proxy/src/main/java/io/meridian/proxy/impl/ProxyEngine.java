@@ -152,6 +152,34 @@ final class ProxyEngine {
       return null;
     }
 
+    /**
+     * The same on the HTTP/1.1 path's recorded head, compared as bytes: no path or host String per request
+     * (a route whose host is not ASCII is matched on the decoded strings).
+     */
+    RouteRuntime route(H1Connection c) {
+      byte[] h = c.parser.head;
+      int ps = c.parser.targetStart;
+      int pe = c.pathEnd();
+      String method = c.method();
+      long host = Long.MIN_VALUE; // not located yet
+      for (RouteRuntime r : routes) {
+        if (!r.byteMatchable()) {
+          if (r.route.matches(c.host(), c.path(), method)) {
+            return r;
+          }
+          continue;
+        }
+        if (host == Long.MIN_VALUE && r.route.host() != null) {
+          host = c.hostRange();
+        }
+        int hs = host < 0 ? -1 : (int) (host >>> 32);
+        if (r.matchesHead(h, hs, (int) host, ps, pe, method)) {
+          return r;
+        }
+      }
+      return null;
+    }
+
     /** The same on a request view; the host is only read when a route names one. */
     RouteRuntime route(RequestView v) {
       String path = v.path();
@@ -171,10 +199,18 @@ final class ProxyEngine {
     }
   }
 
-  /** A configured route plus its precomputed metric label. */
+  /** A configured route plus its precomputed metric label and the byte forms it is matched by. */
   static final class RouteRuntime {
     final ProxyConfig.Route route;
     final String routeClass;
+    /**
+     * The path prefix as ISO-8859-1 bytes (what the HTTP/1.1 path's head holds), or null when a character
+     * beyond it can never be in a request target: such a prefix matches nothing, as {@code startsWith} on the
+     * decoded path would not.
+     */
+    private final byte[] prefixBytes;
+    /** The route's host in lower case when it is ASCII (case folding of request bytes is then exact), else null. */
+    private final byte[] hostLower;
 
     /** The request counters of the region last counted on this route (regions rarely change per route). */
     private volatile RegionPoints last;
@@ -193,8 +229,71 @@ final class ProxyEngine {
 
     RouteRuntime(ProxyConfig.Route route) {
       this.route = route;
+      this.prefixBytes = latin1(route.pathPrefix());
+      String host = route.host();
+      this.hostLower = host == null || !host.chars().allMatch(c -> c < 0x80) ? null
+          : host.toLowerCase(java.util.Locale.ROOT).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
       this.routeClass = route.policy().name().toLowerCase(java.util.Locale.ROOT) + "/"
           + route.consistency().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static byte[] latin1(String s) {
+      byte[] b = new byte[s.length()];
+      for (int i = 0; i < b.length; i++) {
+        char c = s.charAt(i);
+        if (c > 0xff) {
+          return null;
+        }
+        b[i] = (byte) c;
+      }
+      return b;
+    }
+
+    /** Whether the route's host can be compared as bytes ({@link #matchesHead}); else {@link #route}'s String form. */
+    boolean byteMatchable() {
+      return route.host() == null || hostLower != null;
+    }
+
+    /**
+     * {@link ProxyConfig.Route#matches} on a recorded HTTP/1.1 head, without a String: host h[hs, he) as
+     * {@link H1Connection#host()} delimits it (hs < 0: no Host), path h[ps, pe).
+     */
+    boolean matchesHead(byte[] h, int hs, int he, int ps, int pe, String method) {
+      if (route.host() != null) {
+        if (hs < 0 || !hostEquals(h, hs, he)) {
+          return false;
+        }
+      }
+      byte[] p = prefixBytes;
+      if (p == null || pe - ps < p.length || !java.util.Arrays.equals(h, ps, ps + p.length, p, 0, p.length)) {
+        return false;
+      }
+      return route.methods().isEmpty() || route.methods().contains(method);
+    }
+
+    /** As {@code Route.hostEquals}: a port after the last colon dropped (not inside an IPv6 literal), any case. */
+    private boolean hostEquals(byte[] h, int hs, int he) {
+      int colon = -1;
+      int bracket = -1;
+      for (int i = hs; i < he; i++) {
+        if (h[i] == ':') {
+          colon = i;
+        } else if (h[i] == ']' && bracket < 0) {
+          bracket = i;
+        }
+      }
+      int end = colon > hs && bracket < colon ? colon : he;
+      byte[] want = hostLower;
+      if (end - hs != want.length) {
+        return false;
+      }
+      for (int i = 0; i < want.length; i++) {
+        int c = h[hs + i];
+        if ((c >= 'A' && c <= 'Z' ? c | 0x20 : c) != want[i]) {
+          return false;
+        }
+      }
+      return true;
     }
   }
 }

@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
 final class RegionUpstreams {
   final String region;
   final String residencyGroup;
+  /** {@code x-meridian-region: <id>} CRLF, as every response of this region carries it. */
+  final byte[] regionField;
   final Upstream[] upstreams;
   private final AtomicInteger cursor = new AtomicInteger();
   final AtomicInteger inFlight = new AtomicInteger();
@@ -21,6 +23,7 @@ final class RegionUpstreams {
   RegionUpstreams(RegionConfig config) {
     this.region = config.id();
     this.residencyGroup = config.residencyGroup();
+    this.regionField = ("x-meridian-region: " + region + "\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
     this.upstreams = new Upstream[config.upstreams().size()];
     for (int i = 0; i < upstreams.length; i++) {
       URI u = config.upstreams().get(i);

@@ -147,4 +147,35 @@ class H1ParserSplitTest {
       assertEquals("ERROR:" + ProxyOutcome.BAD_REQUEST.label(), ev.get(ev.size() - 1), s);
     }
   }
+
+  /**
+   * The size limits trip at the same byte however the head is split (head lines are copied in runs up to their
+   * CR, the limits checked per run): the URI limit, the start-line bound while it streams, and the head bytes.
+   */
+  @Test
+  void limitsTripAtTheSameByteAtEverySplit() {
+    ProxyConfig.Limits small = new ProxyConfig.Limits(200, 10, 50, 1000, java.time.Duration.ofSeconds(10),
+        java.time.Duration.ofSeconds(60));
+    java.util.function.Function<String, List<String>> check = msg -> {
+      List<String> whole = run(H1Parser.forRequests(small), false, msg);
+      for (int i = 1; i < msg.length(); i++) {
+        assertEquals(whole, run(H1Parser.forRequests(small), false, msg.substring(0, i), msg.substring(i)),
+            "split at " + i);
+      }
+      assertEquals(whole, run(H1Parser.forRequests(small), false, msg.split("")), "byte by byte");
+      return whole;
+    };
+    String uri50 = "/" + "a".repeat(49);
+    String atLimit = "GET " + uri50 + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    assertEquals(List.of("HEAD@" + atLimit.length(), "BODY@" + atLimit.length()), check.apply(atLimit));
+    assertEquals(List.of("ERROR:uri_too_long"), check.apply("GET " + uri50 + "b HTTP/1.1\r\nHost: x\r\n\r\n"));
+    // a start line beyond the URI limit plus 64 is refused while it streams, before its end
+    assertEquals(List.of("ERROR:uri_too_long"), check.apply("GET /" + "a".repeat(200) + " HTTP/1.1\r\n\r\n"));
+    // head bytes: 250 allowed (URI limit + header bytes); CRLFs count
+    String fill = "X-F: " + "v".repeat(150) + "\r\n";
+    assertEquals(List.of("ERROR:headers_too_large"),
+        check.apply("GET / HTTP/1.1\r\nHost: x\r\n" + fill + "X-G: " + "w".repeat(60) + "\r\n\r\n"));
+    List<String> ok = check.apply("GET / HTTP/1.1\r\nHost: x\r\n" + fill + "X-G: " + "w".repeat(40) + "\r\n\r\n");
+    assertEquals("HEAD@" + (16 + 9 + fill.length() + 47 + 2), ok.get(0));
+  }
 }

@@ -1,0 +1,63 @@
+package io.meridian.proxy.impl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.meridian.config.ProxyConfig;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The HTTP/1.1 path matches routes on the recorded head's bytes; it must choose exactly the route that
+ * {@link ProxyConfig.Route#matches} chooses on the decoded host, path and method (the Vert.x path's way), for
+ * hosts with ports, IPv6 literals, any case, queries, absent Host, and a route host that is not ASCII.
+ */
+class RouteHeadMatchTest {
+  private static ProxyConfig.Route route(String name, String host, String prefix, List<String> methods) {
+    return new ProxyConfig.Route(name, host, prefix, methods, ProxyConfig.Policy.NEAREST,
+        ProxyConfig.Consistency.EVENTUAL, ProxyConfig.Residency.NONE);
+  }
+
+  private static final List<ProxyConfig.Route> ROUTES = List.of(
+      route("api-host", "API.example.com", "/api", List.of()),
+      route("v6", "[::1]", "/", List.of("GET")),
+      route("unicode", "b\u00fccher.example", "/", List.of()),
+      route("payments-write", null, "/payments", List.of("POST", "PUT")),
+      route("latin1-prefix", null, "/caf\u00e9", List.of()),
+      route("wide-prefix", null, "/\u20ac", List.of()),
+      route("static", null, "/static/", List.of()),
+      route("exact-slash", "exact.example", "/", List.of("DELETE")));
+
+  private static final String[] TARGETS = {"/", "/api", "/api/v1?x=1", "/ap", "/payments", "/payments/1?a=b",
+      "/static", "/static/a.css", "/caf\u00e9/menu", "/?q=/api", "*", "http://api.example.com/api"};
+  private static final String[] HOSTS = {null, "api.example.com", "API.EXAMPLE.COM:8080", "api.example.com:",
+      "[::1]", "[::1]:443", "[::1", "b\u00fccher.example", "B\u00dcCHER.example", "exact.example:80", "a:b:c",
+      "other.example"};
+  private static final String[] METHODS = {"GET", "POST", "PUT", "DELETE", "PATCH"};
+
+  @Test
+  void headBytesChooseTheSameRouteAsTheDecodedStrings() {
+    ProxyEngine.RouteRuntime[] runtimes = ROUTES.stream().map(ProxyEngine.RouteRuntime::new)
+        .toArray(ProxyEngine.RouteRuntime[]::new);
+    ProxyEngine.Snapshot s = new ProxyEngine.Snapshot(null, null, null, runtimes);
+    int checked = 0;
+    for (String method : METHODS) {
+      for (String target : TARGETS) {
+        for (String host : HOSTS) {
+          H1Connection c = new H1Connection(null, ProxyConfig.Limits.DEFAULT);
+          String head = method + " " + target + " HTTP/1.1\r\n" + (host == null ? "" : "Host: " + host + "\r\n")
+              + "\r\n";
+          int r = c.parser.feed(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));
+          assertEquals(H1Parser.HEAD_DONE, r, head);
+          ProxyEngine.RouteRuntime expected = s.route((RequestView) c);
+          ProxyEngine.RouteRuntime actual = s.route(c);
+          assertEquals(expected == null ? null : expected.route.name(), actual == null ? null : actual.route.name(),
+              head);
+          checked++;
+        }
+      }
+    }
+    assertEquals(METHODS.length * TARGETS.length * HOSTS.length, checked);
+  }
+}
