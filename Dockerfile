@@ -17,12 +17,15 @@ RUN mvn -B -ntp -q -DskipTests package
 
 FROM eclipse-temurin:17-jre
 RUN groupadd --system meridian && useradd --system --gid meridian --home /var/lib/meridian --create-home meridian
-COPY --from=build /src/launcher/target/meridian.jar /opt/meridian/meridian.jar
+# the jar where the ./meridian script looks for it: the script adds the JVM flags (native UDP on Java 17)
+COPY --from=build /src/launcher/target/meridian.jar /opt/meridian/launcher/target/meridian.jar
+COPY meridian /opt/meridian/meridian
 COPY config/meridian.example.yaml /etc/meridian/meridian.yaml
 USER meridian
 WORKDIR /var/lib/meridian
 # DNS (UDP+TCP), proxy, DNS/proxy/checker ops, controller admin API. Bind 53 in the container as non-root by
 # listening on 8053 and publishing -p 53:8053/udp -p 53:8053/tcp.
 EXPOSE 8053/udp 8053/tcp 8080/tcp 9153/tcp 9180/tcp 9190/tcp 9090/tcp
-ENTRYPOINT ["java", "-XX:+UseParallelGC", "-XX:MaxRAMPercentage=75", "-jar", "/opt/meridian/meridian.jar", "run"]
+ENV MERIDIAN_JAVA_OPTS="-XX:+UseParallelGC -XX:MaxRAMPercentage=75"
+ENTRYPOINT ["/opt/meridian/meridian", "run"]
 CMD ["--config", "/etc/meridian/meridian.yaml"]

@@ -87,8 +87,14 @@ run_mix() {
   echo "$qps $mean $per_cpu $cpu_s $lost $lmean $p50 $p99"
 }
 
-echo "== starting Meridian GeoDNS on cpu $SERVER_CPU (port $MPORT)"
-taskset -c "$SERVER_CPU" java ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} -Dloops=1 -cp "$CP" \
+# the flags ./meridian starts the JVM with: on Java 17 they enable the native UDP listener (recvmmsg/sendmmsg via
+# jdk.incubator.foreign); elsewhere Meridian falls back to Netty's epoll channel
+foreign=""
+java --list-modules 2>/dev/null | grep -q '^jdk.incubator.foreign@17' \
+  && foreign="--add-modules jdk.incubator.foreign --enable-native-access=ALL-UNNAMED"
+echo "== starting Meridian GeoDNS on cpu $SERVER_CPU (port $MPORT)${MERIDIAN_UDP:+, udp listener $MERIDIAN_UDP}"
+taskset -c "$SERVER_CPU" java $foreign ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} -Dloops=1 \
+  ${MERIDIAN_UDP:+-Dmeridian.geodns.udp=$MERIDIAN_UDP} -cp "$CP" \
   io.meridian.geodns.bench.DnsBenchTool serve "$work/meridian.yaml" > "$work/meridian.log" 2>&1 &
 mpid=$!; pids+=("$mpid")
 wait_ready "$MPORT"

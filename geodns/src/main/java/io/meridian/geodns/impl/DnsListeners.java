@@ -19,8 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The DNS sockets: UDP ({@link EpollUdpListener} — batched {@code recvmmsg}/{@code sendmmsg}, {@code udp_sockets}
- * sockets sharing the port with SO_REUSEPORT, one per event loop — where native epoll is available; else one
+ * The DNS sockets: UDP ({@link UdpListener}: {@link NativeUdpListener} or {@link EpollUdpListener} — batched
+ * {@code recvmmsg}/{@code sendmmsg}, {@code udp_sockets} sockets sharing the port with SO_REUSEPORT — where the JVM
+ * and the kernel allow; else one
  * Vert.x {@code DatagramSocket}, or {@code udp_sockets} of them when Vert.x runs on the native transport) and TCP with RFC 7766 framing, pipelining and an
  * idle timeout. Both hand every message to the {@link AnswerPipeline} on the event loop that read it.
  */
@@ -33,8 +34,8 @@ final class DnsListeners {
   private final AnswerPipeline pipeline;
   private final DnsConfig config;
   private final List<DatagramSocket> udp = new ArrayList<>();
-  /** UDP on native epoll with batched reads and writes, when available; else {@link #udp} is used. */
-  private EpollUdpListener epollUdp;
+  /** UDP with batched reads and writes ({@link UdpListener#create}), when available; else {@link #udp} is used. */
+  private UdpListener batchedUdp;
   private NetServer tcp;
   private volatile int port = -1;
 
@@ -76,11 +77,13 @@ final class DnsListeners {
   }
 
   private Future<Integer> bindUdp(String host, int wantedPort) {
-    if (EpollUdpListener.available()) {
-      epollUdp = EpollUdpListener.create(vertx, pipeline, config.udpSockets());
-      return epollUdp.bind(host, wantedPort, config.udpSockets());
+    batchedUdp = UdpListener.create(vertx, pipeline, config.udpSockets());
+    if (batchedUdp != null) {
+      pipeline.metrics().udpListener(batchedUdp.kind());
+      return batchedUdp.bind(host, wantedPort, config.udpSockets());
     }
-    LOG.info("native epoll unavailable: UDP on Vert.x DatagramSocket (one packet per syscall)");
+    pipeline.metrics().udpListener("vertx");
+    LOG.info("no batched UDP listener here: UDP on Vert.x DatagramSocket (one packet per syscall)");
     boolean native_ = vertx.isNativeTransportEnabled();
     int n = native_ ? config.udpSockets() : 1;
     if (!native_ && config.udpSockets() > 1) {
@@ -168,9 +171,9 @@ final class DnsListeners {
 
   private Future<Void> closeUdp() {
     List<Future<Void>> all = new ArrayList<>();
-    if (epollUdp != null) {
-      all.add(epollUdp.close());
-      epollUdp = null;
+    if (batchedUdp != null) {
+      all.add(batchedUdp.close());
+      batchedUdp = null;
     }
     for (DatagramSocket s : udp) {
       all.add(s.close());

@@ -3,6 +3,7 @@ package io.meridian.geodns.impl;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
@@ -59,6 +60,9 @@ public final class DnsMetrics {
     final long[] ecs = new long[2]; // absent, present
     /** By region slot ({@link #regionSlots}); grown (copied, then published) by the owner thread only. */
     volatile long[] answers = new long[8];
+    /** Region ids this stripe has counted (by reference) and their slots: the owner thread's alone. */
+    String[] answerIds = new String[0];
+    int[] answerSlots = new int[0];
   }
 
   private final Counter rrl;
@@ -66,6 +70,7 @@ public final class DnsMetrics {
   private final Counter zoneLoads;
   private final Counter internalErrors;
   private final Gauge planVersion;
+  private final Info udpListener;
 
   private final List<Stripe> stripes = new CopyOnWriteArrayList<>();
   private final FastThreadLocal<Stripe> local = new FastThreadLocal<>() {
@@ -95,6 +100,9 @@ public final class DnsMetrics {
         .register(registry);
     planVersion = Gauge.builder().name("meridian_geodns_plan_version")
         .help("Version of the routing plan answers are computed from").register(registry);
+    udpListener = Info.builder().name("meridian_geodns_udp_listener")
+        .help("The UDP listener in use (1): native (blocking recvmmsg/sendmmsg threads), epoll (Netty's channel on"
+            + " the event loops) or vertx (one packet per syscall)").labelNames("listener").register(registry);
     rrl.labelValues("drop");
     rrl.labelValues("slip");
   }
@@ -130,11 +138,26 @@ public final class DnsMetrics {
   }
 
   void geoAnswer(String region) {
+    Stripe s = local.get();
+    // region ids are the topology's own String instances: found by reference in the stripe's few ids, without
+    // hashing the id or touching the shared map, on every answer
+    String[] ids = s.answerIds;
+    for (int i = 0; i < ids.length; i++) {
+      if (ids[i] == region) {
+        s.answers[s.answerSlots[i]]++;
+        return;
+      }
+    }
     Integer slot = regionSlots.get(region);
     if (slot == null) {
       slot = newRegionSlot(region);
     }
-    Stripe s = local.get();
+    if (ids.length < 64) { // remember it (ids of configs reloaded long ago stay; the map still finds them)
+      s.answerIds = java.util.Arrays.copyOf(ids, ids.length + 1);
+      s.answerIds[ids.length] = region;
+      s.answerSlots = java.util.Arrays.copyOf(s.answerSlots, ids.length + 1);
+      s.answerSlots[ids.length] = slot;
+    }
     long[] a = s.answers;
     if (slot >= a.length) {
       a = java.util.Arrays.copyOf(a, Math.max(slot + 1, a.length * 2));
@@ -179,6 +202,11 @@ public final class DnsMetrics {
 
   void zoneLoad(boolean ok) {
     zoneLoads.labelValues(ok ? "ok" : "rejected").inc();
+  }
+
+  /** Records which UDP listener serves (after each bind: a rebind may fall back to another one). */
+  void udpListener(String kind) {
+    udpListener.setLabelValues(kind);
   }
 
   void planVersion(long version) {

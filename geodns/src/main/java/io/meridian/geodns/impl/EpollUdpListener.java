@@ -39,7 +39,7 @@ import java.util.List;
  * NIO, as in tests) on a small epoll group of their own, closed with the listener. Where epoll is not available at
  * all, {@link DnsListeners} keeps using Vert.x's {@code DatagramSocket}.
  */
-final class EpollUdpListener {
+final class EpollUdpListener implements UdpListener {
   /**
    * Per-datagram slot of the {@code recvmmsg} buffer. Netty's default receive buffer for datagrams (what the
    * Vert.x path reads with), so the same queries fit; a longer one is cut and then fails to parse (FORMERR).
@@ -81,7 +81,7 @@ final class EpollUdpListener {
 
   /** True when the native epoll transport can be loaded on this machine. */
   static boolean available() {
-    return !Boolean.getBoolean("meridian.geodns.vertxUdp") && Epoll.isAvailable();
+    return !UdpListener.requested().equals("vertx") && Epoll.isAvailable();
   }
 
   /** A listener on Vert.x's event loops if they are epoll ones, else on {@code threads} epoll threads of its own. */
@@ -98,8 +98,13 @@ final class EpollUdpListener {
     return new EpollUdpListener(pipeline, own, true, ctx);
   }
 
-  /** Binds {@code sockets} sockets to host:port (port 0: one the kernel picks); the future has the bound port. */
-  Future<Integer> bind(String host, int port, int sockets) {
+  @Override
+  public String kind() {
+    return "epoll";
+  }
+
+  @Override
+  public Future<Integer> bind(String host, int port, int sockets) {
     return bindOne(host, port, sockets > 1).compose(actual -> {
       List<Future<Integer>> more = new ArrayList<>();
       for (int i = 1; i < sockets; i++) {
@@ -137,7 +142,8 @@ final class EpollUdpListener {
   }
 
   /** Closes the sockets (and the own event loops, if any). */
-  Future<Void> close() {
+  @Override
+  public Future<Void> close() {
     List<Future<Void>> all = new ArrayList<>();
     synchronized (channels) {
       for (Channel c : channels) {
