@@ -109,6 +109,11 @@ final class H1Parser {
   private long bodyTotal;
   private byte[] line = new byte[64];
   private int lineLen;
+  /**
+   * The head line being read holds a control character other than HTAB (seen while copying it): only then are
+   * its value bytes scanned again for one.
+   */
+  private boolean lineHasControl;
 
   private H1Parser(boolean request, int maxUri, int maxHeadBytes, int maxFields, long maxBody,
       boolean rejectChunkExtensions) {
@@ -159,6 +164,7 @@ final class H1Parser {
     expectContinue = false;
     h2Preface = false;
     headStarted = false;
+    lineHasControl = false;
     http10 = false;
     status = 0;
     error = null;
@@ -254,13 +260,18 @@ final class H1Parser {
             int p = i - aBase;
             int lim = aEnd - aBase;
             int s0 = p;
+            boolean ctl = false;
             while (p < lim) {
               byte c = a[p];
-              if (c == '\r' || c == '\n') {
-                break;
+              if ((c & 0xff) < 0x20 || c == 0x7f) { // rare in a head: one test per byte on the usual path
+                if (c == '\r' || c == '\n') {
+                  break;
+                }
+                ctl |= c != '\t';
               }
               p++;
             }
+            lineHasControl |= ctl;
             int n = p - s0;
             if (n > 0) {
               headStarted = true;
@@ -306,6 +317,7 @@ final class H1Parser {
             }
             prevCr = false;
             r = endOfLine();
+            lineHasControl = false;
             if (r != NEED_MORE) {
               break loop;
             }
@@ -498,7 +510,7 @@ final class H1Parser {
     if (colon <= from) {
       return ProxyOutcome.BAD_REQUEST;
     }
-    for (int i = colon + 1; i < to; i++) {
+    for (int i = colon + 1; (lineHasControl || !inHead) && i < to; i++) {
       byte c = b[i];
       if ((c >= 0 && c < 0x20 && c != '\t') || c == 0x7f) {
         return ProxyOutcome.BAD_REQUEST;

@@ -178,4 +178,19 @@ class H1ParserSplitTest {
     List<String> ok = check.apply("GET / HTTP/1.1\r\nHost: x\r\n" + fill + "X-G: " + "w".repeat(40) + "\r\n\r\n");
     assertEquals("HEAD@" + (16 + 9 + fill.length() + 47 + 2), ok.get(0));
   }
+
+  /** A control character in a field value is refused wherever the reads split the line; HTAB and obs-text are not. */
+  @Test
+  void controlCharactersInValuesAtEverySplit() {
+    assertEquals(List.of("ERROR:bad_request"), sameAtEverySplit(false, "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0001b\r\n\r\n"));
+    assertEquals(List.of("ERROR:bad_request"), sameAtEverySplit(false, "GET / HTTP/1.1\r\nX-A: a\u007fb\r\nHost: x\r\n\r\n"));
+    String ok = "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\tb \u00e9\r\n\r\n";
+    assertEquals(List.of("HEAD@" + ok.length(), "BODY@" + ok.length()), sameAtEverySplit(false, ok));
+    // a control character in one line does not taint the next
+    H1Parser p = H1Parser.forRequests(LIMITS);
+    assertEquals(List.of("ERROR:bad_request"), run(p, false, "GET / HTTP/1.1\r\nX-A: \u0002\r\n\r\n"));
+    p.reset();
+    String next = "GET / HTTP/1.1\r\nX-B: fine\r\n\r\n";
+    assertEquals(List.of("HEAD@" + next.length(), "BODY@" + next.length()), run(p, false, next));
+  }
 }
