@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Meridian alone, UDP listener A/B: the batched epoll listener against the Vert.x DatagramSocket fallback
-# (-Dmeridian.geodns.vertxUdp=true), interleaved ROUNDS times so both see the same machine. Same pinning and
-# dnsperf arguments as run.sh (server on SERVER_CPU, dnsperf on CLIENT_CPU, -q 200), 4 s warm-up, DURATION s
+# Meridian alone, UDP listener A/B/C: the native listener (blocking recvmmsg/sendmmsg threads through Java 17's
+# foreign linker), Netty's epoll channel and the Vert.x DatagramSocket fallback (-Dmeridian.geodns.udp=native|epoll|
+# vertx; LISTENERS picks which), interleaved ROUNDS times so all see the same machine. Same pinning and
+# dnsperf arguments as run.sh (server on SERVER_CPU, dnsperf on CLIENT_CPU, -q 200), WARMUP s warm-up, DURATION s
 # measured. Prints per mix: QPS, QPS per server CPU-second, and the server's user and kernel CPU seconds.
 # Run bench/dns/run.sh once first: it builds the classes and writes the configs and query files used here.
 #
@@ -17,9 +18,17 @@ work="$here/geodns/target/bench-dns"
 [[ -f "$work/meridian.yaml" ]] || { echo "bench/dns: run bench/dns/run.sh first ($work is missing)" >&2; exit 1; }
 CP="$here/geodns/target/classes:$here/geodns/target/test-classes:$(cat "$here/geodns/target/bench.cp")"
 hz=$(getconf CLK_TCK)
+LISTENERS="${LISTENERS:-native epoll vertx}"
+WARMUP="${WARMUP:-20}" # seconds per mix before measuring: the JIT's compile threads count as the server's CPU
+foreign=""
+java --list-modules 2>/dev/null | grep -q '^jdk.incubator.foreign@17' \
+  && foreign="--add-modules jdk.incubator.foreign --enable-native-access=ALL-UNNAMED"
 
 one() { # LABEL EXTRA_JAVA_OPTS
-  taskset -c "$SERVER_CPU" java -XX:+UseParallelGC -Xms512m -Xmx512m -Dloops=1 $2 -cp "$CP" \
+  if dig +time=1 +tries=1 @127.0.0.1 -p "$MPORT" www.example.test A >/dev/null 2>&1; then
+    echo "bench/dns: something already answers on port $MPORT (a leftover server?); stop it first" >&2; exit 1
+  fi
+  taskset -c "$SERVER_CPU" java $foreign -XX:+UseParallelGC -Xms512m -Xmx512m -Dloops=1 $2 -cp "$CP" \
     io.meridian.geodns.bench.DnsBenchTool serve "$work/meridian.yaml" > "$work/ab-$1.log" 2>&1 &
   local pid=$!
   trap 'kill $pid 2>/dev/null || true' RETURN
@@ -30,7 +39,7 @@ one() { # LABEL EXTRA_JAVA_OPTS
   for mix in plain ecs; do
     local input=(-d "$work/queries-plain.txt")
     [[ "$mix" == ecs ]] && input=(-B -d "$work/queries-ecs.bin")
-    taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$MPORT" "${input[@]}" -l 4 -q 200 >/dev/null 2>&1 || true
+    taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$MPORT" "${input[@]}" -l "$WARMUP" -q 200 >/dev/null 2>&1 || true
     local u0 s0 u1 s1 out
     read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
     out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$MPORT" "${input[@]}" -l "$DURATION" -q 200 2>&1)
@@ -42,6 +51,7 @@ one() { # LABEL EXTRA_JAVA_OPTS
 }
 
 for _ in $(seq 1 "$ROUNDS"); do
-  one vertx -Dmeridian.geodns.vertxUdp=true
-  one epoll ""
+  for l in $LISTENERS; do
+    one "$l" "-Dmeridian.geodns.udp=$l"
+  done
 done
