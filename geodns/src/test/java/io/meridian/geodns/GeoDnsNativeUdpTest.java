@@ -93,6 +93,20 @@ class GeoDnsNativeUdpTest {
     }
   }
 
+  @Test
+  void aPortInUseFailsTheStartInsteadOfBeingShared() throws Exception {
+    try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+      String dnsSection = DnsFixture.DEFAULT_DNS.replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:" + taken.getLocalPort());
+      Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> DnsFixture.start(dnsSection));
+      Throwable root = e;
+      while (root.getCause() != null) {
+        root = root.getCause();
+      }
+      assertTrue(String.valueOf(root.getMessage()).contains("Address already in use"), "why: " + root);
+      assertEquals(0, udpThreads(), "no thread left behind by the failed start");
+    }
+  }
+
   private static void assertNative(DnsFixture dns) throws Exception {
     String metrics = GeoDnsMetricsTest.scrape(dns);
     assertTrue(metrics.contains("meridian_geodns_udp_listener_info{listener=\"native\"} 1"),

@@ -73,7 +73,6 @@ final class NativeUdpListener implements UdpListener {
   private static final int AF_INET6 = 10;
   private static final int SOCK_DGRAM = 2;
   private static final int SOL_SOCKET = 1;
-  private static final int SO_REUSEADDR = 2;
   private static final int SO_REUSEPORT = 15;
   private static final int SO_RCVTIMEO = 20;
   private static final int SO_SNDTIMEO = 21;
@@ -251,7 +250,8 @@ final class NativeUdpListener implements UdpListener {
         throw new java.io.IOException("socket() failed: errno " + Libc.errno());
       }
       try (ResourceScope tmp = ResourceScope.newConfinedScope()) {
-        setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1, tmp);
+        // no SO_REUSEADDR: on UDP it would let a second server (or a stray copy of this one) bind the same port
+        // and silently take part of the queries; a port in use must fail the start instead
         if (reusePort) {
           setInt(fd, SOL_SOCKET, SO_REUSEPORT, 1, tmp);
         }
