@@ -93,8 +93,10 @@ class GeoDnsNativeUdpTest {
     }
   }
 
-  @Test
-  void aPortInUseFailsTheStartInsteadOfBeingShared() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"native", "epoll"})
+  void aPortInUseFailsTheStartInsteadOfBeingShared(String listener) throws Exception {
+    System.setProperty("meridian.geodns.udp", listener);
     try (DatagramSocket taken = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
       String dnsSection = DnsFixture.DEFAULT_DNS.replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:" + taken.getLocalPort());
       Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> DnsFixture.start(dnsSection));

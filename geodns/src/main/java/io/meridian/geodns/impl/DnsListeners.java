@@ -80,7 +80,10 @@ final class DnsListeners {
     batchedUdp = UdpListener.create(vertx, pipeline, config.udpSockets());
     if (batchedUdp != null) {
       pipeline.metrics().udpListener(batchedUdp.kind());
-      return batchedUdp.bind(host, wantedPort, config.udpSockets());
+      UdpListener listener = batchedUdp;
+      // a failed bind (port in use) must not leave the listener's threads behind
+      return listener.bind(host, wantedPort, config.udpSockets())
+          .recover(e -> listener.close().transform(closed -> Future.<Integer>failedFuture(e)));
     }
     pipeline.metrics().udpListener("vertx");
     LOG.info("no batched UDP listener here: UDP on Vert.x DatagramSocket (one packet per syscall)");

@@ -119,7 +119,7 @@ final class EpollUdpListener implements UdpListener {
     SocketProtocolFamily family = host.contains(":") ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
     Bootstrap b = new Bootstrap().group(group)
         .channelFactory(() -> new EpollDatagramChannel(family))
-        .option(ChannelOption.SO_REUSEADDR, true)
+        // no SO_REUSEADDR: on UDP it would let another server bind the same port and take part of the queries
         .option(EpollChannelOption.SO_REUSEPORT, reusePort)
         .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM)
         .option(ChannelOption.RCVBUF_ALLOCATOR,
