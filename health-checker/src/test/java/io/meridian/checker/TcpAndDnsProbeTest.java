@@ -34,9 +34,16 @@ class TcpAndDnsProbeTest {
     assertTrue(up.ok(), up.toString());
     assertTrue(up.output().matches("connected in [0-9.]+ms"), up.output());
     get(server.close());
-    ProbeResult down = probe(vertx, Endpoint.tcp("127.0.0.1", port), SETTINGS);
-    assertEquals(ProbeFailure.REFUSED, down.failure());
-    assertTrue(down.output().startsWith("connection refused connecting to 127.0.0.1:" + port), down.output());
+    // a port bound but not listening refuses connections. Not the closed server's port: it is in the ephemeral
+    // range, and a connect to a free ephemeral port can pick that same port as its source and connect to itself
+    // (TCP simultaneous open), which made this test flaky
+    try (java.net.Socket bound = new java.net.Socket()) {
+      bound.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+      int closed = bound.getLocalPort();
+      ProbeResult down = probe(vertx, Endpoint.tcp("127.0.0.1", closed), SETTINGS);
+      assertEquals(ProbeFailure.REFUSED, down.failure(), down.toString());
+      assertTrue(down.output().startsWith("connection refused connecting to 127.0.0.1:" + closed), down.output());
+    }
   }
 
   /** A tiny authoritative server: answers app.example.com A, NXDOMAIN for the rest, silence for "mute.". */
