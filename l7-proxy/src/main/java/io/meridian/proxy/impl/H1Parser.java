@@ -716,17 +716,10 @@ final class H1Parser {
 
   /** Whether the comma-separated list in b[vs, ve) holds {@code token} (case-insensitive). */
   static boolean hasToken(byte[] b, int vs, int ve, String token) {
-    int i = vs;
     int n = token.length();
-    while (i < ve) {
-      while (i < ve && (b[i] == ' ' || b[i] == '\t' || b[i] == ',')) {
-        i++;
-      }
-      int s = i;
-      while (i < ve && b[i] != ',' && b[i] != ' ' && b[i] != '\t') {
-        i++;
-      }
-      if (i - s == n && regionIs(b, s, token)) {
+    for (int s = tokenStart(b, vs, ve), e; s < ve; s = tokenStart(b, e, ve)) {
+      e = tokenEnd(b, s, ve);
+      if (e - s == n && regionIs(b, s, token)) {
         return true;
       }
     }
@@ -735,22 +728,31 @@ final class H1Parser {
 
   /** Whether the list in b[vs, ve) names anything but keep-alive, close and upgrade. */
   private static boolean hasOtherToken(byte[] b, int vs, int ve) {
-    int i = vs;
-    while (i < ve) {
-      while (i < ve && (b[i] == ' ' || b[i] == '\t' || b[i] == ',')) {
-        i++;
-      }
-      int s = i;
-      while (i < ve && b[i] != ',' && b[i] != ' ' && b[i] != '\t') {
-        i++;
-      }
-      int n = i - s;
-      if (n > 0 && !(n == 10 && regionIs(b, s, "keep-alive")) && !(n == 5 && regionIs(b, s, "close"))
+    for (int s = tokenStart(b, vs, ve), e; s < ve; s = tokenStart(b, e, ve)) {
+      e = tokenEnd(b, s, ve);
+      int n = e - s;
+      if (!(n == 10 && regionIs(b, s, "keep-alive")) && !(n == 5 && regionIs(b, s, "close"))
           && !(n == 7 && regionIs(b, s, "upgrade"))) {
         return true;
       }
     }
     return false;
+  }
+
+  /** Where the next token of a comma-separated list starts in b[i, ve): past spaces, tabs and commas. */
+  private static int tokenStart(byte[] b, int i, int ve) {
+    while (i < ve && (b[i] == ' ' || b[i] == '\t' || b[i] == ',')) {
+      i++;
+    }
+    return i;
+  }
+
+  /** Where the token starting at s ends: at the next comma, space or tab, or ve. */
+  private static int tokenEnd(byte[] b, int s, int ve) {
+    while (s < ve && b[s] != ',' && b[s] != ' ' && b[s] != '\t') {
+      s++;
+    }
+    return s;
   }
 
   /** Whether field i's name equals {@code lower} (a lower-case name). */
