@@ -226,17 +226,26 @@ final class H1Exchange extends Exchange {
   }
 
   void writeBody(ByteBuf slice) {
+    forwardToUpstream(slice);
+  }
+
+  /**
+   * Writes {@code buf} to the upstream, flushed now or, during a client read, once that read is done (one flush
+   * per read burst); null, with {@code buf} released, when there is no upstream.
+   */
+  private UpstreamConn forwardToUpstream(ByteBuf buf) {
     UpstreamConn c = upc;
     if (c == null) {
-      slice.release();
-      return;
+      buf.release();
+      return null;
     }
-    c.ch.write(slice, c.ch.voidPromise());
+    c.ch.write(buf, c.ch.voidPromise());
     if (conn.inRead) {
       conn.flushUpstream = c;
     } else {
       c.ch.flush();
     }
+    return c;
   }
 
   boolean upstreamWritable() {
@@ -250,18 +259,8 @@ final class H1Exchange extends Exchange {
   }
 
   void tunnelToUpstream(ByteBuf buf) {
-    UpstreamConn c = upc;
-    if (c == null) {
-      buf.release();
-      return;
-    }
-    c.ch.write(buf, c.ch.voidPromise());
-    if (conn.inRead) {
-      conn.flushUpstream = c;
-    } else {
-      c.ch.flush();
-    }
-    if (!c.ch.isWritable()) {
+    UpstreamConn c = forwardToUpstream(buf);
+    if (c != null && !c.ch.isWritable()) {
       conn.ch.config().setAutoRead(false);
     }
   }
