@@ -31,6 +31,6 @@ public record MeridianConfig(Path source, List<RegionConfig> regions, GeoConfig 
         geo.database() == null ? "no GeoIP database" : geo.database().toString(), geo.nets().size(),
         admin.tokens().size(),
         stateStore.type() == StateStoreConfig.Type.EMBEDDED ? "embedded at " + stateStore.path()
-            : "etcd " + stateStore.etcdEndpoints());
+            : "etcd " + stateStore.etcd().endpoints() + " prefix " + stateStore.etcd().prefix());
   }
 }

@@ -7,7 +7,8 @@ import java.util.function.Consumer;
 /**
  * How Meridian's roles talk: the controller publishes routing plans, data planes subscribe to them; checkers
  * publish health reports and proxies traffic reports, the controller subscribes. On one machine this is
- * in-process ({@link #inProcess(RoutingPlan)}); across machines the same interface is backed by etcd.
+ * in-process ({@link #inProcess(RoutingPlan)}); across processes and machines the same interface is backed by etcd
+ * ({@code io.meridian.etcd.EtcdControlBus}, module {@code etcd/}).
  *
  * <p>Subscribers get the current plan immediately on subscribing, then every newer one. Plans are delivered
  * in version order; an older or equal version than the current one is ignored.
@@ -31,6 +32,18 @@ public interface ControlBus extends AutoCloseable {
   Future<Void> publishTraffic(TrafficReport report);
 
   Subscription onTraffic(Consumer<TrafficReport> listener);
+
+  /** Where plans come from and whether that source is reachable now (for /readyz, metrics and logs). */
+  default Source source() {
+    return new Source("in-process", true, "plans come from the controller in this process");
+  }
+
+  /**
+   * @param kind       {@code in-process}, {@code etcd} or {@code static}
+   * @param connected  whether new plans can arrive now (false: serving the last known plan)
+   * @param detail     readable: the endpoint, or why it is disconnected
+   */
+  record Source(String kind, boolean connected, String detail) {}
 
   @Override
   void close();

@@ -38,6 +38,12 @@ public record EtcdOptions(List<String> endpoints, Path caFile, Path certFile, Pa
     return new EtcdOptions(endpoints, null, null, null, null, null, Duration.ofSeconds(5));
   }
 
+  /** From the validated {@code state_store.etcd} block. */
+  public static EtcdOptions from(io.meridian.config.StateStoreConfig.Etcd c) {
+    return new EtcdOptions(c.endpoints(), c.caFile(), c.certFile(), c.keyFile(), c.username(), c.password(),
+        c.timeout());
+  }
+
   public EtcdOptions withRequestTimeout(Duration d) {
     return new EtcdOptions(endpoints, caFile, certFile, keyFile, username, password, d);
   }

@@ -118,6 +118,11 @@ public final class Main implements Callable<Integer> {
         description = "comma-separated subset of dns,proxy,checker,controller (default: ${DEFAULT-VALUE})")
     String roles;
 
+    @Option(names = "--static-plan", description = "for dns/proxy without a controller in this process and"
+        + " without etcd: serve the configuration's plan (or the last-known-good one in state_store.path)"
+        + " unchanged. Without it such a process refuses to start, because it could never receive a plan change.")
+    boolean staticPlan;
+
     @Override
     public Integer call() {
       Set<MeridianNode.RoleName> which;
@@ -134,7 +139,8 @@ public final class Main implements Callable<Integer> {
       Vertx vertx = newVertx();
       MeridianNode node;
       try {
-        node = MeridianNode.start(vertx, config.toAbsolutePath(), cfg, which).await(60, TimeUnit.SECONDS);
+        node = MeridianNode.start(vertx, config.toAbsolutePath(), cfg, which,
+            new MeridianNode.Options(staticPlan)).await(60, TimeUnit.SECONDS);
       } catch (Exception e) {
         System.err.println("meridian: failed to start: " + e.getMessage());
         vertx.close();

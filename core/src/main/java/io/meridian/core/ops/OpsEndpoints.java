@@ -65,6 +65,14 @@ public final class OpsEndpoints {
     });
   }
 
+  /**
+   * Registers information shown in /readyz's body that never makes the role unready (e.g. the plan's version and
+   * age: an old plan is a warning, not a reason to stop answering). The supplier must not block.
+   */
+  public void info(String name, Supplier<io.vertx.core.json.JsonObject> data) {
+    checks.register(name, promise -> promise.complete(Status.OK(data.get())));
+  }
+
   /** Adds /healthz, /readyz and /metrics to a router (the controller mounts them on its admin API). */
   public void mount(Router router) {
     router.get("/healthz").handler(ctx -> ctx.response().putHeader("content-type", "application/json")

@@ -90,6 +90,23 @@ public final class ControllerEngine {
     return config;
   }
 
+  /**
+   * Picks up where the last committed plan left off after a restart: each region's lifecycle and traffic share
+   * come from {@code plan}, so a drained region stays drained and a ramp continues from its step, instead of
+   * every region starting ACTIVE and a drain being replayed from the beginning. Timers (the next drain or ramp
+   * step, a hold-down) restart from {@code now}: the restart costs at most one interval, never a replay.
+   */
+  public void resume(RoutingPlan plan, Instant now) {
+    for (Map.Entry<String, RegionRun> e : runs.entrySet()) {
+      RegionState r = plan.region(e.getKey());
+      if (r == null || r.lifecycle() == Lifecycle.ACTIVE && r.trafficShare() >= 1) {
+        continue;
+      }
+      e.setValue(new RegionRun(r.lifecycle(), r.trafficShare(), now, null,
+          r.lifecycle() == Lifecycle.DRAINING ? r.loadRps() : 0, "resumed from plan v" + plan.version()));
+    }
+  }
+
   public void onHealth(HealthReport report) {
     health.accept(report);
   }

@@ -140,11 +140,9 @@ public final class ControllerRoleImpl implements ControllerRole {
     ctx.ops().mount(router);
     api.mount(router);
     return onLane(() -> {
-      // Operators' decisions survive restarts: load them before the first plan is computed.
-      if (config.stateStore().type() != io.meridian.config.StateStoreConfig.Type.EMBEDDED) {
-        throw new IllegalStateException("state_store.type: " + config.stateStore().type().name().toLowerCase()
-            + " is not available in this build (expected: embedded)");
-      }
+      // Operators' decisions survive restarts: load them before the first plan is computed, and resume the
+      // lifecycles of the last committed plan (the bus starts from it: from disk, or from etcd).
+      engine.resume(bus.currentPlan(), clock.instant());
       io.meridian.controller.StateStore store = io.meridian.controller.StateStore.embedded(config.stateStore().path());
       engine.setAdmin(store.load());
       api.useStore(store);

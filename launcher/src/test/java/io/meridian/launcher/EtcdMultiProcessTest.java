@@ -1,0 +1,210 @@
+package io.meridian.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.meridian.etcd.testing.EtcdServer;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Control-plane state in a real etcd, with every role in its own {@code meridian run} process: a plan change made
+ * by the controller reaches a separate DNS process (asked with dig); that DNS process keeps answering while etcd
+ * is down, catches up when it is back, and serves its last-known-good plan from disk when it restarts while
+ * etcd is down; a restarted controller resumes the plan version instead of starting again at 1.
+ */
+class EtcdMultiProcessTest {
+  static final String NAME = "www.demo.meridian.test";
+  static final String US = "198.51.100.0/24";
+  static final String EU = "203.0.113.0/24";
+
+  @TempDir
+  Path dir;
+  EtcdServer etcd;
+  Vertx vertx;
+  final List<DemoApp> apps = new ArrayList<>();
+  final List<MeridianProcess> processes = new ArrayList<>();
+  Demo.Ports ports;
+  Path config;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    etcd = EtcdServer.start(dir.resolve("etcd"));
+    vertx = Vertx.vertx();
+    ports = Demo.Ports.ephemeral();
+    for (String region : Demo.REGIONS) {
+      DemoApp app = DemoApp.create(vertx, region, List.of());
+      app.listen("127.0.0.1", ports.app(region)).await(10, TimeUnit.SECONDS);
+      apps.add(app);
+    }
+    // The demo's layout with one residency group (so failing a region is allowed) and state in etcd.
+    String yaml = Files.readString(Demo.writeConfig(dir.resolve("cfg"), ports), StandardCharsets.UTF_8)
+        .replaceAll("residency_group: \\w+", "residency_group: global")
+        .replace("state_store:\n  type: embedded\n  path: state",
+            "state_store:\n  type: etcd\n  path: state\n  etcd:\n    endpoints: [" + etcd.endpoint() + "]\n"
+                + "    prefix: /test/\n    lease_ttl: 2s\n    timeout: 1s");
+    config = dir.resolve("cfg/meridian.yaml");
+    Files.writeString(config, yaml);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (MeridianProcess p : processes) {
+      p.close();
+    }
+    for (DemoApp a : apps) {
+      a.close().await(10, TimeUnit.SECONDS);
+    }
+    vertx.close().await(10, TimeUnit.SECONDS);
+    etcd.close();
+  }
+
+  MeridianProcess run(String name, String... args) throws Exception {
+    MeridianProcess p = MeridianProcess.start(config, dir.resolve(name + ".log"), args);
+    processes.add(p);
+    return p;
+  }
+
+  String dig(String subnet) {
+    return Cli.digA(ports.dns(), NAME, subnet);
+  }
+
+  JsonObject admin(String method, String path) {
+    Cli.Result r = Cli.run(List.of("curl", "-s", "-X", method, "--max-time", "5", "-H",
+        "Authorization: Bearer " + Demo.ADMIN_TOKEN, "-H", "content-type: application/json",
+        "-d", "{\"reason\":\"test\"}", "http://127.0.0.1:" + ports.admin() + path));
+    return r.out().startsWith("{") ? new JsonObject(r.out()) : new JsonObject().put("raw", r.out());
+  }
+
+  JsonObject dnsPlanStatus() {
+    Cli.Result r = Cli.run(List.of("curl", "-s", "--max-time", "3", "http://127.0.0.1:" + ports.dnsOps() + "/readyz"));
+    JsonObject body = r.out().startsWith("{") ? new JsonObject(r.out()) : new JsonObject();
+    for (Object o : body.getJsonArray("checks", new io.vertx.core.json.JsonArray())) {
+      JsonObject c = (JsonObject) o;
+      if ("plan".equals(c.getString("id"))) {
+        return c.getJsonObject("data");
+      }
+    }
+    return new JsonObject();
+  }
+
+  @Test
+  void planChangesCrossProcessesAndTheDataPlaneSurvivesEtcdAndItsOwnRestarts() throws Exception {
+    MeridianProcess control = run("control", "--roles", "controller,checker");
+    MeridianProcess dns = run("dns", "--roles", "dns");
+    awaitValue(() -> dig(US), "127.0.10.1", Duration.ofSeconds(60), dns);
+    assertEquals("127.0.20.1", dig(EU));
+
+    // A change made by the controller in another process reaches the DNS process through etcd.
+    JsonObject failed = admin("POST", "/v1/regions/us-east/fail");
+    assertTrue(failed.getBoolean("applied", false), failed.encode());
+    awaitValue(() -> dig(US), "127.0.20.1", Duration.ofSeconds(20), dns);
+    long versionSeen = dnsPlanStatus().getLong("version", 0L);
+    assertTrue(versionSeen > 1, "DNS reports the plan it serves: " + dnsPlanStatus());
+    assertEquals("etcd", dnsPlanStatus().getString("source"));
+
+    // etcd down: DNS keeps answering from the plan it has; readyz says so as a warning.
+    etcd.stop(true);
+    awaitTrue(() -> !dnsPlanStatus().getBoolean("connected", true), Duration.ofSeconds(20), dns);
+    assertTrue(dnsPlanStatus().containsKey("warning"), dnsPlanStatus().encode());
+    for (int i = 0; i < 5; i++) {
+      assertEquals("127.0.20.1", dig(US), "DNS must keep answering while etcd is down");
+    }
+    // The operator restores us-east meanwhile: the controller accepts it, the plan reaches DNS once etcd is back.
+    assertTrue(admin("POST", "/v1/regions/us-east/restore").getBoolean("applied", false));
+    Thread.sleep(1000);
+    assertEquals("127.0.20.1", dig(US), "no plan can arrive while etcd is down");
+    etcd.restart();
+    awaitValue(() -> dig(US), "127.0.10.1", Duration.ofSeconds(40), dns);
+
+    // Fail it again, then restart the DNS process while etcd is down: it serves its last-known-good plan.
+    assertTrue(admin("POST", "/v1/regions/us-east/fail").getBoolean("applied", false));
+    awaitValue(() -> dig(US), "127.0.20.1", Duration.ofSeconds(20), dns);
+    long beforeRestart = dnsPlanStatus().getLong("version");
+    etcd.stop(true);
+    dns.restart();
+    awaitValue(() -> dig(US), "127.0.20.1", Duration.ofSeconds(60), dns);
+    JsonObject status = dnsPlanStatus();
+    assertEquals(beforeRestart, status.getLong("version"), "served from disk: " + status);
+    assertTrue(dns.log().contains("resuming from the last plan on disk"), dns.log());
+    etcd.restart();
+    awaitTrue(() -> dnsPlanStatus().getBoolean("connected", false), Duration.ofSeconds(30), dns);
+
+    // A restarted controller resumes the plan and its version: us-east stays failed, versions keep growing.
+    long planVersion = admin("GET", "/v1/plan").getLong("version");
+    control.restart();
+    awaitTrue(() -> admin("GET", "/v1/plan").containsKey("version"), Duration.ofSeconds(60), control);
+    JsonObject plan = admin("GET", "/v1/plan");
+    assertTrue(plan.getLong("version") >= planVersion, "version went backwards: " + plan.getLong("version")
+        + " < " + planVersion);
+    assertNotEquals("ACTIVE", region(plan, "us-east").getString("lifecycle"), plan.encodePrettily());
+    for (int i = 0; i < 20; i++) {
+      assertEquals("127.0.20.1", dig(US), "the restarted controller must not replay: us-east is still failed");
+      Thread.sleep(100);
+    }
+    assertTrue(dnsPlanStatus().getLong("version") >= beforeRestart);
+  }
+
+  @Test
+  void aDataPlaneWithNoWayToReceivePlansRefusesToStartAndSaysWhatToConfigure() throws Exception {
+    Files.writeString(config, Files.readString(config).replaceAll("(?s)state_store:.*", "state_store:\n  type: embedded\n  path: state\n"));
+    MeridianProcess dns = run("lonely-dns", "--roles", "dns");
+    assertEquals(1, dns.awaitExit());
+    String log = dns.log();
+    assertTrue(log.contains("no way to receive routing plans") && log.contains("state_store.type: etcd")
+        && log.contains("--static-plan"), log);
+    MeridianProcess explicit = run("static-dns", "--roles", "dns", "--static-plan");
+    awaitValue(() -> dig(US), "127.0.10.1", Duration.ofSeconds(60), explicit);
+    assertEquals("static", dnsPlanStatus().getString("source"));
+  }
+
+  static JsonObject region(JsonObject plan, String id) {
+    for (Object o : plan.getJsonArray("regions")) {
+      if (id.equals(((JsonObject) o).getString("id"))) {
+        return (JsonObject) o;
+      }
+    }
+    throw new AssertionError("no region " + id + " in " + plan.encode());
+  }
+
+  static void awaitValue(Supplier<String> probe, String expected, Duration max, MeridianProcess p)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    String v = probe.get();
+    while (!v.equals(expected)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("expected '" + expected + "' within " + max + ", last was '" + v + "'\n"
+            + tail(p.log()));
+      }
+      Thread.sleep(100);
+      v = probe.get();
+    }
+  }
+
+  static void awaitTrue(Supplier<Boolean> probe, Duration max, MeridianProcess p) throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    while (!probe.get()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within " + max + "\n" + tail(p.log()));
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  static String tail(String s) {
+    return s.length() > 6000 ? s.substring(s.length() - 6000) : s;
+  }
+}

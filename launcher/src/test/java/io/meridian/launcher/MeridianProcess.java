@@ -1,0 +1,76 @@
+package io.meridian.launcher;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A real {@code meridian run} in its own JVM, started from the test's class path; output goes to a log file. */
+final class MeridianProcess implements AutoCloseable {
+  private final List<String> command;
+  private final Path log;
+  private Process process;
+
+  private MeridianProcess(List<String> command, Path log) {
+    this.command = command;
+    this.log = log;
+  }
+
+  static MeridianProcess start(Path config, Path log, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+        Main.class.getName(), "run", "--config", config.toString()));
+    cmd.addAll(List.of(args));
+    MeridianProcess p = new MeridianProcess(cmd, log);
+    p.launch();
+    return p;
+  }
+
+  private void launch() throws IOException {
+    process = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+  }
+
+  /** SIGKILL: no shutdown hook, nothing flushed. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(20, TimeUnit.SECONDS);
+  }
+
+  void restart() throws IOException, InterruptedException {
+    kill();
+    launch();
+  }
+
+  boolean alive() {
+    return process.isAlive();
+  }
+
+  /** Waits for the process to exit by itself; returns its exit code. */
+  int awaitExit() throws InterruptedException {
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      throw new AssertionError("still running: " + command);
+    }
+    return process.exitValue();
+  }
+
+  String log() {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return "(no log: " + e + ")";
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(15, TimeUnit.SECONDS)) {
+        kill();
+      }
+    }
+  }
+}
