@@ -13,8 +13,9 @@ import java.util.function.Supplier;
  * The {@link ControlBus} of a deployment whose control-plane state lives in etcd. Under one key prefix:
  *
  * <pre>
- *   {prefix}plan/meta              version, chunk count, size and SHA-256 of the current plan (written last)
- *   {prefix}plan/v/{version}/{i}   the plan's gzip'd JSON in chunks of at most 512 KiB
+ *   {prefix}plan/meta              version, size and SHA-256 of the current plan (written last); the plan itself
+ *                                  (gzip'd JSON, base64) when it is at most 768 KiB encoded
+ *   {prefix}plan/v/{version}/{i}   a larger plan in chunks of at most 512 KiB
  *   {prefix}health/{vantage point} the latest report of each checker, under that process's lease
  *   {prefix}traffic/{proxy}        the latest report of each proxy, under that process's lease
  * </pre>

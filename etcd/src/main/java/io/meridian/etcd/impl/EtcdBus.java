@@ -38,6 +38,8 @@ public final class EtcdBus implements EtcdControlBus {
    * 512 KiB written one per request stay far below it whatever the plan's size.
    */
   static final int CHUNK_BYTES = 512 * 1024;
+  /** Plans up to this size (base64 in plan/meta: 4/3 of it) go inline, within etcd's 1.5 MiB request limit. */
+  static final int INLINE_BYTES = 768 * 1024;
 
   private final Vertx vertx;
   private final EtcdClient etcd;
@@ -64,7 +66,11 @@ public final class EtcdBus implements EtcdControlBus {
   private EtcdClient.Subscription leaseKeeper;
   private volatile boolean closed;
 
-  private EtcdBus(Vertx vertx, EtcdClient etcd, String prefix, Duration leaseTtl, RoutingPlan fallback) {
+  private final int inlineBytes;
+
+  private EtcdBus(Vertx vertx, EtcdClient etcd, String prefix, Duration leaseTtl, RoutingPlan fallback,
+      int inlineBytes) {
+    this.inlineBytes = inlineBytes;
     this.vertx = vertx;
     this.etcd = etcd;
     this.prefix = prefix.endsWith("/") ? prefix : prefix + "/";
@@ -74,7 +80,13 @@ public final class EtcdBus implements EtcdControlBus {
 
   public static Future<EtcdControlBus> open(Vertx vertx, EtcdClient etcd, String prefix, Duration leaseTtl,
       RoutingPlan fallback) {
-    EtcdBus bus = new EtcdBus(vertx, etcd, prefix, leaseTtl, fallback);
+    return open(vertx, etcd, prefix, leaseTtl, fallback, INLINE_BYTES);
+  }
+
+  /** With another inline threshold (tests of the chunked path). */
+  public static Future<EtcdControlBus> open(Vertx vertx, EtcdClient etcd, String prefix, Duration leaseTtl,
+      RoutingPlan fallback, int inlineBytes) {
+    EtcdBus bus = new EtcdBus(vertx, etcd, prefix, leaseTtl, fallback, inlineBytes);
     return bus.readPlan().recover(e -> {
       bus.lastError = e.getMessage();
       LOG.warn("etcd {} not reachable at start ({}); serving plan v{} ({}) until it is", etcd.currentEndpoint(),
@@ -146,22 +158,28 @@ public final class EtcdBus implements EtcdControlBus {
       return Future.succeededFuture();
     }
     long t0 = System.nanoTime();
-    return etcd.getPrefix(key("plan/v/" + version + "/")).compose(r -> {
-      int chunks = meta.getInteger("chunks");
-      if (r.kvs().size() != chunks) {
-        // superseded and cleaned up between the meta and the chunks: a newer meta is on its way
-        return Future.failedFuture(new IllegalStateException("plan v" + version + ": " + r.kvs().size() + " of "
-            + chunks + " chunks present"));
-      }
-      byte[] all = join(r.kvs());
+    String inline = meta.getString("inline");
+    Future<byte[]> bytes = inline != null ? Future.succeededFuture(java.util.Base64.getDecoder().decode(inline))
+        : etcd.getPrefix(key("plan/v/" + version + "/")).compose(r -> {
+          int chunks = meta.getInteger("chunks");
+          if (r.kvs().size() != chunks) {
+            // superseded and cleaned up between the meta and the chunks: a newer meta is on its way
+            return Future.failedFuture(new IllegalStateException("plan v" + version + ": " + r.kvs().size() + " of "
+                + chunks + " chunks present"));
+          }
+          return Future.succeededFuture(join(r.kvs()));
+        });
+    int chunks = meta.getInteger("chunks", 0);
+    return bytes.compose(all -> {
       if (!PlanCodec.sha256(all).equals(meta.getString("sha256"))) {
         return Future.failedFuture(new IllegalStateException("plan v" + version + ": checksum mismatch"));
       }
       return vertx.<RoutingPlan>executeBlocking(() -> PlanCodec.decode(all), false).map(p -> {
         lastPlanBytes = all.length;
         if (apply(p)) {
-          LOG.info("applied plan v{} from etcd ({} bytes in {} chunk(s), read and decoded in {} ms): {}", p.version(),
-              all.length, chunks, (System.nanoTime() - t0) / 1_000_000, p.reason());
+          LOG.info("applied plan v{} from etcd ({} bytes {}, read and decoded in {} ms): {}", p.version(),
+              all.length, chunks == 0 ? "inline" : "in " + chunks + " chunk(s)", (System.nanoTime() - t0) / 1_000_000,
+              p.reason());
         }
         return null;
       });
@@ -203,12 +221,16 @@ public final class EtcdBus implements EtcdControlBus {
     watches.add(etcd.watch(key("plan/meta"), 0, new EtcdClient.WatchListener() {
       @Override
       public void onEvents(List<EtcdClient.Event> events, long revision) {
+        KeyValue latest = null;
         for (EtcdClient.Event e : events) {
           if (!e.delete()) {
             metaModRevision = Math.max(metaModRevision, e.kv().modRevision());
+            latest = e.kv();
           }
         }
-        scheduleFetch();
+        if (latest != null) {
+          scheduleFetch(new JsonObject(latest.valueUtf8()));
+        }
       }
 
       @Override
@@ -232,6 +254,11 @@ public final class EtcdBus implements EtcdControlBus {
   }
 
   private void scheduleFetch() {
+    scheduleFetch(null);
+  }
+
+  /** Reads the plan {@code meta} names (or plan/meta first, when null); serial, coalescing what arrives meanwhile. */
+  private void scheduleFetch(JsonObject meta) {
     synchronized (this) {
       if (fetching) {
         fetchAgain = true;
@@ -239,7 +266,7 @@ public final class EtcdBus implements EtcdControlBus {
       }
       fetching = true;
     }
-    readPlan().onComplete(ar -> {
+    (meta != null ? fetch(meta) : readPlan()).onComplete(ar -> {
       if (ar.failed()) {
         LOG.debug("plan read failed: {}", ar.cause().getMessage());
       }
@@ -262,9 +289,13 @@ public final class EtcdBus implements EtcdControlBus {
       return Future.failedFuture("plan version " + next.version() + " is not newer than " + prev.version());
     }
     return vertx.executeBlocking(() -> PlanCodec.encode(next), false).compose(bytes -> {
-      int chunks = Math.max(1, (bytes.length + CHUNK_BYTES - 1) / CHUNK_BYTES);
+      // A plan that fits (most do: 10,000 split zones × 50 regions is about 150 KiB) travels inside plan/meta
+      // itself: one write, and one watch event that carries the whole plan to every data plane.
+      boolean inline = bytes.length <= inlineBytes;
+      int chunks = inline ? 0 : (bytes.length + CHUNK_BYTES - 1) / CHUNK_BYTES;
       String dir = "plan/v/" + next.version() + "/";
-      Future<Void> chain = etcd.deletePrefix(key(dir)).mapEmpty(); // leftovers of an earlier failed attempt
+      Future<Void> chain = inline ? Future.succeededFuture()
+          : etcd.deletePrefix(key(dir)).mapEmpty(); // leftovers of an earlier failed attempt
       for (int i = 0; i < chunks; i++) {
         byte[] part = Arrays.copyOfRange(bytes, i * CHUNK_BYTES, Math.min(bytes.length, (i + 1) * CHUNK_BYTES));
         String k = key(dir + String.format("%05d", i));
@@ -273,6 +304,9 @@ public final class EtcdBus implements EtcdControlBus {
       JsonObject meta = new JsonObject().put("version", next.version()).put("chunks", chunks)
           .put("bytes", bytes.length).put("sha256", PlanCodec.sha256(bytes)).put("encoding", "gzip+json")
           .put("created_at", next.createdAt().toString());
+      if (inline) {
+        meta.put("inline", java.util.Base64.getEncoder().encodeToString(bytes));
+      }
       return chain.compose(v -> {
         List<Cmp> cmps = new ArrayList<>(guards.get());
         long seen = metaModRevision;
@@ -281,7 +315,9 @@ public final class EtcdBus implements EtcdControlBus {
             List.of());
       }).compose(t -> {
         if (!t.succeeded()) {
-          etcd.deletePrefix(key(dir));
+          if (!inline) {
+            etcd.deletePrefix(key(dir));
+          }
           scheduleFetch();
           return Future.failedFuture(new IllegalStateException("plan v" + next.version() + " not published: "
               + "plan/meta changed since revision " + metaModRevision + " (another controller wrote a plan) or "

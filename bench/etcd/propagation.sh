@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Plan propagation over etcd: from the controller's publish call until every one of N watching processes applied
+# the plan (the same EtcdControlBus code the DNS and proxy processes run), for a 10,000-zone x 50-region plan and
+# a small one. Starts its own etcd (Debian's etcd-server) on a free loopback port; stops it at the end.
+#   bench/etcd/propagation.sh [WATCHERS=10] [PLANS=50]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+watchers="${1:-10}"
+plans="${2:-50}"
+command -v etcd >/dev/null || { echo "etcd not found: apt-get install etcd-server" >&2; exit 1; }
+mvn -q -B -ntp -pl etcd -am test-compile -DskipTests >/dev/null
+mvn -q -B -ntp -pl etcd dependency:build-classpath -Dmdep.outputFile=target/bench-cp.txt -Dmdep.includeScope=test >/dev/null
+cp="etcd/target/test-classes:etcd/target/classes:core/target/classes:config/target/classes:$(cat etcd/target/bench-cp.txt)"
+work="$(mktemp -d)"
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+peer=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+etcd --name bench --data-dir "$work/data" --listen-client-urls "http://127.0.0.1:$port" \
+  --advertise-client-urls "http://127.0.0.1:$port" --listen-peer-urls "http://127.0.0.1:$peer" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "bench=http://127.0.0.1:$peer" \
+  >"$work/etcd.log" 2>&1 &
+etcd_pid=$!
+trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+echo "etcd $(etcd --version | head -1 | awk '{print $3}') on 127.0.0.1:$port; $(nproc) cores; java $(java -version 2>&1 | head -1)"
+run() { java -Xmx1g -cp "$cp" io.meridian.etcd.bench.PropagationBench "http://127.0.0.1:$port" "$watchers" "$1" "$2" "$plans"; }
+run 10000 50
+run 0 3
