@@ -25,3 +25,8 @@ echo "etcd $(etcd --version | head -1 | awk '{print $3}') on 127.0.0.1:$port; $(
 run() { java -Xmx1g -cp "$cp" io.meridian.etcd.bench.PropagationBench "http://127.0.0.1:$port" "$watchers" "$1" "$2" "$plans"; }
 run 10000 50
 run 0 3
+# etcd fsyncs its WAL before it acknowledges a write: that disk latency is part of every plan's propagation
+curl -s "http://127.0.0.1:$port/metrics" | awk '/^etcd_disk_wal_fsync_duration_seconds_(sum|count)/ {v[$1]=$2}
+  END {if (v["etcd_disk_wal_fsync_duration_seconds_count"] > 0) printf "etcd WAL fsync: mean %.1f ms over %d fsyncs\n",
+  1000*v["etcd_disk_wal_fsync_duration_seconds_sum"]/v["etcd_disk_wal_fsync_duration_seconds_count"],
+  v["etcd_disk_wal_fsync_duration_seconds_count"]}'

@@ -102,8 +102,8 @@ class EtcdControlBusTest {
     assertTrue(older.getMessage().contains("not newer"), older.getMessage());
     // b has not yet seen a's v6 when it writes its own v6: the guarded write on plan/meta's revision refuses it
     EtcdControlBus stale = bus(first, 768 * 1024);
-    a.publishPlan(plan(6, 10)).await(20, TimeUnit.SECONDS);
     stale.close(); // stops watching: it will not learn about v6 by itself
+    a.publishPlan(plan(6, 10)).await(20, TimeUnit.SECONDS);
     waitFor(() -> b.currentPlan().version() == 6);
     Throwable raced = assertThrows(Exception.class, () -> stale.publishPlan(plan(7, 10)).await(20, TimeUnit.SECONDS));
     assertTrue(raced.getMessage().contains("another controller"), raced.getMessage());
