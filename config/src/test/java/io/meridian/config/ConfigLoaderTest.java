@@ -148,6 +148,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void multiProcessExampleIsValidAndUsesEtcd() throws Exception {
+    MeridianConfig c = ConfigLoader.load(Path.of("meridian.multi-process.yaml"));
+    assertEquals(StateStoreConfig.Type.ETCD, c.stateStore().type());
+    assertEquals(List.of("http://127.0.0.1:2379"), c.stateStore().etcd().endpoints());
+    assertEquals("/meridian/", c.stateStore().etcd().prefix());
+    assertEquals(Duration.ofSeconds(5), c.stateStore().etcd().leaseTtl());
+  }
+
+  @Test
+  void etcdTlsAndUserFilesAreReadRelativeToTheConfig(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve("ca.pem"), "x");
+    java.nio.file.Files.writeString(dir.resolve("pw"), "s3cret\n");
+    MeridianConfig c = ConfigLoader.parse("t.yaml", REGION + "state_store:\n  type: etcd\n  etcd:\n"
+        + "    endpoints: [https://e1:2379, https://e2:2379]\n    tls: {ca: ca.pem}\n    username: m\n"
+        + "    password_file: pw\n", dir, dir.resolve("t.yaml"));
+    assertEquals(dir.resolve("ca.pem"), c.stateStore().etcd().caFile());
+    assertEquals("s3cret", c.stateStore().etcd().password());
+    assertEquals("m", c.stateStore().etcd().username());
+  }
+
+  @Test
   void durationsParse() {
     assertEquals(Duration.ofMillis(500), ConfigNode.parseDuration("500ms"));
     assertEquals(Duration.ofMillis(1500), ConfigNode.parseDuration("1.5s"));
