@@ -30,6 +30,9 @@ public final class EtcdServer implements AutoCloseable {
   private final int peerPort;
   private final List<String> extraArgs;
   private Process process;
+  /** With TLS: the PEM files the test's curl uses for the health check (CA, client cert, client key). */
+  private List<String> tlsCurl = List.of();
+  private String scheme = "http";
 
   private EtcdServer(Path binary, Path dataDir, int clientPort, int peerPort, List<String> extraArgs) {
     this.binary = binary;
@@ -73,6 +76,20 @@ public final class EtcdServer implements AutoCloseable {
     return s;
   }
 
+  /**
+   * etcd serving clients over TLS with {@code cert}/{@code key}, requiring client certificates signed by {@code ca}
+   * ({@code --client-cert-auth}); {@code clientCert}/{@code clientKey} are used for the health check.
+   */
+  public static EtcdServer startTls(Path dataDir, Path ca, Path cert, Path key, Path clientCert, Path clientKey)
+      throws IOException, InterruptedException {
+    EtcdServer s = new EtcdServer(requireBinary(), dataDir, freePort(), freePort(), List.of("--cert-file",
+        cert.toString(), "--key-file", key.toString(), "--trusted-ca-file", ca.toString(), "--client-cert-auth"));
+    s.scheme = "https";
+    s.tlsCurl = List.of("--cacert", ca.toString(), "--cert", clientCert.toString(), "--key", clientKey.toString());
+    s.launch();
+    return s;
+  }
+
   public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
@@ -80,7 +97,7 @@ public final class EtcdServer implements AutoCloseable {
   }
 
   public String endpoint() {
-    return "http://127.0.0.1:" + clientPort;
+    return scheme + "://127.0.0.1:" + clientPort;
   }
 
   public int clientPort() {
@@ -113,6 +130,18 @@ public final class EtcdServer implements AutoCloseable {
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
         throw new IOException("etcd exited with " + process.exitValue() + ": " + log());
+      }
+      if (!tlsCurl.isEmpty()) {
+        List<String> curl = new java.util.ArrayList<>(List.of("curl", "-sf", "--max-time", "1"));
+        curl.addAll(tlsCurl);
+        curl.add(endpoint() + "/health");
+        Process c = new ProcessBuilder(curl).redirectErrorStream(true).start();
+        String out = new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (c.waitFor() == 0 && out.contains("true")) {
+          return;
+        }
+        Thread.sleep(50);
+        continue;
       }
       try {
         HttpURLConnection c = (HttpURLConnection) URI.create(endpoint() + "/health").toURL().openConnection();
