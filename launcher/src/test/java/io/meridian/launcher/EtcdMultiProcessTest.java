@@ -171,6 +171,40 @@ class EtcdMultiProcessTest {
     assertEquals("static", dnsPlanStatus().getString("source"));
   }
 
+  @Test
+  void aVantagePointProcessThatDiesStopsCountingWhenItsLeaseExpires() throws Exception {
+    // quorum 1: one vantage point seeing us-east down is enough to fail it
+    String base = Files.readString(config).replace("  vantage_points: [vp-a, vp-b, vp-c]\n",
+        "  vantage_point: vp-a\n  quorum: 1\n");
+    Files.writeString(config, base);
+    // vp-x probes us-east on a port where nothing listens, and claims its reports stay valid for a minute: only
+    // its lease (2 s) can stop them counting once it is dead
+    int closedPort = Demo.freePort();
+    Path xConfig = dir.resolve("cfg/checker-x.yaml");
+    Files.writeString(xConfig, base.replace("  vantage_point: vp-a\n", "  vantage_point: vp-x\n  report_ttl: 60s\n")
+        .replace("url: \"http://127.0.0.1:" + ports.appUsEast() + "/healthz\"",
+            "url: \"http://127.0.0.1:" + closedPort + "/healthz\"")
+        .replace("ops_listen: 127.0.0.1:" + ports.checkerOps(), "ops_listen: 127.0.0.1:" + Demo.freePort())
+        .replace("path: state", "path: state-x"));
+    MeridianProcess control = run("control", "--roles", "controller,checker");
+    awaitTrue(() -> "HEALTHY".equals(regionHealth("us-east")), Duration.ofSeconds(60), control);
+    MeridianProcess x = MeridianProcess.start(xConfig, dir.resolve("checker-x.log"), "--roles", "checker");
+    processes.add(x);
+    awaitTrue(() -> "FAILED".equals(regionHealth("us-east")), Duration.ofSeconds(60), x);
+    long killedAt = System.nanoTime();
+    x.kill();
+    awaitTrue(() -> !"FAILED".equals(regionHealth("us-east")), Duration.ofSeconds(30), control);
+    long ms = (System.nanoTime() - killedAt) / 1_000_000;
+    System.out.printf("vp-x killed: us-east no longer failed after %d ms (lease_ttl 2s, vp-x's report_ttl 60s)%n", ms);
+    assertTrue(ms < 60_000, "the dead vantage point counted until its report expired: " + ms + " ms");
+    assertTrue(control.log().contains("health/vp-x is gone"), tail(control.log()));
+  }
+
+  String regionHealth(String id) {
+    JsonObject plan = admin("GET", "/v1/plan");
+    return plan.containsKey("regions") ? region(plan, id).getString("health") : "";
+  }
+
   static JsonObject region(JsonObject plan, String id) {
     for (Object o : plan.getJsonArray("regions")) {
       if (id.equals(((JsonObject) o).getString("id"))) {
