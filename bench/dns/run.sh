@@ -12,6 +12,8 @@
 # and the Meridian/gdnsd ratios.
 #
 # Usage: bench/dns/run.sh [DURATION=10] [OUTSTANDING=200] [LAT_QPS=20000]
+# MERIDIAN_JAR=launcher/target/meridian.jar starts Meridian as `java -jar ... run --roles dns $MERIDIAN_RUN_ARGS`
+# instead of the bench harness (MERIDIAN_CONFIG_APPEND: YAML appended to its config first).
 # Needs: java 17, maven, dnsperf, gdnsd, taskset (util-linux). Writes its work files under target/bench-dns/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -99,9 +101,18 @@ foreign=""
 java --list-modules 2>/dev/null | grep -q '^jdk.incubator.foreign@17' \
   && foreign="--add-modules jdk.incubator.foreign --enable-native-access=ALL-UNNAMED"
 echo "== starting Meridian GeoDNS on cpu $SERVER_CPU (port $MPORT)${MERIDIAN_UDP:+, udp listener $MERIDIAN_UDP}"
+if [[ -n "${MERIDIAN_JAR:-}" ]]; then
+  # as users start it: `meridian run --roles dns` from a given launcher jar (e.g. bench/etcd/dataplane-ab.sh
+  # compares two builds), with extra YAML appended to the config (e.g. a state_store block) and extra run args
+  [[ -n "${MERIDIAN_CONFIG_APPEND:-}" ]] && printf '%s\n' "$MERIDIAN_CONFIG_APPEND" >> "$work/meridian.yaml"
+  taskset -c "$SERVER_CPU" java $foreign ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} \
+    ${MERIDIAN_UDP:+-Dmeridian.geodns.udp=$MERIDIAN_UDP} -jar "$MERIDIAN_JAR" run --config "$work/meridian.yaml" \
+    --roles dns ${MERIDIAN_RUN_ARGS:-} > "$work/meridian.log" 2>&1 &
+else
 taskset -c "$SERVER_CPU" java $foreign ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} -Dloops=1 \
   ${MERIDIAN_UDP:+-Dmeridian.geodns.udp=$MERIDIAN_UDP} -cp "$CP" \
   io.meridian.geodns.bench.DnsBenchTool serve "$work/meridian.yaml" > "$work/meridian.log" 2>&1 &
+fi
 mpid=$!; pids+=("$mpid")
 wait_ready "$MPORT"
 grep -m1 "ready" "$work/meridian.log" || true

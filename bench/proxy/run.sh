@@ -10,6 +10,10 @@
 # Meridian runs twice: its own HTTP/1.1 path (the default, row "meridian") and, for the A/B, the Vert.x server +
 # client path (-Dmeridian.proxy.engine=vertx, row "mer-vertx"; VERTX_AB=0 leaves it out).
 #
+# MERIDIAN_JAR=jar runs the "meridian" row as `java -jar jar run --roles proxy $MERIDIAN_RUN_ARGS` (config plus
+# MERIDIAN_CONFIG_APPEND); MERIDIAN_B_JAR (with MERIDIAN_B_RUN_ARGS, MERIDIAN_B_CONFIG_APPEND) replaces the Vert.x
+# row with a second build, for a before/after in one run.
+#
 # Needs: wrk nginx haproxy (apt: wrk nginx-light|nginx haproxy), Java 17, Maven. Loopback only.
 set -euo pipefail
 DUR=${1:-10s}
@@ -106,8 +110,18 @@ else
   cp -r "$ROOT/l7-proxy/target/classes" "$WORK/classes" && cp -r "$ROOT/l7-proxy/target/test-classes" "$WORK/test-classes"
 fi
 CP="$WORK/classes:$WORK/test-classes:$(cat "$WORK/cp.txt")"
-start_meridian() { # name port engine
+start_meridian() { # name port engine [jar]
   sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$2/" "$WORK/meridian.yaml" > "$WORK/$1-run.yaml"
+  if [ -n "${4:-}" ]; then
+    # as users start it: `meridian run --roles proxy` from a launcher jar, its config plus MERIDIAN_CONFIG_APPEND
+    [ -n "${MERIDIAN_CONFIG_APPEND:-}" ] && printf '%s\n' "$MERIDIAN_CONFIG_APPEND" >> "$WORK/$1-run.yaml"
+    taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
+      -Xlog:gc:file="$WORK/$1-gc.log" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+      -jar "$4" run --config "$WORK/$1-run.yaml" --roles proxy ${MERIDIAN_RUN_ARGS:-} > "$WORK/$1.log" 2>&1 & PIDS+=($!)
+    for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$2/" 2>/dev/null && break; sleep 0.5; done
+    echo "$1: meridian run --roles proxy from $4"
+    return
+  fi
   taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
     -Xlog:gc:file="$WORK/$1-gc.log" -Dmeridian.proxy.engine="$3" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     -cp "$CP" \
@@ -118,9 +132,14 @@ start_meridian() { # name port engine
 }
 # Meridian twice, one JVM per engine: its own HTTP/1.1 path (the default) and the Vert.x server + client path
 # (-Dmeridian.proxy.engine=vertx), for the A/B in the same run. Only the one under load uses the core.
-start_meridian meridian "$MERIDIAN_PORT" h1
+start_meridian meridian "$MERIDIAN_PORT" h1 "${MERIDIAN_JAR:-}"
 MERIDIAN_PID=${PIDS[-1]}
-if [ "${VERTX_AB:-1}" = 1 ]; then
+if [ -n "${MERIDIAN_B_JAR:-}" ]; then
+  # A/B of two builds in one run (bench/etcd/dataplane-ab.sh): row "mer-vertx" is then the B build
+  MERIDIAN_CONFIG_APPEND="${MERIDIAN_B_CONFIG_APPEND:-}" MERIDIAN_RUN_ARGS="${MERIDIAN_B_RUN_ARGS:-}" \
+    start_meridian mer-vertx "$MERIDIAN_VX_PORT" h1 "$MERIDIAN_B_JAR"
+  VERTX_PID=${PIDS[-1]}
+elif [ "${VERTX_AB:-1}" = 1 ]; then
   start_meridian mer-vertx "$MERIDIAN_VX_PORT" vertx
   VERTX_PID=${PIDS[-1]}
 fi
