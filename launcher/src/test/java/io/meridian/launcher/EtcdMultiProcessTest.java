@@ -221,7 +221,7 @@ class EtcdMultiProcessTest {
     while (!v.equals(expected)) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("expected '" + expected + "' within " + max + ", last was '" + v + "'\n"
-            + tail(p.log()));
+            + (p == null ? "" : tail(p.log())));
       }
       Thread.sleep(100);
       v = probe.get();
