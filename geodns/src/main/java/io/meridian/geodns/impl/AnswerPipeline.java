@@ -209,7 +209,7 @@ public final class AnswerPipeline {
     q.client = client;
     locate(q);
     choose(q);
-    return Explainer.of(q, plan);
+    return Explainer.of(q, q.plan);
   }
 
   /** The locate and choose stages, for the fast path. */
@@ -359,7 +359,7 @@ public final class AnswerPipeline {
       return;
     }
     q.location = locations.locate(q.client);
-    q.clientHash = ClientAddress.subnetHash(q.client);
+    q.clientHash = io.meridian.core.ClientKey.of(q.client);
   }
 
   /** The one decision: {@link RegionSelector#choose}, under the name's geofence for this client. */
@@ -368,6 +368,7 @@ public final class AnswerPipeline {
       return;
     }
     RoutingPlan p = plan;
+    q.plan = p;
     q.fence = q.geo.fenceFor(q.location);
     RegionSelector.Constraint c = q.fence == null ? RegionSelector.Constraint.NONE : q.fence.constraint();
     int zoneIndex = q.location == null ? io.meridian.core.geo.Zones.UNKNOWN : q.location.zone();
@@ -381,7 +382,7 @@ public final class AnswerPipeline {
     if (q.geo == null) {
       return;
     }
-    GeoAnswers.answer(q, plan, metrics);
+    GeoAnswers.answer(q, q.plan, metrics);
   }
 
   /** RFC 2308 §2.1/§2.2: NXDOMAIN and NODATA carry the zone's SOA, with the negative TTL, in authority. */

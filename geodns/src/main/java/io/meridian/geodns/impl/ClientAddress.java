@@ -1,14 +1,10 @@
 package io.meridian.geodns.impl;
 
 /**
- * Client address helpers for the hot path: prefix truncation (ECS privacy caps, RFC 7871 §11.1), the stable
- * per-subnet hash that keeps a resolver's answers from churning, and literal parsing without DNS lookups.
+ * Client address helpers for the hot path: prefix truncation (ECS privacy caps, RFC 7871 §11.1) and literal
+ * parsing without DNS lookups. The per-client key is {@link io.meridian.core.ClientKey}, shared with the proxy.
  */
 final class ClientAddress {
-  /** Clients in one IPv4 /24 or IPv6 /56 share a hash, so they share an answer under a weighted split. */
-  static final int HASH_PREFIX_V4 = 24;
-  static final int HASH_PREFIX_V6 = 56;
-
   private ClientAddress() {}
 
   /** A copy of {@code addr} with the bits after {@code prefix} cleared. */
@@ -21,21 +17,6 @@ final class ClientAddress {
       out[full] = (byte) (addr[full] & (0xFF << (8 - rem)));
     }
     return out;
-  }
-
-  /** FNV-1a over the /24 (v4) or /56 (v6); RegionSelector mixes it further. */
-  static int subnetHash(byte[] addr) {
-    int n = addr.length == 4 ? HASH_PREFIX_V4 / 8 : HASH_PREFIX_V6 / 8;
-    int h = 0x811C9DC5;
-    for (int i = 0; i < n && i < addr.length; i++) {
-      h = (h ^ (addr[i] & 0xFF)) * 0x01000193;
-    }
-    return h;
-  }
-
-  /** The prefix the hash covers for this family. */
-  static int hashPrefix(byte[] addr) {
-    return addr.length == 4 ? HASH_PREFIX_V4 : HASH_PREFIX_V6;
   }
 
   /**

@@ -238,7 +238,7 @@ final class FastPath {
     if (wires == null) {
       return false; // fallback or NODATA: the full pipeline builds those
     }
-    RoutingPlan plan = p.plan();
+    RoutingPlan plan = q.plan; // the plan the region was chosen from: one read per query
     byte[] answer = wires[plan.inTransition() ? 1 : 0];
     int count = qtype == Type.A ? ra.a()[0].size() : ra.aaaa()[0].size();
     int scope = 0;

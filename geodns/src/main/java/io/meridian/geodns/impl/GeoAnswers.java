@@ -97,7 +97,7 @@ final class GeoAnswers {
     int family = q.ecsFamily == 1 ? 32 : 128;
     int scope = q.location == null ? q.ecsSource : q.location.networkPrefix();
     if (q.location != null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
-      scope = Math.max(scope, ClientAddress.hashPrefix(q.client));
+      scope = Math.max(scope, io.meridian.core.ClientKey.prefix(q.client));
     }
     return Math.min(scope, family);
   }

@@ -65,6 +65,11 @@ final class Query {
   boolean explain;
 
   // geo policy
+  /**
+   * The plan this query's region was chosen from, read once by the choose stage: the answer's TTL and ECS scope
+   * come from the same plan, even when a new one is swapped in meanwhile.
+   */
+  io.meridian.core.RoutingPlan plan;
   ClientLocation location;
   int clientHash;
   GeoNameSpec.Fence fence;

@@ -87,22 +87,6 @@ final class ClientAddress {
     return out;
   }
 
-  /**
-   * A stable hash of the client's network (/24 for IPv4, /48 for IPv6), so that clients of one subnet keep
-   * their region while the plan stands, as GeoDNS answers per ECS subnet.
-   */
-  static int subnetHash(byte[] a) {
-    if (a == null) {
-      return 0;
-    }
-    int n = a.length == 4 ? 3 : 6;
-    int h = 1;
-    for (int i = 0; i < n; i++) {
-      h = 31 * h + a[i];
-    }
-    return h;
-  }
-
   static String format(byte[] a) {
     if (a == null) {
       return "unknown";

@@ -78,7 +78,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     this.route = route;
     this.clientIp = clientIp;
     this.zone = zone;
-    this.clientHash = ClientAddress.subnetHash(clientIp);
+    this.clientHash = io.meridian.core.ClientKey.of(clientIp); // shared with GeoDNS
     this.start = start;
     this.hasBody = hasBody;
     String m = req.method();
