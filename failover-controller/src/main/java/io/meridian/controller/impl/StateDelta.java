@@ -115,8 +115,13 @@ public record StateDelta(long revision, JsonObject changes) {
       Object v = s.getValue(k);
       if (v == null) {
         m.remove(k);
-      } else {
+        continue;
+      }
+      try {
         m.put(k, decode.apply(k, v));
+      } catch (ClassCastException | NullPointerException | DateTimeException e) {
+        throw new IllegalArgumentException(name + "." + k + ": malformed value " + JournalEntry.abbreviate(
+            String.valueOf(v)) + " (" + e.getMessage() + ")", e);
       }
     }
     return m;
