@@ -154,8 +154,12 @@ public record AdminState(long revision, Map<String, RegionOverride> regions, Map
         lm.remove(lm.keySet().iterator().next());
       }
       Instant at = answeredAt(response);
-      if (at != null) {
-        lm.values().removeIf(r -> !withinWindow(r, at));
+      // oldest first: stop at the first answer still inside the window
+      for (var it = lm.values().iterator(); at != null && it.hasNext(); ) {
+        if (withinWindow(it.next(), at)) {
+          break;
+        }
+        it.remove();
       }
       m = lm;
     }

@@ -114,6 +114,8 @@ public final class EmbeddedStateStore implements StateStore {
   private JournalCommit committed;
   private int committedSlot;
   private AdminState state = AdminState.EMPTY;
+  /** The state being rebuilt at start-up, entry by entry. */
+  private StateDelta.Replay replaying;
   /** Why nothing can be made durable until the journal is cut back, or null when writable. */
   private String unavailable;
   private boolean closed;
@@ -220,6 +222,7 @@ public final class EmbeddedStateStore implements StateStore {
       state = s.state();
       s.audit().forEach(this::remember);
     }
+    replaying = new StateDelta.Replay(state);
     Path seg = segmentPath(base);
     boolean acceptLoss = Files.exists(dir.resolve(ACCEPT_DATA_LOSS));
     if (!Files.exists(seg)) {
@@ -307,6 +310,8 @@ public final class EmbeddedStateStore implements StateStore {
     if (kept > 0 || offset != committed.endOffset()) {
       commitNow(committed.next(base, seq - 1, offset));
     }
+    state = replaying.state();
+    replaying = null;
     if (acceptLoss) {
       Files.deleteIfExists(dir.resolve(ACCEPT_DATA_LOSS));
     }
@@ -319,7 +324,7 @@ public final class EmbeddedStateStore implements StateStore {
       if (e.seq() != seq) {
         return "it holds seq " + e.seq() + " (expected: " + seq + ")";
       }
-      state = e.delta().applyTo(state);
+      replaying.apply(e.delta());
       remember(e.audit());
       return null;
     } catch (IllegalArgumentException e) {

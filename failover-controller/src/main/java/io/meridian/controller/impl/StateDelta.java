@@ -3,10 +3,11 @@ package io.meridian.controller.impl;
 import io.meridian.controller.AdminState;
 import io.vertx.core.json.JsonObject;
 import java.time.DateTimeException;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BiFunction;
@@ -51,18 +52,31 @@ public record StateDelta(long revision, JsonObject changes) {
 
   private static <V> void section(JsonObject out, String name, Map<String, V> before, Map<String, V> after,
       Function<V, Object> json) {
-    JsonObject s = new JsonObject();
-    Set<String> keys = new TreeSet<>(before.keySet()); // sorted: the same change always encodes the same way
-    keys.addAll(after.keySet());
-    for (String k : keys) {
-      V a = after.get(k);
-      if (!Objects.equals(before.get(k), a)) {
-        s.put(k, a == null ? null : json.apply(a));
+    if (before == after) {
+      return;
+    }
+    // only the changed keys are sorted (the same change always encodes the same way); most sections change
+    // by one key while holding up to 1,000
+    Set<String> changed = new TreeSet<>();
+    after.forEach((k, v) -> {
+      if (!Objects.equals(before.get(k), v)) {
+        changed.add(k);
+      }
+    });
+    for (String k : before.keySet()) {
+      if (!after.containsKey(k)) {
+        changed.add(k);
       }
     }
-    if (!s.isEmpty()) {
-      out.put(name, s);
+    if (changed.isEmpty()) {
+      return;
     }
+    JsonObject s = new JsonObject();
+    for (String k : changed) {
+      V a = after.get(k);
+      s.put(k, a == null ? null : json.apply(a));
+    }
+    out.put(name, s);
   }
 
   private static Map<String, Boolean> asMap(Set<String> set) {
@@ -78,53 +92,112 @@ public record StateDelta(long revision, JsonObject changes) {
    *     that kept the checksum intact): better to stop than to replay half of an entry
    */
   public AdminState applyTo(AdminState base) {
-    for (String name : changes.fieldNames()) {
-      if (!SECTIONS.contains(name)) {
-        throw new IllegalArgumentException("delta section '" + name + "' (expected one of " + new TreeSet<>(SECTIONS)
-            + ")");
-      }
-    }
-    try {
-      Map<String, AdminState.RegionOverride> regions = apply(base.regions(), "regions",
-          (k, v) -> AdminState.RegionOverride.fromJson((JsonObject) v));
-      Map<String, String> promotions = apply(base.promotions(), "promotions", (k, v) -> (String) v);
-      Set<String> fenced = new LinkedHashSet<>(apply(asMap(base.fenced()), "fenced", (k, v) -> {
-        if (!Boolean.TRUE.equals(v)) {
-          throw new IllegalArgumentException("fenced." + k + ": " + v + " (expected: true or null)");
-        }
-        return Boolean.TRUE;
-      }).keySet());
-      Map<String, AdminState.ZonePin> pins = apply(base.pins(), "pins",
-          (zone, v) -> AdminState.ZonePin.fromJson(zone, (JsonObject) v));
-      AdminState.Freeze frozen = base.frozen();
-      if (changes.containsKey("frozen")) {
-        JsonObject f = changes.getJsonObject("frozen");
-        frozen = f == null ? null : AdminState.Freeze.fromJson(f);
-      }
-      Map<String, JsonObject> idempotency = apply(base.idempotency(), "idempotency", (k, v) -> (JsonObject) v);
-      return new AdminState(revision, regions, promotions, fenced, pins, frozen, idempotency);
-    } catch (ClassCastException | NullPointerException | DateTimeException e) {
-      throw new IllegalArgumentException("delta of revision " + revision + " has a malformed value: " + e, e);
-    }
+    Replay r = new Replay(base);
+    r.apply(this);
+    return r.state();
   }
 
-  private <V> Map<String, V> apply(Map<String, V> base, String name, BiFunction<String, Object, V> decode) {
-    Map<String, V> m = new LinkedHashMap<>(base);
-    JsonObject s = changes.getJsonObject(name, new JsonObject());
-    for (String k : s.fieldNames()) {
-      Object v = s.getValue(k);
-      if (v == null) {
-        m.remove(k);
-        continue;
-      }
-      try {
-        m.put(k, decode.apply(k, v));
-      } catch (ClassCastException | NullPointerException | DateTimeException e) {
-        throw new IllegalArgumentException(name + "." + k + ": malformed value " + JournalEntry.abbreviate(
-            String.valueOf(v)) + " (" + e.getMessage() + ")", e);
-      }
+  /**
+   * Applies many deltas in a row onto one mutable copy of the state: a start-up replays up to 1,000 entries,
+   * and copying the whole state (with its 1,000 stored answers) per entry made that take a second.
+   */
+  public static final class Replay {
+    private long revision;
+    private final Map<String, AdminState.RegionOverride> regions;
+    private final Map<String, String> promotions;
+    private final Map<String, Boolean> fenced;
+    private final Map<String, AdminState.ZonePin> pins;
+    private AdminState.Freeze frozen;
+    private final Map<String, JsonObject> idempotency;
+
+    public Replay(AdminState base) {
+      revision = base.revision();
+      regions = new HashMap<>(base.regions());
+      promotions = new HashMap<>(base.promotions());
+      fenced = new HashMap<>(asMap(base.fenced()));
+      pins = new HashMap<>(base.pins());
+      frozen = base.frozen();
+      idempotency = new HashMap<>(base.idempotency());
     }
-    return m;
+
+    /**
+     * Applies {@code d}. Every value is decoded before any is applied, so a delta that fails changes nothing.
+     *
+     * @throws IllegalArgumentException naming the section and key of a value that cannot be decoded
+     */
+    public void apply(StateDelta d) {
+      JsonObject c = d.changes();
+      for (String name : c.fieldNames()) {
+        if (!SECTIONS.contains(name)) {
+          throw new IllegalArgumentException("delta section '" + name + "' (expected one of "
+              + new TreeSet<>(SECTIONS) + ")");
+        }
+      }
+      var r = decode(c, "regions", (k, v) -> AdminState.RegionOverride.fromJson((JsonObject) v));
+      var pr = decode(c, "promotions", (k, v) -> (String) v);
+      var f = decode(c, "fenced", (k, v) -> {
+        if (!Boolean.TRUE.equals(v)) {
+          throw new IllegalArgumentException("expected: true or null");
+        }
+        return Boolean.TRUE;
+      });
+      var p = decode(c, "pins", (zone, v) -> AdminState.ZonePin.fromJson(zone, (JsonObject) v));
+      var i = decode(c, "idempotency", (k, v) -> (JsonObject) v);
+      AdminState.Freeze fr = frozen;
+      if (c.containsKey("frozen")) {
+        try {
+          JsonObject fj = (JsonObject) c.getValue("frozen");
+          fr = fj == null ? null : AdminState.Freeze.fromJson(fj);
+        } catch (ClassCastException | NullPointerException | DateTimeException e) {
+          throw new IllegalArgumentException("frozen: malformed value " + JournalEntry.abbreviate(
+              String.valueOf(c.getValue("frozen"))) + " (" + e.getMessage() + ")", e);
+        }
+      }
+      putAll(regions, r);
+      putAll(promotions, pr);
+      putAll(fenced, f);
+      putAll(pins, p);
+      putAll(idempotency, i);
+      frozen = fr;
+      revision = d.revision();
+    }
+
+    public AdminState state() {
+      return new AdminState(revision, regions, promotions, fenced.keySet(), pins, frozen, idempotency);
+    }
+
+    private static <V> Map<String, Optional<V>> decode(JsonObject changes, String name,
+        BiFunction<String, Object, V> decode) {
+      Map<String, Optional<V>> out = new LinkedHashMap<>();
+      Object section = changes.getValue(name);
+      if (section == null) {
+        return out;
+      }
+      if (!(section instanceof JsonObject s)) {
+        throw new IllegalArgumentException(name + ": " + JournalEntry.abbreviate(String.valueOf(section))
+            + " (expected: an object of key to value or null)");
+      }
+      for (String k : s.fieldNames()) {
+        Object v = s.getValue(k);
+        try {
+          out.put(k, v == null ? Optional.empty() : Optional.of(decode.apply(k, v)));
+        } catch (ClassCastException | NullPointerException | IllegalArgumentException | DateTimeException e) {
+          throw new IllegalArgumentException(name + "." + k + ": malformed value " + JournalEntry.abbreviate(
+              String.valueOf(v)) + " (" + e.getMessage() + ")", e);
+        }
+      }
+      return out;
+    }
+
+    private static <V> void putAll(Map<String, V> target, Map<String, Optional<V>> changes) {
+      changes.forEach((k, v) -> {
+        if (v.isPresent()) {
+          target.put(k, v.get());
+        } else {
+          target.remove(k);
+        }
+      });
+    }
   }
 
   public boolean isEmpty() {
