@@ -410,6 +410,8 @@ public final class EmbeddedStateStore implements StateStore {
     Path tmp = dir.resolve(COMMIT + ".tmp");
     try (FileChannel ch = options.opener().open(tmp, Set.of(StandardOpenOption.CREATE,
         StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE))) {
+      // both slots' blocks are allocated now: a later commit overwrites, so a full disk cannot stop it
+      writeFully(ch, ByteBuffer.allocate(2 * JournalCommit.SLOT_STRIDE), 0);
       c.writeTo(ch, 0);
     }
     Files.move(tmp, dir.resolve(COMMIT), StandardCopyOption.ATOMIC_MOVE);
@@ -504,7 +506,8 @@ public final class EmbeddedStateStore implements StateStore {
     } catch (IOException e) {
       throw new IOException("state store unavailable: " + unavailable + "; cutting the journal back to seq "
           + committed.lastSeq() + " (byte " + committed.endOffset() + " of " + seg + ") failed too (" + e
-          + "); retried on the next change", e);
+          + "); retried on the next change (a restart before that succeeds keeps whole entries found after the"
+          + " last commit)", e);
     }
     LOG.warn("{}: cut back to seq {} (byte {}) after: {}", seg, committed.lastSeq(), committed.endOffset(),
         unavailable);
