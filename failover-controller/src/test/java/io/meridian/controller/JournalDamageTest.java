@@ -11,7 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.meridian.controller.impl.EmbeddedStateStore;
 import io.meridian.controller.impl.JournalDamagedException;
+import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,10 +72,10 @@ class JournalDamageTest {
     List<AdminState> states = JournalTruncationTest.writeThirteenCommittedAndOneUncommitted(dir);
     // both slots hold commits; damage the newer one (entry 13's) as a crash mid-write of it would
     byte[] commit = Files.readAllBytes(dir.resolve("journal.commit"));
-    int newer = java.nio.ByteBuffer.wrap(commit, 4, 8).getLong() > java.nio.ByteBuffer.wrap(commit, 4100, 8)
+    int newer = ByteBuffer.wrap(commit, 4, 8).getLong() > ByteBuffer.wrap(commit, 4100, 8)
         .getLong() ? 0 : 4096;
     try (FileChannel ch = FileChannel.open(dir.resolve("journal.commit"), StandardOpenOption.WRITE)) {
-      ch.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, 0}), newer + 10);
+      ch.write(ByteBuffer.wrap(new byte[] {0, 0, 0}), newer + 10);
     }
     try (StateStore s = EmbeddedStateStore.open(dir)) {
       assertEquals(states.get(14), s.load(), "entries 13 and 14 were durable; the older commit ends before them");
@@ -103,7 +105,7 @@ class JournalDamageTest {
   @Test
   void aSecondStoreOnTheSameDirectoryIsRefused(@TempDir Path dir) throws Exception {
     try (StateStore s = StateStore.embedded(dir)) {
-      var e = assertThrows(java.io.IOException.class, () -> StateStore.embedded(dir));
+      var e = assertThrows(IOException.class, () -> StateStore.embedded(dir));
       assertTrue(e.getMessage().contains("journal.lock is locked"), e.getMessage());
     }
   }

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The journal stays small: 10,000 admin commands (pins over 100 zones, drains, freezes, each with an
+ * The journal stays small: 10,000 admin commands (pins over 40 zones, drains, freezes, each with an
  * Idempotency-Key) leave a state directory of one snapshot and at most 1,000 entries. The size (at the end and
  * the most it was during the run) and the start-up replay time are printed (not asserted as a time); the size is
  * asserted against an upper bound. Before, every entry carried the whole state and both plans: 2,226 commands
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(VertxExtension.class)
 class JournalSizeTest {
   private static final int COMMANDS = 10_000;
-  /** One snapshot (~0.6 MB: 1,000 stored answers, 1,000 audit entries, 100 pins) + one segment (~1 MB). */
+  /** One snapshot (~0.6 MB: 1,000 stored answers, 1,000 audit entries, 40 pins) + one segment (~1 MB). */
   private static final long BOUND_BYTES = 4L << 20;
 
   @Test
@@ -38,7 +38,7 @@ class JournalSizeTest {
     String reason = "size test: routine change by the on-call operator, ticket OPS-12345";
     try (TestDeployment d = new TestDeployment(vertx, dir, "max_concurrent_drains: 2\n", "")) {
       for (int i = 0; i < COMMANDS; i++) {
-        String zone = (i % 50) + "N" + (i / 50 % 2) + "E";
+        String zone = (i % 20) + "N" + (i / 20 % 2) + "E";
         String[] c = switch (i % 10) {
           case 3 -> new String[] {"/v1/regions/us-west/drain", "{\"reason\":\"" + reason + "\",\"expires_in\":\"2h\"}"};
           case 4 -> new String[] {"/v1/regions/us-west/undrain", "{\"reason\":\"" + reason + "\"}"};

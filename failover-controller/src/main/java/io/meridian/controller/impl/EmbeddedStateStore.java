@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * journal.commit                     two slots: last acknowledged seq, its segment, the segment's committed end
  * snapshot-&lt;S&gt;.snap                  state after entry S and the last 1,000 audit entries (absent while S = 0)
- * journal-&lt;S&gt;.log                    entries S+1, S+2, ... each framed as length, CRC32C, JSON ({@link JournalFrame})
+ * journal-&lt;S&gt;.log                  entries S+1, S+2, ... each framed: length, CRC32C, JSON ({@link JournalFrame})
  * journal.lock                       held while a controller uses the directory
  * </pre>
  *
@@ -187,6 +187,9 @@ public final class EmbeddedStateStore implements StateStore {
       l = lockChannel.tryLock();
     } catch (OverlappingFileLockException e) {
       l = null;
+    } catch (IOException e) { // a filesystem without locks (some NFS setups) must not keep the controller down
+      LOG.warn("{}: cannot lock {} ({}); make sure only one controller uses this directory", dir, LOCK, e.toString());
+      return;
     }
     if (l == null) {
       throw new IOException(dir + " is in use by another state store (" + LOCK + " is locked; expected: one"
