@@ -200,10 +200,6 @@ public record StateDelta(long revision, JsonObject changes) {
     }
   }
 
-  public boolean isEmpty() {
-    return changes.isEmpty();
-  }
-
   /** {@code {"revision": r, <section>: {...}, ...}}. */
   public JsonObject toJson() {
     return changes.copy().put("revision", revision);
