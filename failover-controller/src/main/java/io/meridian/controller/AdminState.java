@@ -2,6 +2,7 @@ package io.meridian.controller;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -19,13 +20,23 @@ import java.util.Set;
  * @param fenced       old homes that must receive no writes until restored
  * @param pins         zone id → operator-set weights (a pin is one region with weight 1)
  * @param frozen       automation frozen, or null
- * @param idempotency  recent Idempotency-Key → the response already given (bounded, oldest dropped)
+ * @param idempotency  recent Idempotency-Key → a compact copy of the response already given; bounded by
+ *                     {@link #IDEMPOTENCY_KEYS} and {@link #IDEMPOTENCY_WINDOW}, oldest dropped
  */
 public record AdminState(long revision, Map<String, RegionOverride> regions, Map<String, String> promotions,
     Set<String> fenced, Map<String, ZonePin> pins, Freeze frozen, Map<String, JsonObject> idempotency) {
 
-  /** How many idempotency keys are remembered; a retry older than this many mutations is a new request. */
+  /**
+   * How many idempotency keys are remembered; a retry older than this many keyed mutations is a new request.
+   * Bounds the snapshot: 1,000 compact responses are a few hundred KB.
+   */
   public static final int IDEMPOTENCY_KEYS = 1000;
+
+  /**
+   * How long a key is replayed after its first answer (as long as Stripe's): clients retry within minutes, and
+   * a key reused a day later is far more likely a client's bug than a retry.
+   */
+  public static final Duration IDEMPOTENCY_WINDOW = Duration.ofHours(24);
 
   public static final AdminState EMPTY = new AdminState(0, Map.of(), Map.of(), Set.of(), Map.of(), null, Map.of());
 
@@ -48,17 +59,53 @@ public record AdminState(long revision, Map<String, RegionOverride> regions, Map
    * @param at         when
    * @param expiresAt  the override ends by itself at this time, or null
    */
-  public record RegionOverride(Mode mode, boolean force, String reason, String by, Instant at, Instant expiresAt) {}
+  public record RegionOverride(Mode mode, boolean force, String reason, String by, Instant at, Instant expiresAt) {
+    public JsonObject toJson() {
+      return new JsonObject().put("mode", mode.name()).put("force", force).put("reason", reason).put("by", by)
+          .put("at", str(at)).put("expires_at", str(expiresAt));
+    }
+
+    public static RegionOverride fromJson(JsonObject o) {
+      return new RegionOverride(Mode.valueOf(o.getString("mode")), o.getBoolean("force", false),
+          o.getString("reason"), o.getString("by"), instant(o.getString("at")), instant(o.getString("expires_at")));
+    }
+  }
 
   /** Operator-set weights for a client zone, overriding the planner for it. */
   public record ZonePin(String zone, Map<String, Double> weights, String reason, String by, Instant expiresAt) {
     public ZonePin {
       weights = Map.copyOf(weights);
     }
+
+    public JsonObject toJson() {
+      JsonObject w = new JsonObject();
+      weights.forEach(w::put);
+      return new JsonObject().put("weights", w).put("reason", reason).put("by", by)
+          .put("expires_at", str(expiresAt));
+    }
+
+    public static ZonePin fromJson(String zone, JsonObject o) {
+      Map<String, Double> w = new LinkedHashMap<>();
+      JsonObject wj = o.getJsonObject("weights", new JsonObject());
+      for (String r : wj.fieldNames()) {
+        w.put(r, wj.getDouble(r));
+      }
+      return new ZonePin(zone, w, o.getString("reason"), o.getString("by"), instant(o.getString("expires_at")));
+    }
   }
 
   /** Automation frozen: no automatic lifecycle changes until unfrozen or {@code expiresAt}. */
-  public record Freeze(String reason, String by, Instant at, Instant expiresAt) {}
+  public record Freeze(String reason, String by, Instant at, Instant expiresAt) {
+    public JsonObject toJson() {
+      return new JsonObject().put("reason", reason).put("by", by).put("at", str(at))
+          .put("expires_at", str(expiresAt));
+    }
+
+    public static Freeze fromJson(JsonObject o) {
+      return new Freeze(o.getString("reason"), o.getString("by"), instant(o.getString("at")),
+          instant(o.getString("expires_at")));
+    }
+  }
 
   public AdminState withRegion(String region, RegionOverride o) {
     Map<String, RegionOverride> m = new LinkedHashMap<>(regions);
@@ -88,7 +135,11 @@ public record AdminState(long revision, Map<String, RegionOverride> regions, Map
     return new AdminState(revision, regions, promotions, fenced, pins, f, idempotency);
   }
 
-  /** The next revision, remembering the response given for {@code key} (when not null). */
+  /**
+   * The next revision, remembering the response given for {@code key} (when not null). Keys beyond the newest
+   * {@link #IDEMPOTENCY_KEYS}, or answered more than {@link #IDEMPOTENCY_WINDOW} before this response's
+   * {@code at}, are forgotten here, so what is stored stays bounded by both.
+   */
   public AdminState nextRevision(String key, JsonObject response) {
     Map<String, JsonObject> m = idempotency;
     if (key != null) {
@@ -97,13 +148,41 @@ public record AdminState(long revision, Map<String, RegionOverride> regions, Map
       idempotency.entrySet().stream()
           .sorted((a, b) -> Long.compare(a.getValue().getLong("revision", 0L), b.getValue().getLong("revision", 0L)))
           .forEach(e -> lm.put(e.getKey(), e.getValue()));
+      lm.remove(key);
       lm.put(key, response);
       while (lm.size() > IDEMPOTENCY_KEYS) {
         lm.remove(lm.keySet().iterator().next());
       }
+      Instant at = answeredAt(response);
+      // oldest first: stop at the first answer still inside the window
+      for (var it = lm.values().iterator(); at != null && it.hasNext(); ) {
+        if (withinWindow(it.next(), at)) {
+          break;
+        }
+        it.remove();
+      }
       m = lm;
     }
     return new AdminState(revision + 1, regions, promotions, fenced, pins, frozen, m);
+  }
+
+  /** The response remembered for {@code key} if it was given within {@link #IDEMPOTENCY_WINDOW}, else null. */
+  public JsonObject idempotentResponse(String key, Instant now) {
+    JsonObject r = key == null ? null : idempotency.get(key);
+    return r != null && withinWindow(r, now) ? r : null;
+  }
+
+  private static boolean withinWindow(JsonObject response, Instant now) {
+    Instant at = answeredAt(response);
+    return at == null || now.isBefore(at.plus(IDEMPOTENCY_WINDOW));
+  }
+
+  private static Instant answeredAt(JsonObject response) {
+    try {
+      return response == null || response.getString("at") == null ? null : Instant.parse(response.getString("at"));
+    } catch (RuntimeException e) { // a response stored before "at" was recorded: kept until pushed out by count
+      return null;
+    }
   }
 
   /** Drops overrides whose expiry has passed; returns this when nothing expired. */
@@ -130,26 +209,19 @@ public record AdminState(long revision, Map<String, RegionOverride> regions, Map
     return expiresAt != null && !now.isBefore(expiresAt);
   }
 
+  /** The whole state as JSON: the snapshot's form, and the values a {@code StateDelta} carries per key. */
   public JsonObject toJson() {
     JsonObject regionsJson = new JsonObject();
-    regions.forEach((id, o) -> regionsJson.put(id, new JsonObject().put("mode", o.mode().name())
-        .put("force", o.force()).put("reason", o.reason()).put("by", o.by()).put("at", str(o.at()))
-        .put("expires_at", str(o.expiresAt()))));
+    regions.forEach((id, o) -> regionsJson.put(id, o.toJson()));
     JsonObject pinsJson = new JsonObject();
-    pins.forEach((zone, p) -> {
-      JsonObject w = new JsonObject();
-      p.weights().forEach(w::put);
-      pinsJson.put(zone, new JsonObject().put("weights", w).put("reason", p.reason()).put("by", p.by())
-          .put("expires_at", str(p.expiresAt())));
-    });
+    pins.forEach((zone, p) -> pinsJson.put(zone, p.toJson()));
     JsonObject promotionsJson = new JsonObject();
     promotions.forEach(promotionsJson::put);
     JsonObject idem = new JsonObject();
     idempotency.forEach(idem::put);
     return new JsonObject().put("revision", revision).put("regions", regionsJson).put("promotions", promotionsJson)
         .put("fenced", new JsonArray(fenced.stream().sorted().toList())).put("pins", pinsJson)
-        .put("frozen", frozen == null ? null : new JsonObject().put("reason", frozen.reason())
-            .put("by", frozen.by()).put("at", str(frozen.at())).put("expires_at", str(frozen.expiresAt())))
+        .put("frozen", frozen == null ? null : frozen.toJson())
         .put("idempotency", idem);
   }
 
@@ -157,21 +229,12 @@ public record AdminState(long revision, Map<String, RegionOverride> regions, Map
     Map<String, RegionOverride> regions = new LinkedHashMap<>();
     JsonObject rj = j.getJsonObject("regions", new JsonObject());
     for (String id : rj.fieldNames()) {
-      JsonObject o = rj.getJsonObject(id);
-      regions.put(id, new RegionOverride(Mode.valueOf(o.getString("mode")), o.getBoolean("force", false),
-          o.getString("reason"), o.getString("by"), instant(o.getString("at")), instant(o.getString("expires_at"))));
+      regions.put(id, RegionOverride.fromJson(rj.getJsonObject(id)));
     }
     Map<String, ZonePin> pins = new LinkedHashMap<>();
     JsonObject pj = j.getJsonObject("pins", new JsonObject());
     for (String zone : pj.fieldNames()) {
-      JsonObject o = pj.getJsonObject(zone);
-      Map<String, Double> w = new LinkedHashMap<>();
-      JsonObject wj = o.getJsonObject("weights", new JsonObject());
-      for (String r : wj.fieldNames()) {
-        w.put(r, wj.getDouble(r));
-      }
-      pins.put(zone, new ZonePin(zone, w, o.getString("reason"), o.getString("by"),
-          instant(o.getString("expires_at"))));
+      pins.put(zone, ZonePin.fromJson(zone, pj.getJsonObject(zone)));
     }
     Map<String, String> promotions = new LinkedHashMap<>();
     JsonObject pr = j.getJsonObject("promotions", new JsonObject());
@@ -181,8 +244,7 @@ public record AdminState(long revision, Map<String, RegionOverride> regions, Map
     Set<String> fenced = new LinkedHashSet<>();
     j.getJsonArray("fenced", new JsonArray()).forEach(f -> fenced.add(String.valueOf(f)));
     JsonObject fj = j.getJsonObject("frozen");
-    Freeze frozen = fj == null ? null : new Freeze(fj.getString("reason"), fj.getString("by"),
-        instant(fj.getString("at")), instant(fj.getString("expires_at")));
+    Freeze frozen = fj == null ? null : Freeze.fromJson(fj);
     Map<String, JsonObject> idem = new LinkedHashMap<>();
     JsonObject ij = j.getJsonObject("idempotency", new JsonObject());
     for (String k : ij.fieldNames()) {

@@ -27,7 +27,14 @@ public enum Refusal {
   /** A promotion across residency groups, or to a region that is out. */
   RESIDENCY_VIOLATION(409, "residency_violation", "a home may only move within its residency group"),
   /** The request conflicts with the current state (e.g. restore a home that is not promoted). */
-  CONFLICT(409, "conflict", "the request does not apply to the current state");
+  CONFLICT(409, "conflict", "the request does not apply to the current state"),
+  /**
+   * The state store cannot make the change durable (disk full, I/O error): nothing was changed, and since a
+   * change that is not durable must not be acknowledged, mutations are refused until a write succeeds again.
+   * Every mutation retries the store. Reads, planning and the data planes carry on with the current state.
+   */
+  STATE_STORE_UNAVAILABLE(503, "state_store_unavailable",
+      "the change cannot be made durable now; nothing was changed, retry later");
 
   private final int status;
   private final String label;

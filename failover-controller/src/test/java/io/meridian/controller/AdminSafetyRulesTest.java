@@ -51,7 +51,8 @@ class AdminSafetyRulesTest {
       assertEquals("ada", last.getString("who"));
       assertTrue(last.getBoolean("force"));
       assertEquals("maintenance", last.getString("reason"));
-      assertTrue(last.containsKey("plan_before") && last.containsKey("plan_after"));
+      assertTrue(last.containsKey("plan_version_before") && last.containsKey("plan_version_after"));
+      assertFalse(last.containsKey("plan_after"), "entries record plan versions, not whole plans");
     }
   }
 

@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
 final class AdminApi {
   private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
   private static final String PRINCIPAL = "meridian.principal";
+  /** Longest reason: a paragraph; it is stored up to three times per command (audit, override, answer). */
+  static final int MAX_TEXT = 2000;
+  /** Longest Idempotency-Key: UUIDs and hashes fit; up to 1,000 keys are stored. */
+  static final int MAX_IDEMPOTENCY_KEY = 255;
 
   /** What a mutation does. */
   enum Action { DRAIN, UNDRAIN, FAIL, RESTORE, PROMOTE, UNPROMOTE, PIN, UNPIN, FREEZE, UNFREEZE }
@@ -261,28 +265,39 @@ final class AdminApi {
       String key) throws IOException {
     ControllerEngine engine = role.engine();
     AdminState admin = engine.admin();
-    if (key != null && !dryRun && admin.idempotency().containsKey(key)) {
+    Instant now = role.clock().instant();
+    if (key != null && (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY)) {
+      throw Refusal.INVALID_REQUEST.with("Idempotency-Key: " + key.length() + " characters (expected: 1 to "
+          + MAX_IDEMPOTENCY_KEY + ")");
+    }
+    JsonObject answered = dryRun ? null : admin.idempotentResponse(key, now);
+    if (answered != null) {
       role.metrics().mutations.labelValues(action.name().toLowerCase(), "replayed").inc();
-      return admin.idempotency().get(key).copy().put("replayed", true);
+      return answered.copy().put("replayed", true);
     }
     String reason = body.getValue("reason") instanceof String s ? s.trim() : "";
     if (reason.isEmpty()) {
       throw Refusal.INVALID_REQUEST.with("reason: required (why this change is made; it goes to the audit log)");
     }
+    text("reason", reason);
     boolean force = body.getBoolean("force", false);
     if (force && !p.may(AdminConfig.Role.ADMIN)) {
       throw Refusal.FORCE_REQUIRES_ADMIN.with("force: token '" + p.name() + "' has role "
           + p.role().name().toLowerCase() + "; forcing past safety rules needs admin");
     }
-    Instant now = role.clock().instant();
     Instant expiresAt = null;
     String expiresIn = body.getString("expires_in");
     if (expiresIn != null) {
       Duration d = ConfigNode.parseDuration(expiresIn);
-      if (d == null || d.isZero()) {
+      if (d == null || d.isZero() || d.isNegative()) {
         throw Refusal.INVALID_REQUEST.with("expires_in: '" + expiresIn + "' (expected: a duration like 30m or 2h)");
       }
-      expiresAt = now.plus(d);
+      try {
+        expiresAt = now.plus(d);
+      } catch (java.time.DateTimeException | ArithmeticException e) {
+        throw Refusal.INVALID_REQUEST.with("expires_in: '" + expiresIn + "' ends after " + Instant.MAX
+            + " (expected: a duration like 30m or 2h)");
+      }
     }
     var cfg = role.config();
     AdminState candidate = admin;
@@ -359,13 +374,20 @@ final class AdminApi {
               + " {\"eu-west\": 3, \"eu-central\": 1} to split");
         }
         Map<String, Double> weights = new LinkedHashMap<>();
+        double total = 0;
         for (String r : w.fieldNames()) {
           region(r);
           Object v = w.getValue(r);
-          if (!(v instanceof Number n) || n.doubleValue() <= 0) {
-            throw Refusal.INVALID_REQUEST.with("weights." + r + ": " + v + " (expected: a number > 0)");
+          // 1e309 parses as Infinity: once acknowledged, stored as "Infinity" and every later start failed
+          if (!(v instanceof Number n) || !Double.isFinite(n.doubleValue()) || n.doubleValue() <= 0) {
+            throw Refusal.INVALID_REQUEST.with("weights." + r + ": " + v + " (expected: a finite number > 0)");
           }
           weights.put(r, n.doubleValue());
+          total += n.doubleValue();
+        }
+        if (!Double.isFinite(total)) { // the planner divides by the total
+          throw Refusal.INVALID_REQUEST.with("weights: total " + total + " of " + weights.values()
+              + " (expected: weights whose sum is a finite number)");
         }
         candidate = admin.withPin(target, new AdminState.ZonePin(target, weights, reason, p.name(), expiresAt));
       }
@@ -398,20 +420,61 @@ final class AdminApi {
       return response.put("plan", PlanJson.toJson(predicted));
     }
     response.put("revision", admin.revision() + 1);
-    AdminState next = candidate.nextRevision(key, response);
+    AdminState next = candidate.nextRevision(key, key == null ? null : storedAnswer(response, now));
+    // the command and its effect, not copies of the plans: their versions are enough for /v1/plan/diff, and
+    // whole plans in every entry made 2,226 commands a 1.08 GB journal
     JsonObject entry = new JsonObject().put("seq", next.revision()).put("at", now.toString()).put("who", p.name())
         .put("role", p.role().name().toLowerCase()).put("action", action.name().toLowerCase()).put("target", target)
         .put("reason", reason).put("force", force).put("idempotency_key", key)
-        .put("plan_before", PlanJson.toJson(current)).put("plan_after", PlanJson.toJson(predicted));
+        .put("plan_version_before", current.version()).put("plan_version_after", predicted.version());
     StateStore s = store;
     if (s != null) {
-      s.append(entry, next); // durable before we answer
+      try {
+        s.append(entry, next); // durable before we answer
+      } catch (IOException e) {
+        throw Refusal.STATE_STORE_UNAVAILABLE.with(action.name().toLowerCase() + " " + target + " was not applied: "
+            + e.getMessage());
+      } catch (IllegalArgumentException e) {
+        throw Refusal.INVALID_REQUEST.with(action.name().toLowerCase() + " " + target + " cannot be stored exactly: "
+            + e.getMessage());
+      }
     }
     engine.setAdmin(next);
     role.metrics().mutations.labelValues(action.name().toLowerCase(), "applied").inc();
     role.emit(ControllerEngine.event(now, "admin_" + action.name().toLowerCase(), target, p.name() + ": "
         + action.name().toLowerCase() + " " + target + (force ? " (forced)" : "") + ": " + reason));
     return response;
+  }
+
+  /**
+   * What a retry with the same Idempotency-Key gets: the answer without the per-region prediction (kept for up
+   * to 1,000 keys, it would make the snapshot megabytes; the current numbers are in {@code GET /v1/regions}),
+   * with the time it was given, which bounds the replay window ({@link AdminState#IDEMPOTENCY_WINDOW}).
+   */
+  private static JsonObject storedAnswer(JsonObject response, Instant now) {
+    JsonObject stored = response.copy().put("at", now.toString());
+    JsonObject predicted = stored.getJsonObject("predicted");
+    if (predicted != null) {
+      predicted.remove("regions");
+    }
+    return stored;
+  }
+
+  /** Free text that goes to the journal: bounded, and only characters that encode and decode exactly. */
+  private static void text(String field, String value) {
+    if (value.length() > MAX_TEXT) {
+      throw Refusal.INVALID_REQUEST.with(field + ": " + value.length() + " characters (expected: at most " + MAX_TEXT
+          + ")");
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw Refusal.INVALID_REQUEST.with(String.format("%s: unpaired surrogate \\u%04x at index %d (expected:"
+            + " valid Unicode text)", field, (int) c, i));
+      }
+    }
   }
 
   /** The safety rules. Each refusal names its rule and the numbers behind it. */
@@ -481,8 +544,11 @@ final class AdminApi {
     try {
       s.append(new JsonObject().put("seq", next.revision()).put("at", role.clock().instant().toString())
           .put("who", "controller").put("action", "automatic").put("events", new JsonArray(events)), next);
-    } catch (IOException e) {
-      LOG.error("could not journal an automatic change; it holds in memory only", e);
+    } catch (IOException | IllegalArgumentException e) {
+      // the store journals the difference from its last durable state, so the next append that succeeds
+      // carries this change too; only this entry's audit line is lost
+      LOG.error("could not journal an automatic change; it holds in memory until the next change is journaled: {}",
+          e.getMessage());
     }
   }
 
