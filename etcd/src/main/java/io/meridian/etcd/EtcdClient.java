@@ -29,18 +29,25 @@ public interface EtcdClient extends AutoCloseable {
     }
   }
 
-  /** One write of a transaction. {@code lease} 0 = none; a delete with {@code prefix} removes the whole range. */
-  record Op(boolean delete, String key, byte[] value, long lease, boolean prefix) {
+  /**
+   * One write of a transaction. {@code lease} 0 = none; a delete with {@code prefix} removes every key under it, one
+   * with {@code rangeEnd} the keys in [key, rangeEnd).
+   */
+  record Op(boolean delete, String key, byte[] value, long lease, boolean prefix, String rangeEnd) {
     public static Op put(String key, byte[] value, long lease) {
-      return new Op(false, key, value, lease, false);
+      return new Op(false, key, value, lease, false, null);
     }
 
     public static Op deletePrefix(String prefix) {
-      return new Op(true, prefix, null, 0, true);
+      return new Op(true, prefix, null, 0, true, null);
     }
 
     public static Op delete(String key) {
-      return new Op(true, key, null, 0, false);
+      return new Op(true, key, null, 0, false, null);
+    }
+
+    public static Op deleteRange(String from, String toExclusive) {
+      return new Op(true, from, null, 0, false, toExclusive);
     }
   }
 

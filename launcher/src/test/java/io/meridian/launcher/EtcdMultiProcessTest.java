@@ -123,11 +123,13 @@ class EtcdMultiProcessTest {
     for (int i = 0; i < 5; i++) {
       assertEquals("127.0.20.1", dig(US), "DNS must keep answering while etcd is down");
     }
-    // The operator restores us-east meanwhile: the controller accepts it, the plan reaches DNS once etcd is back.
-    assertTrue(admin("POST", "/v1/regions/us-east/restore").getBoolean("applied", false));
-    Thread.sleep(1000);
+    // The operator's state lives in etcd: with etcd down a command is refused (503), never half-acknowledged.
+    JsonObject refused = admin("POST", "/v1/regions/us-east/restore");
+    assertEquals("state_store_unavailable", refused.getString("error"), refused.encode());
     assertEquals("127.0.20.1", dig(US), "no plan can arrive while etcd is down");
     etcd.restart();
+    awaitTrue(() -> admin("POST", "/v1/regions/us-east/restore").getBoolean("applied", false),
+        Duration.ofSeconds(30), control);
     awaitValue(() -> dig(US), "127.0.10.1", Duration.ofSeconds(40), dns);
 
     // Fail it again, then restart the DNS process while etcd is down: it serves its last-known-good plan.

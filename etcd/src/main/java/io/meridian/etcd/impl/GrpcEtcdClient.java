@@ -329,6 +329,8 @@ public final class GrpcEtcdClient implements EtcdClient {
       DeleteRangeRequest.Builder d = DeleteRangeRequest.newBuilder().setKey(bytes(o.key()));
       if (o.prefix()) {
         d.setRangeEnd(prefixEnd(o.key()));
+      } else if (o.rangeEnd() != null) {
+        d.setRangeEnd(bytes(o.rangeEnd()));
       }
       return RequestOp.newBuilder().setRequestDeleteRange(d).build();
     }

@@ -428,16 +428,18 @@ final class AdminApi {
         .put("reason", reason).put("force", force).put("idempotency_key", key)
         .put("plan_version_before", current.version()).put("plan_version_after", predicted.version());
     StateStore s = store;
-    if (s != null) {
-      try {
-        s.append(entry, next); // durable before we answer
-      } catch (IOException e) {
-        throw Refusal.STATE_STORE_UNAVAILABLE.with(action.name().toLowerCase() + " " + target + " was not applied: "
-            + e.getMessage());
-      } catch (IllegalArgumentException e) {
-        throw Refusal.INVALID_REQUEST.with(action.name().toLowerCase() + " " + target + " cannot be stored exactly: "
-            + e.getMessage());
-      }
+    if (s == null) {
+      throw Refusal.STATE_STORE_UNAVAILABLE.with(action.name().toLowerCase() + " " + target + " was not applied:"
+          + " the controller has not read operators' state yet (its state store is unreachable)");
+    }
+    try {
+      s.append(entry, next); // durable before we answer
+    } catch (IOException e) {
+      throw Refusal.STATE_STORE_UNAVAILABLE.with(action.name().toLowerCase() + " " + target + " was not applied: "
+          + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw Refusal.INVALID_REQUEST.with(action.name().toLowerCase() + " " + target + " cannot be stored exactly: "
+          + e.getMessage());
     }
     engine.setAdmin(next);
     role.metrics().mutations.labelValues(action.name().toLowerCase(), "applied").inc();

@@ -47,6 +47,9 @@ public final class ControllerRoleImpl implements ControllerRole {
       new java.util.concurrent.ConcurrentSkipListMap<>();
   static final int HISTORY = 64;
   private volatile MeridianConfig config;
+  /** Operators' state is loaded: until then no evaluation runs and no command is accepted. */
+  private volatile boolean stateLoaded;
+  private boolean stateWarned;
   private volatile HttpServer server;
   private long timer = -1;
   private AdminApi api;
@@ -121,6 +124,7 @@ public final class ControllerRoleImpl implements ControllerRole {
   @Override
   public Future<Void> start() {
     ctx.ops().readiness("admin-api", () -> server == null ? "admin API not listening yet" : null);
+    ctx.ops().readiness("state", () -> stateLoaded ? null : "operators' state not read yet (state store unreachable)");
     subscriptions.add(bus.onPlan(p -> {
       history.put(p.version(), p);
       while (history.size() > HISTORY) {
@@ -139,25 +143,65 @@ public final class ControllerRoleImpl implements ControllerRole {
     Router router = Router.router(vertx);
     ctx.ops().mount(router);
     api.mount(router);
+    // The lifecycles of the last committed plan (the bus starts from it: from disk, or from etcd) carry on.
     return onLane(() -> {
-      // Operators' decisions survive restarts: load them before the first plan is computed, and resume the
-      // lifecycles of the last committed plan (the bus starts from it: from disk, or from etcd).
       engine.resume(bus.currentPlan(), clock.instant());
-      io.meridian.controller.StateStore store = io.meridian.controller.StateStore.embedded(config.stateStore().path());
-      engine.setAdmin(store.load());
-      api.useStore(store);
-      LOG.info("controller state loaded from {} (revision {})", config.stateStore().path(),
-          store.load().revision());
       return null;
-    }).compose(v -> vertx.createHttpServer(serverOptions()).requestHandler(router)
+    }).compose(v -> loadState()).compose(v -> vertx.createHttpServer(serverOptions()).requestHandler(router)
         .listen(config.controller().adminListen().port(), config.controller().adminListen().host())
         .compose(s -> {
           server = s;
           timer = vertx.setPeriodic(config.controller().evaluateInterval().toMillis(), id -> scheduleEvaluation());
           LOG.info("controller admin API listening on {}:{}", config.controller().adminListen().host(),
               s.actualPort());
-          return evaluateNow().<Void>mapEmpty();
+          return stateLoaded ? evaluateNow().<Void>mapEmpty() : Future.<Void>succeededFuture();
         }));
+  }
+
+  /**
+   * Operators' decisions survive restarts: they are loaded before the first plan is computed, and until they are,
+   * the controller neither plans nor accepts commands (a plan made without them would, say, undrain a drained
+   * region). A damaged journal stops the start; etcd that cannot be reached yet is retried every 2 s while the
+   * process's other roles serve.
+   */
+  private Future<Void> loadState() {
+    return onLane(() -> {
+      io.meridian.controller.StateStore store = openStore();
+      engine.setAdmin(store.load());
+      api.useStore(store);
+      stateLoaded = true;
+      return (Void) null;
+    }).recover(e -> {
+      boolean damaged = e instanceof JournalDamagedException || e instanceof EtcdStateStore.Damaged;
+      if (damaged || config.stateStore().type() != io.meridian.config.StateStoreConfig.Type.ETCD) {
+        return Future.failedFuture(e);
+      }
+      if (!stateWarned) {
+        stateWarned = true;
+        LOG.warn("controller: cannot read operators' state from etcd yet ({}); retrying every 2 s. Until then it"
+            + " makes no plan changes and refuses admin commands with 503; data planes keep serving", e.getMessage());
+      }
+      vertx.setTimer(2000, id -> loadState().onSuccess(v -> {
+        if (stateLoaded) {
+          LOG.info("controller: operators' state read from etcd; planning resumes");
+          scheduleEvaluation();
+        }
+      }));
+      return Future.succeededFuture();
+    });
+  }
+
+  private io.meridian.controller.StateStore openStore() throws java.io.IOException {
+    var sc = config.stateStore();
+    if (sc.type() == io.meridian.config.StateStoreConfig.Type.ETCD) {
+      if (!(bus instanceof io.meridian.etcd.EtcdControlBus etcdBus)) {
+        throw new IllegalStateException("state_store.type: etcd needs the etcd control bus (start with meridian run)");
+      }
+      return EtcdStateStore.open(etcdBus.etcd(), etcdBus.prefix(), sc.etcd().timeout());
+    }
+    io.meridian.controller.StateStore store = io.meridian.controller.StateStore.embedded(sc.path());
+    LOG.info("controller state loaded from {} (revision {})", sc.path(), store.load().revision());
+    return store;
   }
 
   /** Plain HTTP, or TLS with the PEM files of {@code admin.tls} (paths relative to the config file). */
@@ -181,7 +225,7 @@ public final class ControllerRoleImpl implements ControllerRole {
   }
 
   void scheduleEvaluation() {
-    if (evaluationQueued.compareAndSet(false, true)) {
+    if (stateLoaded && evaluationQueued.compareAndSet(false, true)) {
       evaluateNow().onFailure(e -> LOG.error("evaluation failed", e));
     }
   }
