@@ -111,6 +111,14 @@ public final class PlanCodec {
 
   /** Decodes {@link #encode} output; IllegalArgumentException when it is not a complete plan. */
   public static RoutingPlan decode(byte[] bytes) {
+    return decode(bytes, null);
+  }
+
+  /**
+   * Decodes, reusing {@code previous} when the plan has the same regions: its per-zone rankings, computed on the
+   * hot path as clients arrive, then survive the new plan instead of being computed again after every plan.
+   */
+  public static RoutingPlan decode(byte[] bytes, Topology previous) {
     byte[] raw;
     java.util.zip.Inflater inflater = new java.util.zip.Inflater();
     try (InflaterInputStream inflating = new InflaterInputStream(new ByteArrayInputStream(bytes), inflater,
@@ -171,7 +179,11 @@ public final class PlanCodec {
       if (in.read() != -1) {
         throw new IllegalArgumentException("trailing bytes after the plan");
       }
-      return new RoutingPlan(version, createdAt, reason, Topology.of(ids, lat, lon), regions, ZoneRoutes.of(zones),
+      Topology topology = Topology.of(ids, lat, lon);
+      if (topology.sameAs(previous)) {
+        topology = previous;
+      }
+      return new RoutingPlan(version, createdAt, reason, topology, regions, ZoneRoutes.of(zones),
           promotions.isEmpty() && fenced.isEmpty() ? HomeAssignments.NONE : new HomeAssignments(promotions, fenced),
           shortfall);
     } catch (IOException | RuntimeException e) {

@@ -126,4 +126,10 @@ public final class Topology {
     }
     return true;
   }
+
+  /** Same regions, in the same order, at the same coordinates (its cached rankings would be the same). */
+  public boolean sameAs(Topology other) {
+    return other == this || other != null && ids.equals(other.ids) && Arrays.equals(latitudes, other.latitudes)
+        && Arrays.equals(longitudes, other.longitudes);
+  }
 }

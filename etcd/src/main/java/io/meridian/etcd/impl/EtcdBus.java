@@ -4,6 +4,7 @@ import io.meridian.core.HealthReport;
 import io.meridian.core.PlanCodec;
 import io.meridian.core.ReportJson;
 import io.meridian.core.RoutingPlan;
+import io.meridian.core.Topology;
 import io.meridian.core.TrafficReport;
 import io.meridian.etcd.EtcdClient;
 import io.meridian.etcd.EtcdClient.Cmp;
@@ -174,7 +175,8 @@ public final class EtcdBus implements EtcdControlBus {
       if (!PlanCodec.sha256(all).equals(meta.getString("sha256"))) {
         return Future.failedFuture(new IllegalStateException("plan v" + version + ": checksum mismatch"));
       }
-      return vertx.<RoutingPlan>executeBlocking(() -> PlanCodec.decode(all), false).map(p -> {
+      Topology previous = have == null ? null : have.topology();
+      return vertx.<RoutingPlan>executeBlocking(() -> PlanCodec.decode(all, previous), false).map(p -> {
         lastPlanBytes = all.length;
         if (apply(p)) {
           LOG.info("applied plan v{} from etcd ({} bytes {}, read and decoded in {} ms): {}", p.version(),

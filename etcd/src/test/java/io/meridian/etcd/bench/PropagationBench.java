@@ -94,9 +94,11 @@ public final class PropagationBench {
       throw new IllegalStateException("watchers did not start");
     }
     Random rnd = new Random(2);
-    // warm-up: a few plans that are not measured (JIT in publisher and watchers)
+    // warm-up, not measured: each process decodes one plan per version, so its JIT needs a few dozen versions
+    // before the decoding runs compiled (a data plane that has run for a while); the first plans after a start
+    // take several times longer
     long version = 1;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 30; i++) {
       version++;
       bus.publishPlan(plan(version, zones, regions, rnd)).await(30, TimeUnit.SECONDS);
       Thread.sleep(300);
