@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 watchers="${1:-10}"
 plans="${2:-50}"
 command -v etcd >/dev/null || { echo "etcd not found: apt-get install etcd-server" >&2; exit 1; }
-mvn -q -B -ntp -pl etcd -am test-compile -DskipTests >/dev/null
+mvn -q -B -ntp -pl etcd -am test-compile -DskipTests | grep -E "ERROR|BUILD" && exit 1 || true
 mvn -q -B -ntp -pl etcd dependency:build-classpath -Dmdep.outputFile=target/bench-cp.txt -Dmdep.includeScope=test >/dev/null
 cp="etcd/target/test-classes:etcd/target/classes:core/target/classes:config/target/classes:$(cat etcd/target/bench-cp.txt)"
 work="$(mktemp -d)"

@@ -7,12 +7,9 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -25,8 +22,8 @@ import java.util.zip.InflaterInputStream;
 /**
  * A routing plan as bytes that travel and rest: a compact binary form, deflated, for etcd (every data plane
  * decodes every plan, so decoding must be cheap: a 10,000-zone × 50-region plan decodes in a few milliseconds,
- * where its JSON took 20–40 ms warm) and for the last-known-good plan on disk. {@link #sha256} lets a reader tell
- * a complete plan from a torn or mixed one. {@link PlanJson} stays the human-facing form (admin API, audit).
+ * where its JSON took 20–40 ms warm) and for the last-known-good plan on disk; a torn or truncated input fails to
+ * decode (inflate, magic, trailing-bytes checks). {@link PlanJson} stays the human-facing form (admin API, audit).
  *
  * <p>Layout (big-endian, after inflating): magic {@code "MRPL"}, format 1, version, created-at (epoch seconds,
  * nanos), reason; regions (id, latitude, longitude, residency group, health, lifecycle, capacity, load, share);
@@ -68,6 +65,9 @@ public final class PlanCodec {
       Map<String, ZoneRoute> zones = plan.zones().asMap();
       out.writeInt(zones.size());
       for (ZoneRoute z : zones.values()) {
+        if (z.choices().size() > 255) {
+          throw new IllegalArgumentException("zone " + z.zone() + ": " + z.choices().size() + " choices (at most 255)");
+        }
         out.writeInt(Zones.parse(z.zone()));
         out.writeByte(z.choices().size());
         for (ZoneRoute.Choice c : z.choices()) {
@@ -157,15 +157,18 @@ public final class PlanCodec {
             lifecycles[in.readUnsignedByte()], in.readDouble(), in.readDouble(), in.readDouble()));
       }
       int zoneCount = in.readInt();
-      Map<String, ZoneRoute> zones = new LinkedHashMap<>(zoneCount * 2);
+      ZoneRoute[] zones = new ZoneRoute[Zones.COUNT];
       for (int z = 0; z < zoneCount; z++) {
-        String zone = Zones.id(in.readInt());
-        int choices = in.readUnsignedByte();
-        List<ZoneRoute.Choice> list = new ArrayList<>(choices);
-        for (int c = 0; c < choices; c++) {
-          list.add(new ZoneRoute.Choice(ids.get(in.readUnsignedShort()), in.readDouble()));
+        int index = in.readInt();
+        if (index < 0 || index >= Zones.COUNT) {
+          throw new IllegalArgumentException("zone index " + index + " (expected: 0.." + (Zones.COUNT - 1) + ")");
         }
-        zones.put(zone, new ZoneRoute(zone, list));
+        int choices = in.readUnsignedByte();
+        ZoneRoute.Choice[] list = new ZoneRoute.Choice[choices];
+        for (int c = 0; c < choices; c++) {
+          list[c] = new ZoneRoute.Choice(ids.get(in.readUnsignedShort()), in.readDouble());
+        }
+        zones[index] = new ZoneRoute(Zones.id(index), List.of(list));
       }
       Map<String, String> promotions = new LinkedHashMap<>();
       for (int i = in.readUnsignedShort(); i > 0; i--) {
@@ -183,7 +186,7 @@ public final class PlanCodec {
       if (topology.sameAs(previous)) {
         topology = previous;
       }
-      return new RoutingPlan(version, createdAt, reason, topology, regions, ZoneRoutes.of(zones),
+      return new RoutingPlan(version, createdAt, reason, topology, regions, ZoneRoutes.ofIndexed(zones),
           promotions.isEmpty() && fenced.isEmpty() ? HomeAssignments.NONE : new HomeAssignments(promotions, fenced),
           shortfall);
     } catch (IOException | RuntimeException e) {
@@ -192,14 +195,6 @@ public final class PlanCodec {
         throw iae;
       }
       throw new IllegalArgumentException("not a complete routing plan (" + e + ")", e);
-    }
-  }
-
-  public static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

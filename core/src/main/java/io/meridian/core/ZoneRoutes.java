@@ -10,11 +10,14 @@ import java.util.Map;
 public final class ZoneRoutes {
   public static final ZoneRoutes NONE = new ZoneRoutes(Map.of());
 
-  private final Map<String, ZoneRoute> byId;
+  /** By zone id; built on first use when the routes came by index (a decoded plan): the hot path never needs it. */
+  private volatile Map<String, ZoneRoute> byId;
   private final ZoneRoute[] byIndex; // null when empty
+  private final int size;
 
   private ZoneRoutes(Map<String, ZoneRoute> byId) {
     this.byId = Map.copyOf(byId);
+    this.size = byId.size();
     if (byId.isEmpty()) {
       this.byIndex = null;
     } else {
@@ -29,8 +32,30 @@ public final class ZoneRoutes {
     }
   }
 
+  private ZoneRoutes(ZoneRoute[] byIndex, int size) {
+    this.byIndex = byIndex;
+    this.size = size;
+  }
+
   public static ZoneRoutes of(Map<String, ZoneRoute> routes) {
     return routes.isEmpty() ? NONE : new ZoneRoutes(routes);
+  }
+
+  /**
+   * Routes already indexed by zone ({@link Zones#COUNT} slots, null where the zone has none), taken as they are:
+   * decoding a 10,000-zone plan then costs no map and no id parsing. The caller must not modify the array.
+   */
+  public static ZoneRoutes ofIndexed(ZoneRoute[] byIndex) {
+    if (byIndex.length != Zones.COUNT) {
+      throw new IllegalArgumentException("byIndex: " + byIndex.length + " slots (expected: " + Zones.COUNT + ")");
+    }
+    int n = 0;
+    for (ZoneRoute r : byIndex) {
+      if (r != null) {
+        n++;
+      }
+    }
+    return n == 0 ? NONE : new ZoneRoutes(byIndex, n);
   }
 
   /** The route for a zone index, or null. */
@@ -38,11 +63,23 @@ public final class ZoneRoutes {
     return byIndex == null || zone < 0 ? null : byIndex[zone];
   }
 
+  /** By zone id, in zone-index order when built from an index. */
   public Map<String, ZoneRoute> asMap() {
-    return byId;
+    Map<String, ZoneRoute> m = byId;
+    if (m == null) {
+      java.util.LinkedHashMap<String, ZoneRoute> built = new java.util.LinkedHashMap<>(size * 2);
+      for (ZoneRoute r : byIndex) {
+        if (r != null) {
+          built.put(r.zone(), r);
+        }
+      }
+      m = java.util.Collections.unmodifiableMap(built);
+      byId = m;
+    }
+    return m;
   }
 
   public int size() {
-    return byId.size();
+    return size;
   }
 }

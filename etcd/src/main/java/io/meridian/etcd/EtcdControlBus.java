@@ -13,14 +13,16 @@ import java.util.function.Supplier;
  * The {@link ControlBus} of a deployment whose control-plane state lives in etcd. Under one key prefix:
  *
  * <pre>
- *   {prefix}plan/meta              version, size and SHA-256 of the current plan (written last); the plan itself
- *                                  (gzip'd JSON, base64) when it is at most 768 KiB encoded
- *   {prefix}plan/v/{version}/{i}   a larger plan in chunks of at most 512 KiB
+ *   {prefix}plan/current           version, size, chunk count and CRC32C of the current plan (JSON, written last)
+ *   {prefix}plan/current.bytes     the plan ({@code PlanCodec}: deflated binary) when at most 1 MiB, written in the
+ *                                  same transaction as plan/current
+ *   {prefix}plan/v/{version}/{i}   a larger plan in chunks of at most 512 KiB, written before plan/current
  *   {prefix}health/{vantage point} the latest report of each checker, under that process's lease
  *   {prefix}traffic/{proxy}        the latest report of each proxy, under that process's lease
  * </pre>
  *
- * Data planes watch {@code plan/meta}; on each new version they read its chunks, check the SHA-256 and apply it
+ * Data planes watch {@code plan/current}; each new version arrives with its bytes (or they read its chunks), they
+ * check size and CRC32C and apply it
  * atomically, in version order, never older than what they have. A watch that loses its stream resumes; one that
  * falls behind compaction re-reads; every reconnection re-reads the meta key, so a data plane cut off from etcd
  * catches up as soon as it is back. Reports live under a lease of {@code leaseTtl}: a reporter that dies stops

@@ -21,11 +21,27 @@ public final class Zones {
     return lat * 360 + lon;
   }
 
+  /** Ids made so far: a plan names thousands of zones in every version, so each id string is made once. */
+  private static final java.util.concurrent.atomic.AtomicReferenceArray<String> IDS =
+      new java.util.concurrent.atomic.AtomicReferenceArray<>(COUNT);
+
   /** Readable id, e.g. {@code 50N8E} for the cell whose south-west corner is 50°N 8°E. */
   public static String id(int index) {
     if (index == UNKNOWN) {
       return "unknown";
     }
+    if (index >= 0 && index < COUNT) {
+      String s = IDS.get(index);
+      if (s == null) {
+        s = format(index);
+        IDS.lazySet(index, s); // racing threads make equal strings; either is fine
+      }
+      return s;
+    }
+    return format(index);
+  }
+
+  private static String format(int index) {
     int lat = index / 360 - 90;
     int lon = index % 360 - 180;
     return Math.abs(lat) + (lat >= 0 ? "N" : "S") + Math.abs(lon) + (lon >= 0 ? "E" : "W");

@@ -39,8 +39,12 @@ public final class EtcdBus implements EtcdControlBus {
    * 512 KiB written one per request stay far below it whatever the plan's size.
    */
   static final int CHUNK_BYTES = 512 * 1024;
-  /** Plans up to this size (base64 in plan/meta: 4/3 of it) go inline, within etcd's 1.5 MiB request limit. */
-  static final int INLINE_BYTES = 768 * 1024;
+  /** The current plan's description (small JSON): every data plane watches this key and the next. */
+  static final String META = "plan/current";
+  /** The current plan's bytes when inline: written in the same transaction as {@link #META}. */
+  static final String BYTES = "plan/current.bytes";
+  /** Plans up to this size go inline in {@link #BYTES}, one write well within etcd's 1.5 MiB request limit. */
+  static final int INLINE_BYTES = 1024 * 1024;
 
   private final Vertx vertx;
   private final EtcdClient etcd;
@@ -52,7 +56,7 @@ public final class EtcdBus implements EtcdControlBus {
   private final List<Consumer<TrafficReport>> trafficListeners = new CopyOnWriteArrayList<>();
   private final List<EtcdClient.Subscription> watches = new CopyOnWriteArrayList<>();
   private volatile Supplier<List<Cmp>> guards = List::of;
-  /** mod revision of plan/meta as last seen (0 = absent): plan writes are guarded on it, so none goes backwards. */
+  /** mod revision of the plan meta as last seen (0 = absent): plan writes are guarded on it, so none goes backwards. */
   private volatile long metaModRevision;
   private volatile boolean planWatchUp;
   private volatile String lastError = "";
@@ -129,7 +133,7 @@ public final class EtcdBus implements EtcdControlBus {
 
   @Override
   public Source source() {
-    return new Source("etcd", planWatchUp, planWatchUp ? "watching " + prefix + "plan/meta at "
+    return new Source("etcd", planWatchUp, planWatchUp ? "watching " + prefix + META + " at "
         + etcd.currentEndpoint() : "etcd unreachable (" + lastError + "): serving the last known plan");
   }
 
@@ -140,40 +144,46 @@ public final class EtcdBus implements EtcdControlBus {
     return plan.get();
   }
 
-  /** Reads plan/meta and, when it names a newer version than ours, that plan. */
+  /** Reads the plan meta and, when it names a newer version than ours, that plan. */
   private Future<Void> readPlan() {
-    return etcd.get(key("plan/meta")).compose(r -> {
+    return etcd.get(key(META)).compose(r -> {
       KeyValue kv = r.first();
       metaModRevision = kv == null ? 0 : Math.max(metaModRevision, kv.modRevision());
-      if (kv == null) {
-        return Future.succeededFuture();
-      }
-      return fetch(new JsonObject(kv.valueUtf8()));
+      return kv == null ? Future.succeededFuture() : fetch(kv, null);
     });
   }
 
-  private Future<Void> fetch(JsonObject meta) {
+  /**
+   * Reads, checks and applies the plan {@code metaKv} describes. {@code bytesKv}, when the watch delivered it with
+   * the meta (one transaction, one revision), is used as it is; otherwise the bytes are read.
+   */
+  private Future<Void> fetch(KeyValue metaKv, KeyValue bytesKv) {
+    JsonObject meta = new JsonObject(metaKv.valueUtf8());
     long version = meta.getLong("version");
     RoutingPlan have = plan.get();
     if (have != null && version <= have.version()) {
       return Future.succeededFuture();
     }
     long t0 = System.nanoTime();
-    String inline = meta.getString("inline");
-    Future<byte[]> bytes = inline != null ? Future.succeededFuture(java.util.Base64.getDecoder().decode(inline))
-        : etcd.getPrefix(key("plan/v/" + version + "/")).compose(r -> {
-          int chunks = meta.getInteger("chunks");
-          if (r.kvs().size() != chunks) {
-            // superseded and cleaned up between the meta and the chunks: a newer meta is on its way
-            return Future.failedFuture(new IllegalStateException("plan v" + version + ": " + r.kvs().size() + " of "
-                + chunks + " chunks present"));
-          }
-          return Future.succeededFuture(join(r.kvs()));
-        });
     int chunks = meta.getInteger("chunks", 0);
+    Future<byte[]> bytes;
+    if (chunks == 0 && bytesKv != null && bytesKv.modRevision() == metaKv.modRevision()) {
+      bytes = Future.succeededFuture(bytesKv.value());
+    } else if (chunks == 0) {
+      bytes = etcd.get(key(BYTES)).compose(r -> r.first() != null && r.first().modRevision() == metaKv.modRevision()
+          ? Future.succeededFuture(r.first().value())
+          // replaced since the meta was written: a newer meta is on its way
+          : Future.failedFuture(new IllegalStateException("plan v" + version + ": bytes superseded")));
+    } else {
+      bytes = etcd.getPrefix(key("plan/v/" + version + "/")).compose(r -> r.kvs().size() == chunks
+          ? Future.succeededFuture(join(r.kvs()))
+          // superseded and cleaned up between the meta and the chunks: a newer meta is on its way
+          : Future.failedFuture(new IllegalStateException("plan v" + version + ": " + r.kvs().size() + " of "
+              + chunks + " chunks present")));
+    }
     return bytes.compose(all -> {
-      if (!PlanCodec.sha256(all).equals(meta.getString("sha256"))) {
-        return Future.failedFuture(new IllegalStateException("plan v" + version + ": checksum mismatch"));
+      if (all.length != meta.getInteger("bytes", -1) || checksum(all) != meta.getLong("crc32c", -1L)) {
+        return Future.failedFuture(new IllegalStateException("plan v" + version + ": size or checksum mismatch"));
       }
       Topology previous = have == null ? null : have.topology();
       return vertx.<RoutingPlan>executeBlocking(() -> PlanCodec.decode(all, previous), false).map(p -> {
@@ -186,6 +196,13 @@ public final class EtcdBus implements EtcdControlBus {
         return null;
       });
     });
+  }
+
+  /** CRC32C: tells a complete plan from a torn or mixed one (not a defence against forgery: etcd's auth is). */
+  static long checksum(byte[] b) {
+    java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+    c.update(b, 0, b.length);
+    return c.getValue();
   }
 
   private static byte[] join(List<KeyValue> chunks) {
@@ -220,24 +237,31 @@ public final class EtcdBus implements EtcdControlBus {
   }
 
   private void watchPlan() {
-    watches.add(etcd.watch(key("plan/meta"), 0, new EtcdClient.WatchListener() {
+    // the prefix covers the meta key and the inline bytes key beside it, never the chunks
+    watches.add(etcd.watch(key(META), 0, new EtcdClient.WatchListener() {
       @Override
       public void onEvents(List<EtcdClient.Event> events, long revision) {
-        KeyValue latest = null;
+        KeyValue meta = null;
+        KeyValue bytes = null;
         for (EtcdClient.Event e : events) {
-          if (!e.delete()) {
+          if (e.delete()) {
+            continue;
+          }
+          if (e.kv().key().equals(key(META))) {
             metaModRevision = Math.max(metaModRevision, e.kv().modRevision());
-            latest = e.kv();
+            meta = e.kv();
+          } else if (e.kv().key().equals(key(BYTES))) {
+            bytes = e.kv();
           }
         }
-        if (latest != null) {
-          scheduleFetch(new JsonObject(latest.valueUtf8()));
+        if (meta != null) {
+          scheduleFetch(meta, bytes);
         }
       }
 
       @Override
       public Future<Long> resync() {
-        return etcd.get(key("plan/meta")).map(r -> {
+        return etcd.get(key(META)).map(r -> {
           scheduleFetch();
           return r.revision();
         });
@@ -256,11 +280,11 @@ public final class EtcdBus implements EtcdControlBus {
   }
 
   private void scheduleFetch() {
-    scheduleFetch(null);
+    scheduleFetch(null, null);
   }
 
-  /** Reads the plan {@code meta} names (or plan/meta first, when null); serial, coalescing what arrives meanwhile. */
-  private void scheduleFetch(JsonObject meta) {
+  /** Reads the plan {@code meta} names (or the meta key first, when null); serial, coalescing what arrives meanwhile. */
+  private void scheduleFetch(KeyValue meta, KeyValue bytes) {
     synchronized (this) {
       if (fetching) {
         fetchAgain = true;
@@ -268,7 +292,7 @@ public final class EtcdBus implements EtcdControlBus {
       }
       fetching = true;
     }
-    (meta != null ? fetch(meta) : readPlan()).onComplete(ar -> {
+    (meta != null ? fetch(meta, bytes) : readPlan()).onComplete(ar -> {
       if (ar.failed()) {
         LOG.debug("plan read failed: {}", ar.cause().getMessage());
       }
@@ -291,8 +315,8 @@ public final class EtcdBus implements EtcdControlBus {
       return Future.failedFuture("plan version " + next.version() + " is not newer than " + prev.version());
     }
     return vertx.executeBlocking(() -> PlanCodec.encode(next), false).compose(bytes -> {
-      // A plan that fits (most do: 10,000 split zones × 50 regions is about 150 KiB) travels inside plan/meta
-      // itself: one write, and one watch event that carries the whole plan to every data plane.
+      // A plan that fits (most do: 10,000 split zones × 50 regions is about 150 KiB) is written with its meta in
+      // one transaction: one watch response carries the whole plan to every data plane, no read follows.
       boolean inline = bytes.length <= inlineBytes;
       int chunks = inline ? 0 : (bytes.length + CHUNK_BYTES - 1) / CHUNK_BYTES;
       String dir = "plan/v/" + next.version() + "/";
@@ -304,17 +328,18 @@ public final class EtcdBus implements EtcdControlBus {
         chain = chain.compose(v -> etcd.put(k, part, 0).mapEmpty());
       }
       JsonObject meta = new JsonObject().put("version", next.version()).put("chunks", chunks)
-          .put("bytes", bytes.length).put("sha256", PlanCodec.sha256(bytes)).put("encoding", "gzip+json")
+          .put("bytes", bytes.length).put("crc32c", checksum(bytes)).put("encoding", "meridian-plan-1+deflate")
           .put("created_at", next.createdAt().toString());
-      if (inline) {
-        meta.put("inline", java.util.Base64.getEncoder().encodeToString(bytes));
-      }
       return chain.compose(v -> {
         List<Cmp> cmps = new ArrayList<>(guards.get());
         long seen = metaModRevision;
-        cmps.add(Cmp.modRevision(key("plan/meta"), Cmp.Result.EQUAL, seen));
-        return etcd.txn(cmps, List.of(Op.put(key("plan/meta"), meta.encode().getBytes(StandardCharsets.UTF_8), 0)),
-            List.of());
+        cmps.add(Cmp.modRevision(key(META), Cmp.Result.EQUAL, seen));
+        List<Op> ops = new ArrayList<>();
+        if (inline) {
+          ops.add(Op.put(key(BYTES), bytes, 0));
+        }
+        ops.add(Op.put(key(META), meta.encode().getBytes(StandardCharsets.UTF_8), 0));
+        return etcd.txn(cmps, ops, List.of());
       }).compose(t -> {
         if (!t.succeeded()) {
           if (!inline) {
@@ -322,7 +347,7 @@ public final class EtcdBus implements EtcdControlBus {
           }
           scheduleFetch();
           return Future.failedFuture(new IllegalStateException("plan v" + next.version() + " not published: "
-              + "plan/meta changed since revision " + metaModRevision + " (another controller wrote a plan) or "
+              + key(META) + " changed since revision " + metaModRevision + " (another controller wrote a plan) or "
               + "this controller's write guard no longer holds"));
         }
         metaModRevision = t.revision();

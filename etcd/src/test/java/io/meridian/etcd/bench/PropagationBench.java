@@ -64,6 +64,7 @@ public final class PropagationBench {
     Map<Long, Long> applied = new ConcurrentHashMap<>(); // version -> watchers that applied it
     Map<Long, Long> lastApply = new ConcurrentHashMap<>(); // version -> latest apply time (µs)
     List<Process> procs = new ArrayList<>();
+    List<Long> decodeMs = java.util.Collections.synchronizedList(new ArrayList<>());
     String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
     java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(watchers);
     for (int i = 0; i < watchers; i++) {
@@ -76,6 +77,9 @@ public final class PropagationBench {
           while ((line = r.readLine()) != null) {
             if (line.equals("ready")) {
               ready.countDown();
+            } else if (line.contains("read and decoded in ")) {
+              String ms = line.substring(line.indexOf("read and decoded in ") + 20);
+              decodeMs.add(Long.parseLong(ms.substring(0, ms.indexOf(' '))));
             } else if (line.startsWith("applied ")) {
               String[] f = line.split(" ");
               long v = Long.parseLong(f[1]);
@@ -128,7 +132,7 @@ public final class PropagationBench {
     Arrays.sort(latencies);
     Arrays.sort(afterAck);
     System.out.printf("plan %d zones x %d regions: %d bytes encoded (deflated binary), %s; %d watcher processes;"
-            + " %d plans%n", zones, regions, bytes, bytes <= 768 * 1024 ? "inline in plan/meta"
+            + " %d plans%n", zones, regions, bytes, bytes <= 1024 * 1024 ? "inline (plan/current.bytes)"
             : (bytes + 512 * 1024 - 1) / (512 * 1024) + " chunks", watchers, plans);
     System.out.printf("publish-to-applied-in-every-watcher: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n",
         pct(latencies, 0.50) / 1000.0, pct(latencies, 0.90) / 1000.0, pct(latencies, 0.99) / 1000.0,
@@ -136,6 +140,12 @@ public final class PropagationBench {
     System.out.printf("etcd-commit-acknowledged-to-applied-in-every-watcher: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms,"
             + " max %.1f ms%n", pct(afterAck, 0.50) / 1000.0, pct(afterAck, 0.90) / 1000.0, pct(afterAck, 0.99) / 1000.0,
         afterAck[afterAck.length - 1] / 1000.0);
+    List<Long> d = new ArrayList<>(decodeMs.subList(Math.max(0, decodeMs.size() - plans * watchers), decodeMs.size()));
+    java.util.Collections.sort(d);
+    if (!d.isEmpty()) {
+      System.out.printf("in each watcher, from the watch event to the plan applied (read, checksum, decode): p50 %d ms,"
+          + " p99 %d ms%n", d.get(d.size() / 2), d.get(Math.min(d.size() - 1, (int) (d.size() * 0.99))));
+    }
     procs.forEach(Process::destroy);
     etcd.deletePrefix(prefix).await(30, TimeUnit.SECONDS);
     bus.close();
