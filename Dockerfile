@@ -6,6 +6,7 @@ WORKDIR /src
 COPY pom.xml .
 COPY config/pom.xml config/
 COPY core/pom.xml core/
+COPY etcd/pom.xml etcd/
 COPY geodns/pom.xml geodns/
 COPY l7-proxy/pom.xml l7-proxy/
 COPY health-checker/pom.xml health-checker/

@@ -18,15 +18,9 @@ git -C "$ROOT" worktree add -f "$work/before" "$BEFORE" >/dev/null 2>&1
 cp "$work/before/launcher/target/meridian.jar" "$work/before.jar"
 cp "$ROOT/launcher/target/meridian.jar" "$work/after.jar"
 git -C "$ROOT" worktree remove --force "$work/before"
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-peer=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-etcd --name ab --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$port" \
-  --advertise-client-urls "http://127.0.0.1:$port" --listen-peer-urls "http://127.0.0.1:$peer" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "ab=http://127.0.0.1:$peer" \
-  >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+. "$ROOT/bench/etcd/etcd-lib.sh"
+start_etcd "$work"
+port=$ETCD_PORT
 etcd_yaml="state_store:
   type: etcd
   path: $work/state

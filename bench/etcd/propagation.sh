@@ -7,20 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 watchers="${1:-10}"
 plans="${2:-50}"
-command -v etcd >/dev/null || { echo "etcd not found: apt-get install etcd-server" >&2; exit 1; }
 mvn -q -B -ntp -pl etcd -am test-compile -DskipTests | grep -E "ERROR|BUILD" && exit 1 || true
 mvn -q -B -ntp -pl etcd dependency:build-classpath -Dmdep.outputFile=target/bench-cp.txt -Dmdep.includeScope=test >/dev/null
 cp="etcd/target/test-classes:etcd/target/classes:core/target/classes:config/target/classes:$(cat etcd/target/bench-cp.txt)"
 work="$(mktemp -d)"
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-peer=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-etcd --name bench --data-dir "$work/data" --listen-client-urls "http://127.0.0.1:$port" \
-  --advertise-client-urls "http://127.0.0.1:$port" --listen-peer-urls "http://127.0.0.1:$peer" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "bench=http://127.0.0.1:$peer" \
-  >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+. bench/etcd/etcd-lib.sh
+start_etcd "$work"
+port=$ETCD_PORT
 echo "etcd $(etcd --version | head -1 | awk '{print $3}') on 127.0.0.1:$port; $(nproc) cores; java $(java -version 2>&1 | head -1)"
 run() { java -Xmx1g -cp "$cp" io.meridian.etcd.bench.PropagationBench "http://127.0.0.1:$port" "$watchers" "$1" "$2" "$plans"; }
 run 10000 50

@@ -107,7 +107,7 @@ public final class EmbeddedStateStore implements StateStore {
 
   private final Path dir;
   private final Options options;
-  private final Deque<JsonObject> recent = new ArrayDeque<>();
+  private final AuditWindow recent = new AuditWindow();
   private FileChannel lockChannel;
   private FileChannel commitFile;
   private FileChannel segment;
@@ -525,7 +525,7 @@ public final class EmbeddedStateStore implements StateStore {
     long s = committed.lastSeq();
     FileChannel next = null;
     try {
-      writeSnapshotFile(new JournalSnapshot(s, state, new ArrayList<>(recent)));
+      writeSnapshotFile(new JournalSnapshot(s, state, recent.all()));
       Path seg = segmentPath(s);
       next = options.opener().open(seg, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
           StandardOpenOption.WRITE));
@@ -641,16 +641,12 @@ public final class EmbeddedStateStore implements StateStore {
   }
 
   private void remember(JsonObject audit) {
-    recent.addLast(audit);
-    while (recent.size() > JournalSnapshot.AUDIT_KEPT) {
-      recent.removeFirst();
-    }
+    recent.add(audit);
   }
 
   @Override
   public synchronized List<JsonObject> audit(int limit) {
-    List<JsonObject> all = new ArrayList<>(recent);
-    return all.subList(Math.max(0, all.size() - limit), all.size());
+    return recent.last(limit);
   }
 
   @Override

@@ -13,9 +13,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +49,7 @@ public final class EtcdStateStore implements StateStore {
   private final String dir;
   private final Duration timeout;
   private final int snapshotEvery;
-  private final Deque<JsonObject> recent = new ArrayDeque<>();
+  private final AuditWindow recent = new AuditWindow();
   private volatile Supplier<List<Cmp>> guards = List::of;
   private AdminState state = AdminState.EMPTY;
   private long seq;
@@ -184,7 +182,7 @@ public final class EtcdStateStore implements StateStore {
 
   /** Replaces the snapshot and deletes the entries it covers, atomically. */
   private void snapshot() throws IOException {
-    byte[] snap = gzip(new JournalSnapshot(seq, state, new ArrayList<>(recent)).encodeVerified());
+    byte[] snap = gzip(new JournalSnapshot(seq, state, recent.all()).encodeVerified());
     List<Cmp> cmps = new ArrayList<>(guards.get());
     cmps.add(Cmp.modRevision(entryKey(seq), Cmp.Result.GREATER, 0)); // our last entry is still there
     EtcdClient.TxnResult r = await(etcd.txn(cmps, List.of(Op.put(dir + "snapshot", snap, 0),
@@ -196,16 +194,12 @@ public final class EtcdStateStore implements StateStore {
   }
 
   private void remember(JsonObject audit) {
-    recent.addLast(audit);
-    while (recent.size() > JournalSnapshot.AUDIT_KEPT) {
-      recent.removeFirst();
-    }
+    recent.add(audit);
   }
 
   @Override
   public synchronized List<JsonObject> audit(int limit) {
-    List<JsonObject> all = new ArrayList<>(recent);
-    return all.subList(Math.max(0, all.size() - limit), all.size());
+    return recent.last(limit);
   }
 
   @Override
