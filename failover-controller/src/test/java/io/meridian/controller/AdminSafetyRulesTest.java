@@ -68,6 +68,16 @@ class AdminSafetyRulesTest {
   }
 
   @Test
+  void aMutationLeavesNoFileUploadsDirectoryBehind(Vertx vertx, @TempDir Path dir) throws Exception {
+    Path uploads = Path.of("file-uploads"); // vertx-web's BodyHandler default, relative to the working directory
+    java.nio.file.Files.deleteIfExists(uploads);
+    try (TestDeployment d = new TestDeployment(vertx, dir, "", TestDeployment.tokensYaml())) {
+      assertEquals(200, d.post("/v1/regions/us-west/drain", "operator-token", "{\"reason\":\"a\"}").status());
+    }
+    assertTrue(!java.nio.file.Files.exists(uploads), "the admin API must not create " + uploads.toAbsolutePath());
+  }
+
+  @Test
   void moreConcurrentDrainsThanAllowedAreRefused(Vertx vertx, @TempDir Path dir) throws Exception {
     try (TestDeployment d = new TestDeployment(vertx, dir, "max_concurrent_drains: 1\n", TestDeployment.tokensYaml())) {
       assertEquals(200, d.post("/v1/regions/us-west/drain", "operator-token", "{\"reason\":\"a\"}").status());

@@ -102,6 +102,11 @@ public final class Main implements Callable<Integer> {
       }
       err.println(e.problems().size() + " problem(s) in " + file);
       return null;
+    } catch (java.nio.file.NoSuchFileException e) {
+      err.println(file + ": no such file. To start, copy the commented example and edit it:\n"
+          + "  cp config/meridian.example.yaml " + file + "\n"
+          + "(config/meridian.multi-process.yaml for several processes sharing etcd), or try ./meridian demo");
+      return null;
     } catch (IOException e) {
       err.println(file + ": cannot read: " + e.getMessage());
       return null;

@@ -32,6 +32,22 @@ class ConfigCheckCommandTest {
   }
 
   @Test
+  void runWithAMissingConfigSaysWhichFileToCopy() {
+    PrintStream saved = System.err;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = new CommandLine(new Main()).execute("run", "--config", dir.resolve("meridian.yaml").toString());
+    } finally {
+      System.setErr(saved);
+    }
+    String err = buf.toString(StandardCharsets.UTF_8);
+    assertEquals(1, code);
+    assertTrue(err.contains("no such file") && err.contains("cp config/meridian.example.yaml"), err);
+  }
+
+  @Test
   void brokenFileNamesEveryProblemWithItsLineAndExitsOne() throws Exception {
     Path f = dir.resolve("meridian.yaml");
     Files.writeString(f, """

@@ -70,7 +70,8 @@ final class AdminApi {
 
   void mount(Router router) {
     router.get("/openapi.json").handler(this::openapi);
-    router.route("/v1/*").handler(BodyHandler.create().setBodyLimit(64 * 1024));
+    // no file uploads: BodyHandler would otherwise create a file-uploads/ directory wherever the process runs
+    router.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(64 * 1024));
     router.route("/v1/*").handler(this::authenticate);
     router.get("/v1/plan").handler(rc -> json(rc, 200, PlanJson.toJson(role.bus().currentPlan())));
     router.get("/v1/plan/explain").handler(this::explain);
