@@ -5,7 +5,7 @@
 #          AFTER with state_store.type: etcd against a local etcd, watching the plan) beside nginx and haproxy;
 #   dns:   bench/dns/run.sh once per build, alternating, RUNS times each (`meridian run --roles dns`; AFTER in
 #          etcd mode), each run beside gdnsd: compare the Meridian/gdnsd ratios (same-run peer).
-#   bench/etcd/dataplane-ab.sh [BEFORE=d992eb7] [RUNS=3]
+#   bench/etcd/dataplane-ab.sh [BEFORE=d992eb7] [RUNS=3]      (ONLY=dns or ONLY=proxy runs one of the two)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BEFORE=${1:-d992eb7}
@@ -19,18 +19,22 @@ cp "$work/before/launcher/target/meridian.jar" "$work/before.jar"
 cp "$ROOT/launcher/target/meridian.jar" "$work/after.jar"
 git -C "$ROOT" worktree remove --force "$work/before"
 . "$ROOT/bench/etcd/etcd-lib.sh"
-start_etcd "$work"
+# etcd beside the load drivers, never on the core the server under test is pinned to (the benches' default: 0)
+ETCD_CPU=${ETCD_CPU:-1} start_etcd "$work"
 port=$ETCD_PORT
 etcd_yaml="state_store:
   type: etcd
   path: $work/state
   etcd: {endpoints: [http://127.0.0.1:$port], prefix: /ab/}"
 
+if [[ "${ONLY:-}" != dns ]]; then
 echo "== proxy: before ($BEFORE) as row 'meridian', after (etcd mode) as row 'mer-vertx'"
 for i in $(seq "$RUNS"); do
   MERIDIAN_JAR="$work/before.jar" MERIDIAN_B_JAR="$work/after.jar" MERIDIAN_B_CONFIG_APPEND="$etcd_yaml" \
     "$ROOT/bench/proxy/run.sh" 10s 64 | grep -E "rps|x "
 done
+fi
+[[ "${ONLY:-}" == proxy ]] && exit 0
 echo "== dns: Meridian/gdnsd per build, alternating"
 for i in $(seq "$RUNS"); do
   echo "-- before ($BEFORE), run $i"

@@ -7,7 +7,8 @@ start_etcd() {
   command -v etcd >/dev/null || { echo "etcd not found: apt-get install etcd-server" >&2; exit 1; }
   ETCD_PORT=$(free_port)
   peer=$(free_port)
-  etcd --name bench --data-dir "$work/etcd-data" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  # ETCD_CPU pins etcd (taskset), e.g. away from the core a benchmark's server is pinned to
+  ${ETCD_CPU:+taskset -c "$ETCD_CPU"} etcd --name bench --data-dir "$work/etcd-data" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$peer" \
     --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "bench=http://127.0.0.1:$peer" \
     >"$work/etcd.log" 2>&1 &

@@ -38,6 +38,9 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  */
 public final class PropagationBench {
+  /** Versions published before measuring (-Dwarmup=N): each process decodes one plan per version. */
+  static final int WARMUP_VERSIONS = Integer.getInteger("warmup", 100);
+
   private PropagationBench() {}
 
   static long epochMicros() {
@@ -102,7 +105,7 @@ public final class PropagationBench {
     // before the decoding runs compiled (a data plane that has run for a while); the first plans after a start
     // take several times longer
     long version = 1;
-    for (int i = 0; i < 30; i++) {
+    for (int i = 0; i < WARMUP_VERSIONS; i++) {
       version++;
       bus.publishPlan(plan(version, zones, regions, rnd)).await(30, TimeUnit.SECONDS);
       Thread.sleep(300);
