@@ -19,6 +19,11 @@ public interface ControlBus extends AutoCloseable {
     return InProcessControlBus.create(initial);
   }
 
+  /** A bus whose plan never changes: a data plane started with {@code --static-plan}. */
+  static ControlBus fixed(RoutingPlan plan) {
+    return InProcessControlBus.fixed(plan);
+  }
+
   RoutingPlan currentPlan();
 
   Future<Void> publishPlan(RoutingPlan plan);

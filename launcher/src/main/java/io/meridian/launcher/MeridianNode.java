@@ -130,6 +130,10 @@ public final class MeridianNode {
     if (refusal != null) {
       return Future.failedFuture(new IllegalStateException(refusal));
     }
+    if (options.staticPlan() && (store.type() == StateStoreConfig.Type.ETCD || which.contains(RoleName.CONTROLLER))) {
+      LOG.warn("--static-plan ignored: this process {}", which.contains(RoleName.CONTROLLER)
+          ? "runs the controller, which makes the plans" : "receives plans through etcd (state_store.type: etcd)");
+    }
     PlanCache cache = PlanCache.at(cacheFile(store.path(), which));
     return vertx.executeBlocking(cache::load, false).compose(cached -> {
       RoutingPlan initial = initialPlan(config, cached);
@@ -146,7 +150,7 @@ public final class MeridianNode {
         busFuture = EtcdControlBus.open(vertx, etcd, store.etcd().prefix(), store.etcd().leaseTtl(), initial)
             .map(b -> (ControlBus) b);
       } else if (options.staticPlan() && !which.contains(RoleName.CONTROLLER)) {
-        busFuture = Future.succeededFuture(new StaticBus(ControlBus.inProcess(initial)));
+        busFuture = Future.succeededFuture(ControlBus.fixed(initial));
       } else {
         busFuture = Future.succeededFuture(ControlBus.inProcess(initial));
       }
@@ -314,54 +318,5 @@ public final class MeridianNode {
         return Future.succeededFuture();
       });
     });
-  }
-
-  /** An in-process bus that says it is static: plans never change (the operator asked for --static-plan). */
-  private record StaticBus(ControlBus delegate) implements ControlBus {
-    @Override
-    public RoutingPlan currentPlan() {
-      return delegate.currentPlan();
-    }
-
-    @Override
-    public Future<Void> publishPlan(RoutingPlan plan) {
-      return delegate.publishPlan(plan);
-    }
-
-    @Override
-    public Subscription onPlan(java.util.function.Consumer<RoutingPlan> listener) {
-      return delegate.onPlan(listener);
-    }
-
-    @Override
-    public Future<Void> publishHealth(io.meridian.core.HealthReport report) {
-      return delegate.publishHealth(report);
-    }
-
-    @Override
-    public Subscription onHealth(java.util.function.Consumer<io.meridian.core.HealthReport> listener) {
-      return delegate.onHealth(listener);
-    }
-
-    @Override
-    public Future<Void> publishTraffic(io.meridian.core.TrafficReport report) {
-      return delegate.publishTraffic(report);
-    }
-
-    @Override
-    public Subscription onTraffic(java.util.function.Consumer<io.meridian.core.TrafficReport> listener) {
-      return delegate.onTraffic(listener);
-    }
-
-    @Override
-    public Source source() {
-      return new Source("static", true, "--static-plan: serving plan v" + delegate.currentPlan().version()
-          + " unchanged, by the operator's choice");
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
-    }
   }
 }

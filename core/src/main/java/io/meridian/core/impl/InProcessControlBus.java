@@ -21,12 +21,27 @@ public final class InProcessControlBus implements ControlBus {
   private final List<Consumer<HealthReport>> healthListeners = new CopyOnWriteArrayList<>();
   private final List<Consumer<TrafficReport>> trafficListeners = new CopyOnWriteArrayList<>();
 
-  private InProcessControlBus(RoutingPlan initial) {
+  private final Source source;
+
+  private InProcessControlBus(RoutingPlan initial, Source source) {
     this.plan = new AtomicReference<>(initial);
+    this.source = source;
   }
 
   public static InProcessControlBus create(RoutingPlan initial) {
-    return new InProcessControlBus(initial);
+    return new InProcessControlBus(initial, new Source("in-process", true,
+        "plans come from the controller in this process"));
+  }
+
+  /** A bus nothing publishes to: the plan stays {@code initial} (the operator asked for it: --static-plan). */
+  public static InProcessControlBus fixed(RoutingPlan initial) {
+    return new InProcessControlBus(initial, new Source("static", true, "--static-plan: serving plan v"
+        + initial.version() + " unchanged, by the operator's choice"));
+  }
+
+  @Override
+  public Source source() {
+    return source;
   }
 
   @Override
