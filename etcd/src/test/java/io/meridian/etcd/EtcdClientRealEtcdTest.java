@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.meridian.etcd.EtcdClient.Cmp;
 import io.meridian.etcd.EtcdClient.Op;
 import io.meridian.etcd.testing.EtcdServer;
+import io.meridian.etcd.testing.EtcdTestBed;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -30,18 +32,19 @@ class EtcdClientRealEtcdTest {
   Vertx vertx;
   EtcdClient client;
 
+  EtcdTestBed bed;
+
   @BeforeEach
   void start() throws Exception {
-    etcd = EtcdServer.start(dir);
-    vertx = Vertx.vertx();
-    client = EtcdClient.connect(vertx, EtcdOptions.of(List.of(etcd.endpoint())));
+    bed = EtcdTestBed.start(dir, Duration.ofSeconds(5));
+    etcd = bed.etcd();
+    vertx = bed.vertx();
+    client = bed.client();
   }
 
   @AfterEach
   void stop() throws Exception {
-    client.close();
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    etcd.close();
+    bed.close();
   }
 
   static <T> T await(Future<T> f) throws Exception {

@@ -12,6 +12,7 @@ import io.meridian.core.TrafficReport;
 import io.meridian.etcd.bench.PropagationBench;
 import io.meridian.etcd.impl.EtcdBus;
 import io.meridian.etcd.testing.EtcdServer;
+import io.meridian.etcd.testing.EtcdTestBed;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,18 +35,19 @@ class EtcdControlBusTest {
   Vertx vertx;
   EtcdClient client;
 
+  EtcdTestBed bed;
+
   @BeforeEach
   void start() throws Exception {
-    etcd = EtcdServer.start(dir);
-    vertx = Vertx.vertx();
-    client = EtcdClient.connect(vertx, EtcdOptions.of(List.of(etcd.endpoint())));
+    bed = EtcdTestBed.start(dir, Duration.ofSeconds(5));
+    etcd = bed.etcd();
+    vertx = bed.vertx();
+    client = bed.client();
   }
 
   @AfterEach
   void stop() throws Exception {
-    client.close();
-    vertx.close().await(10, TimeUnit.SECONDS);
-    etcd.close();
+    bed.close();
   }
 
   EtcdControlBus bus(RoutingPlan fallback, int inlineBytes) throws Exception {

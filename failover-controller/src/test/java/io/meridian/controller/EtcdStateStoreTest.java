@@ -9,6 +9,7 @@ import io.meridian.controller.impl.EtcdStateStoreAccess;
 import io.meridian.etcd.EtcdClient;
 import io.meridian.etcd.EtcdOptions;
 import io.meridian.etcd.testing.EtcdServer;
+import io.meridian.etcd.testing.EtcdTestBed;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -33,18 +34,19 @@ class EtcdStateStoreTest {
   Vertx vertx;
   EtcdClient client;
 
+  EtcdTestBed bed;
+
   @BeforeEach
   void start() throws Exception {
-    etcd = EtcdServer.start(dir);
-    vertx = Vertx.vertx();
-    client = EtcdClient.connect(vertx, EtcdOptions.of(List.of(etcd.endpoint())).withRequestTimeout(TIMEOUT));
+    bed = EtcdTestBed.start(dir, TIMEOUT);
+    etcd = bed.etcd();
+    vertx = bed.vertx();
+    client = bed.client();
   }
 
   @AfterEach
   void stop() throws Exception {
-    client.close();
-    vertx.close().await(10, TimeUnit.SECONDS);
-    etcd.close();
+    bed.close();
   }
 
   static AdminState pinned(AdminState s, int i) {

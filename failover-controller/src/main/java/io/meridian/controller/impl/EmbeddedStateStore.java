@@ -223,7 +223,7 @@ public final class EmbeddedStateStore implements StateStore {
             + dir.resolve(COMMIT) + " records it: the state up to seq " + base + " is unreadable. " + wayOut(base));
       }
       state = s.state();
-      s.audit().forEach(this::remember);
+      s.audit().forEach(recent::add);
     }
     replaying = new StateDelta.Replay(state);
     Path seg = segmentPath(base);
@@ -328,7 +328,7 @@ public final class EmbeddedStateStore implements StateStore {
         return "it holds seq " + e.seq() + " (expected: " + seq + ")";
       }
       replaying.apply(e.delta());
-      remember(e.audit());
+      recent.add(e.audit());
       return null;
     } catch (IllegalArgumentException e) {
       return e.getMessage();
@@ -459,7 +459,7 @@ public final class EmbeddedStateStore implements StateStore {
       throw failed("commit entry " + seq + " in " + dir.resolve(COMMIT), e);
     }
     state = after;
-    remember(auditEntry);
+    recent.add(auditEntry);
     if (seq - committed.snapshotSeq() >= options.snapshotEvery()) {
       snapshot();
     }
@@ -638,10 +638,6 @@ public final class EmbeddedStateStore implements StateStore {
     try (d) {
       d.force(true);
     }
-  }
-
-  private void remember(JsonObject audit) {
-    recent.add(audit);
   }
 
   @Override

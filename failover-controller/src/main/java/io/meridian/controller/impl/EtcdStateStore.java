@@ -118,7 +118,7 @@ public final class EtcdStateStore implements StateStore {
       JournalSnapshot js = JournalSnapshot.decode(gunzip(snap.value()));
       base = js.state();
       snapshotSeq = js.seq();
-      js.audit().forEach(this::remember);
+      js.audit().forEach(recent::add);
     }
     seq = snapshotSeq;
     List<KeyValue> entries = await(etcd.getPrefix(dir + "journal/"), "read " + dir + "journal/").kvs();
@@ -141,7 +141,7 @@ public final class EtcdStateStore implements StateStore {
             + " from an etcd snapshot, or delete them all to start with no operator overrides");
       }
       replay.apply(e.delta());
-      remember(e.audit());
+      recent.add(e.audit());
       seq = e.seq();
     }
     state = replay.state();
@@ -169,7 +169,7 @@ public final class EtcdStateStore implements StateStore {
     }
     state = after;
     seq = n;
-    remember(auditEntry);
+    recent.add(auditEntry);
     if (seq - snapshotSeq >= snapshotEvery) {
       try {
         snapshot();
@@ -191,10 +191,6 @@ public final class EtcdStateStore implements StateStore {
       LOG.info("controller state snapshot at entry {} in etcd ({} bytes); entries up to it deleted", seq, snap.length);
       snapshotSeq = seq;
     }
-  }
-
-  private void remember(JsonObject audit) {
-    recent.add(audit);
   }
 
   @Override
