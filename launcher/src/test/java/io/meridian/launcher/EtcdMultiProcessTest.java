@@ -109,8 +109,10 @@ class EtcdMultiProcessTest {
     assertEquals("127.0.20.1", dig(EU));
 
     // A change made by the controller in another process reaches the DNS process through etcd.
-    JsonObject failed = admin("POST", "/v1/regions/us-east/fail");
-    assertTrue(failed.getBoolean("applied", false), failed.encode());
+    // The DNS process answers from the configuration's plan at once; the controller's JVM may still be starting
+    // (its admin listener not bound, or its state not yet loaded from etcd: 503), so wait until it takes commands.
+    awaitTrue(() -> admin("POST", "/v1/regions/us-east/fail").getBoolean("applied", false),
+        Duration.ofSeconds(60), control);
     awaitValue(() -> dig(US), "127.0.20.1", Duration.ofSeconds(20), dns);
     long versionSeen = dnsPlanStatus().getLong("version", 0L);
     assertTrue(versionSeen > 1, "DNS reports the plan it serves: " + dnsPlanStatus());
