@@ -54,6 +54,8 @@ abstract class Exchange implements RegionSelector.Constraint {
   /** Residency enforced: only regions of this group, failover included; null: any. */
   private String requiredGroup;
   private boolean strong;
+  /** A write while the plan fences regions: no fenced region may be chosen, whatever the route. */
+  private boolean noFencedRegion;
   private Sessions.RywToken ryw;
   private long waitDeadline;
   private long responseDeadline;
@@ -100,6 +102,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     fallbackNearest = false;
     requiredGroup = null;
     strong = false;
+    noFencedRegion = false;
     ryw = null;
     waitDeadline = 0;
     responseDeadline = 0;
@@ -136,6 +139,11 @@ abstract class Exchange implements RegionSelector.Constraint {
     ProxyConfig.Route r = route.route;
     sessions = h.sessions(s);
     boolean unsafe = !safe;
+    // A fenced region is an old home whose users now write elsewhere (a promotion). A write that reached it could
+    // fork a user's data, and any write may belong to one of its former users, so while a fence stands no write
+    // (unsafe method) goes there on any route — eventual and session ones included, not only strong. Reads keep
+    // their route's rule: an eventual read may still be served by the fenced region's replica.
+    noFencedRegion = unsafe && !s.plan().homes().fenced().isEmpty();
     boolean needsUser = r.policy() == ProxyConfig.Policy.HOME || r.consistency() != ProxyConfig.Consistency.EVENTUAL
         || r.residency() == ProxyConfig.Residency.ENFORCED || (unsafe && sessions.rywEnabled());
     if (!needsUser) {
@@ -186,6 +194,9 @@ abstract class Exchange implements RegionSelector.Constraint {
       return false;
     }
     if (requiredGroup != null && !requiredGroup.equals(r.residencyGroup())) {
+      return false;
+    }
+    if (noFencedRegion && s.plan().homes().fenced().contains(r.id())) {
       return false;
     }
     for (int i = 0; i < triedCount; i++) {
