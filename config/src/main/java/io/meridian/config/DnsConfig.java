@@ -44,7 +44,8 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
    *
    * @param name           absolute name, e.g. {@code www.example.com.}
    * @param ttl            answer TTL
-   * @param transitionTtl  TTL while a failover, drain or ramp is in progress (never above {@code ttl})
+   * @param transitionTtl  TTL of answers that move a client or follow a recent change — failover, drain, ramp,
+   *                        spill, fallback (never above {@code ttl}); the geodns README has the rules
    * @param fallback       what to answer when no region is eligible
    * @param geofences      clients in listed countries/continents only ever get the listed regions
    */
@@ -111,12 +112,16 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
       String file = z.string("file", null);
       Duration zoneTtl = z.duration("ttl", Duration.ofSeconds(30), Duration.ZERO);
       Duration zoneTransition = z.duration("transition_ttl", min(zoneTtl, Duration.ofSeconds(5)), Duration.ZERO);
+      wholeSeconds(z, "ttl", zoneTtl);
+      wholeSeconds(z, "transition_ttl", zoneTransition);
       String o = origin;
       List<GeoName> names = z.list("names", g -> {
         g.rejectUnknownKeys(Set.of("name", "ttl", "transition_ttl", "fallback", "geofences"));
         String name = g.requiredString("name");
         Duration ttl = g.duration("ttl", zoneTtl, Duration.ZERO);
         Duration transition = g.duration("transition_ttl", min(ttl, zoneTransition), Duration.ZERO);
+        wholeSeconds(g, "ttl", ttl);
+        wholeSeconds(g, "transition_ttl", transition);
         if (transition.compareTo(ttl) > 0) {
           g.problem("transition_ttl", "must be at most ttl (" + ConfigNode.formatDuration(ttl) + "), got "
               + ConfigNode.formatDuration(transition));
@@ -222,6 +227,16 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
 
   private static boolean isAddress(String s) {
     return s.matches("[0-9a-fA-F:.]+") && GeoConfig.validCidr(s + (s.contains(":") ? "/128" : "/32"));
+  }
+
+  /**
+   * TTLs go on the wire as whole seconds (RFC 2181 §8): refuse what would be silently cut (1500ms would serve 1),
+   * and the transition-TTL windows (2 × transition_ttl) are timed from the same value.
+   */
+  private static void wholeSeconds(ConfigNode n, String key, Duration d) {
+    if (n.child(key).isPresent() && d.toNanos() % 1_000_000_000L != 0) {
+      n.problem(key, "must be a whole number of seconds (a DNS TTL), got " + ConfigNode.formatDuration(d));
+    }
   }
 
   private static Duration min(Duration a, Duration b) {

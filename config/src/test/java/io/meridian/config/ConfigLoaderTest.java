@@ -92,6 +92,9 @@ class ConfigLoaderTest {
             "t.yaml:10 geo.nets[0].country: must be an ISO 3166-1 alpha-2 code like DE, got 'de'"),
         Arguments.of(REGION + "dns:\n  zones:\n    - origin: example.test\n      names: [{name: www}]\n",
             "t.yaml:2 regions[0].dns: must list at least one 'a' or 'aaaa' address: dns.zones has geo names to answer"),
+        Arguments.of(REGION.replace("capacity_rps: 1000", "capacity_rps: 1000\n    dns: {a: [192.0.2.1]}")
+            + "dns:\n  zones:\n    - origin: example.test\n      names: [{name: www, transition_ttl: 2500ms}]\n",
+            "t.yaml:12 dns.zones[0].names[0].transition_ttl: must be a whole number of seconds (a DNS TTL), got 2500ms"),
         Arguments.of(REGION + "health_check: {interval: 1s, timeout: 2s}\n",
             "t.yaml:8 health_check.timeout: must not exceed interval (1s), got 2s"),
         Arguments.of(REGION + "proxy:\n  routes:\n    - {name: a, policy: closest}\n",

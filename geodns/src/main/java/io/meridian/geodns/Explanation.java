@@ -27,10 +27,13 @@ import java.util.Locale;
  * @param candidates       regions nearest first with distance, state and eligibility
  * @param choice           the chosen region id, or {@code fallback:<kind>}
  * @param ttl              the TTL answers carry now
+ * @param ttlRule          why that TTL: {@code normal}, {@code fallback}, {@code moved} (not the client's normal
+ *                         region), {@code stepping} (its region is draining or ramping) or {@code changed} (what
+ *                         decides the answer changed within the last 2 × transition_ttl); see geodns/README.md
  */
 public record Explanation(String name, String client, String clientSource, String locationSource,
     double latitude, double longitude, String country, String continent, String zone, long planVersion,
-    List<String> fence, List<RegionSelector.Candidate> candidates, String choice, long ttl) {
+    List<String> fence, List<RegionSelector.Candidate> candidates, String choice, long ttl, String ttlRule) {
 
   public Explanation {
     fence = List.copyOf(fence);
@@ -44,7 +47,7 @@ public record Explanation(String name, String client, String clientSource, Strin
         client, clientSource, locationSource,
         Double.isNaN(latitude) ? "unknown" : String.format(Locale.ROOT, "%.2f,%.2f", latitude, longitude),
         country, continent, zone));
-    out.add("plan=" + planVersion + " choice=" + choice + " ttl=" + ttl
+    out.add("plan=" + planVersion + " choice=" + choice + " ttl=" + ttl + " ttl_rule=" + ttlRule
         + (fence.isEmpty() ? "" : " fence=" + String.join(",", fence)));
     for (RegionSelector.Candidate c : candidates) {
       out.add(String.format(Locale.ROOT, "%s %.0fkm health=%s lifecycle=%s share=%.2f%s %s", c.region(),
@@ -71,6 +74,6 @@ public record Explanation(String name, String client, String clientSource, Strin
             .put("longitude", Double.isNaN(longitude) ? null : longitude)
             .put("country", country).put("continent", continent))
         .put("zone", zone).put("plan_version", planVersion).put("fence", new JsonArray(fence))
-        .put("candidates", cs).put("choice", choice).put("ttl", ttl);
+        .put("candidates", cs).put("choice", choice).put("ttl", ttl).put("ttl_rule", ttlRule);
   }
 }

@@ -5,6 +5,7 @@ import io.meridian.core.RoleContext;
 import io.meridian.geodns.impl.GeoDnsServer;
 import io.vertx.core.Future;
 import java.net.InetAddress;
+import java.time.Clock;
 
 /**
  * Meridian's authoritative GeoDNS: answers A/AAAA for the configured geo names with the region the current
@@ -20,7 +21,15 @@ import java.net.InetAddress;
 public interface GeoDnsRole extends Role {
 
   static GeoDnsRole create(RoleContext ctx) {
-    return GeoDnsServer.create(ctx);
+    return GeoDnsServer.create(ctx, Clock.systemUTC());
+  }
+
+  /**
+   * Same, timing the windows in which answers touched by a plan change keep the transition TTL with
+   * {@code clock} (tests move it instead of sleeping).
+   */
+  static GeoDnsRole create(RoleContext ctx, Clock clock) {
+    return GeoDnsServer.create(ctx, clock);
   }
 
   /** The bound DNS port (UDP and TCP), once started; useful when {@code dns.listen} has port 0. */

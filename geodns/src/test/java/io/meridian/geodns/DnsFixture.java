@@ -104,6 +104,11 @@ public final class DnsFixture implements AutoCloseable {
   final MeridianConfig config;
   /** The role's ops endpoints (its metric registry). */
   public final OpsEndpoints ops;
+  /**
+   * The role's clock (TTL change windows) and the creation time of plans {@link #publish} makes: stands still
+   * unless a test moves it.
+   */
+  public final TestClock clock = new TestClock(java.time.Instant.now());
 
   private DnsFixture(Path dir, MeridianConfig config) throws Exception {
     this.dir = dir;
@@ -112,7 +117,7 @@ public final class DnsFixture implements AutoCloseable {
     this.bus = ControlBus.inProcess(RoutingPlan.initial(config));
     this.geo = GeoLocator.open(vertx, config.geo());
     this.ops = OpsEndpoints.create(vertx, "dns");
-    this.role = GeoDnsRole.create(new RoleContext(vertx, config, bus, geo, ops));
+    this.role = GeoDnsRole.create(new RoleContext(vertx, config, bus, geo, ops), clock);
     await(role.start());
   }
 
@@ -151,11 +156,19 @@ public final class DnsFixture implements AutoCloseable {
     return f.toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
   }
 
-  /** Publishes the next plan with each region's state changed by {@code change}. */
+  /** Publishes the next plan, made now by {@link #clock}, with each region's state changed by {@code change}. */
   public RoutingPlan publish(String why, UnaryOperator<RegionState> change) throws Exception {
     RoutingPlan p = bus.currentPlan();
     List<RegionState> next = p.regions().stream().map(change).toList();
-    RoutingPlan np = p.next(why, next, p.zones(), p.homes(), 0);
+    return publish(why, next, p.zones());
+  }
+
+  /** Publishes the next plan, made now by {@link #clock}, with these region states and zone routes. */
+  public RoutingPlan publish(String why, List<RegionState> regions, io.meridian.core.ZoneRoutes zones)
+      throws Exception {
+    RoutingPlan p = bus.currentPlan();
+    RoutingPlan np = new RoutingPlan(p.version() + 1, clock.instant(), why, p.topology(), regions, zones, p.homes(),
+        0);
     await(bus.publishPlan(np));
     return np;
   }

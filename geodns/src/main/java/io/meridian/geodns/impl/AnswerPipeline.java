@@ -4,6 +4,7 @@ import io.meridian.core.RegionSelector;
 import io.meridian.core.RoutingPlan;
 import io.meridian.core.geo.GeoLocator;
 import java.io.IOException;
+import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
@@ -48,6 +49,7 @@ public final class AnswerPipeline {
       new Stage("lookup", false, this::lookup),
       new Stage("locate", false, this::locate),
       new Stage("choose", false, this::choose),
+      new Stage("ttl", false, this::ttl),
       new Stage("geo-answer", false, this::geoAnswer),
       new Stage("negative", false, this::negative),
       new Stage("rate-limit", true, this::rateLimit),
@@ -57,25 +59,38 @@ public final class AnswerPipeline {
   private final LocationCache locations;
   private final DnsMetrics metrics;
   private volatile Authority authority = Authority.EMPTY;
-  private volatile RoutingPlan plan;
+  /** The plan and what changed before it, swapped together: a query reads both with one volatile read. */
+  private volatile ServedPlan served;
+  /** Times change windows (TtlRule.CHANGED); tests move it. */
+  private final Clock clock;
   private volatile Settings settings;
   private volatile RateLimiter rateLimiter = RateLimiter.OFF;
   /** Tests turn it off to compare the fast path's bytes with the full pipeline's. */
   volatile boolean fastPath = true;
 
-  /** Knobs from {@code dns:} that the stages read. */
-  record Settings(int payloadSize, int ecsMaxV4, int ecsMaxV6, String explainLabel) {}
+  /**
+   * Knobs from {@code dns:} that the stages read.
+   *
+   * @param longestChangeWindowMillis  the longest {@link TtlRule#CHANGED} window of any geo name: how long zone
+   *                                   route changes are remembered
+   */
+  record Settings(int payloadSize, int ecsMaxV4, int ecsMaxV6, String explainLabel, long longestChangeWindowMillis) {}
 
-  private AnswerPipeline(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings) {
+  /** A plan as served: the plan and when the parts of it that decide answers last changed. */
+  record ServedPlan(RoutingPlan plan, PlanChanges changes) {}
+
+  private AnswerPipeline(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings, Clock clock) {
     this.geo = geo;
     this.locations = new LocationCache(geo);
     this.metrics = metrics;
-    this.plan = plan;
+    this.served = new ServedPlan(plan, PlanChanges.initial(plan));
     this.settings = settings;
+    this.clock = clock;
   }
 
-  static AnswerPipeline create(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings) {
-    return new AnswerPipeline(geo, metrics, plan, settings);
+  static AnswerPipeline create(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings,
+      Clock clock) {
+    return new AnswerPipeline(geo, metrics, plan, settings, clock);
   }
 
   /** The stage names in order, for docs and tests. */
@@ -83,13 +98,22 @@ public final class AnswerPipeline {
     return stages.stream().map(Stage::name).toList();
   }
 
-  void plan(RoutingPlan p) {
-    this.plan = p;
+  /**
+   * Swaps in a new plan (the plan listener; never on the query path). Compares it with the plan it replaces to
+   * date what changed ({@link PlanChanges}); synchronized so that two deliveries cannot interleave their
+   * comparisons — queries never take this lock, they read {@link #served}.
+   */
+  synchronized void plan(RoutingPlan p) {
+    ServedPlan before = served;
+    long now = clock.millis();
+    PlanChanges changes = PlanChanges.between(before.changes(), before.plan(), p, now,
+        settings.longestChangeWindowMillis());
+    served = new ServedPlan(p, changes);
     metrics.planVersion(p.version());
   }
 
   RoutingPlan plan() {
-    return plan;
+    return served.plan();
   }
 
   void authority(Authority a) {
@@ -209,13 +233,15 @@ public final class AnswerPipeline {
     q.client = client;
     locate(q);
     choose(q);
+    ttl(q);
     return Explainer.of(q, q.plan);
   }
 
-  /** The locate and choose stages, for the fast path. */
-  void locateAndChoose(Query q) {
+  /** The locate, choose and ttl stages, for the fast path. */
+  void locateChooseTtl(Query q) {
     locate(q);
     choose(q);
+    ttl(q);
   }
 
   /** Takes the rate-limit decision for the fast path; false (verdict kept in q) when the response is limited. */
@@ -367,8 +393,10 @@ public final class AnswerPipeline {
     if (q.geo == null) {
       return;
     }
-    RoutingPlan p = plan;
+    ServedPlan s = served;
+    RoutingPlan p = s.plan();
     q.plan = p;
+    q.changes = s.changes();
     q.fence = q.geo.fenceFor(q.location);
     RegionSelector.Constraint c = q.fence == null ? RegionSelector.Constraint.NONE : q.fence.constraint();
     int zoneIndex = q.location == null ? io.meridian.core.geo.Zones.UNKNOWN : q.location.zone();
@@ -376,6 +404,14 @@ public final class AnswerPipeline {
     if (q.region >= 0) {
       q.regionId = p.topology().id(q.region);
     }
+  }
+
+  /** Which TTL the answer carries: {@link TtlRule#of}, from the same plan the region was chosen from. */
+  private void ttl(Query q) {
+    if (q.geo == null) {
+      return;
+    }
+    q.ttlRule = TtlRule.of(q, q.changes, clock);
   }
 
   private void geoAnswer(Query q) {

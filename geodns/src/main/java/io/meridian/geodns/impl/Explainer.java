@@ -17,7 +17,7 @@ final class Explainer {
     int zone = q.location == null ? io.meridian.core.geo.Zones.UNKNOWN : q.location.zone();
     String choice = q.regionId != null && q.geo.region(q.regionId) != null ? q.regionId
         : "fallback:" + q.geo.fallback().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
-    long ttl = q.regionId == null || plan.inTransition() ? q.geo.transitionTtl() : q.geo.ttl();
+    long ttl = q.ttlRule.transitionTtl ? q.geo.transitionTtl() : q.geo.ttl();
     List<String> fence = q.fence == null ? List.of() : new ArrayList<>(new java.util.TreeSet<>(q.fence.regions()));
     return new Explanation(q.geo.name().toString(), text(q.client),
         q.ecs != null && q.ecs.getSourcePrefixLength() > 0 ? "ecs" : "address",
@@ -25,7 +25,8 @@ final class Explainer {
         q.location == null ? Double.NaN : q.location.latitude(),
         q.location == null ? Double.NaN : q.location.longitude(),
         q.location == null ? null : q.location.country(), q.location == null ? null : q.location.continent(),
-        GeoAnswers.zoneId(q), plan.version(), fence, RegionSelector.explain(plan, zone, c), choice, ttl);
+        GeoAnswers.zoneId(q), plan.version(), fence, RegionSelector.explain(plan, zone, c), choice, ttl,
+        q.ttlRule.label);
   }
 
   private static String text(byte[] addr) {

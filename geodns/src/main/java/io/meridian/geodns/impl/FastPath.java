@@ -232,14 +232,14 @@ final class FastPath {
     q.geo = e.geo();
     q.zone = e.zone();
     q.qtype = qtype;
-    p.locateAndChoose(q);
+    p.locateChooseTtl(q);
     GeoNameSpec.RegionAnswers ra = q.regionId == null ? null : e.geo().region(q.regionId);
     byte[][] wires = ra == null ? null : qtype == Type.A ? ra.aWire() : ra.aaaaWire();
     if (wires == null) {
       return false; // fallback or NODATA: the full pipeline builds those
     }
     RoutingPlan plan = q.plan; // the plan the region was chosen from: one read per query
-    byte[] answer = wires[plan.inTransition() ? 1 : 0];
+    byte[] answer = wires[q.ttlRule.transitionTtl ? 1 : 0];
     int count = qtype == Type.A ? ra.a()[0].size() : ra.aaaa()[0].size();
     int scope = 0;
     if (ecsOff >= 0 && source > 0) {

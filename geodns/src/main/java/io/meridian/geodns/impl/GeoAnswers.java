@@ -32,7 +32,7 @@ final class GeoAnswers {
       fallback(q, g, metrics);
       return;
     }
-    int slot = plan.inTransition() ? 1 : 0; // shorter TTL while traffic moves, so clients follow sooner
+    int slot = q.ttlRule.transitionTtl ? 1 : 0; // TtlRule: shorter while this client's traffic moves
     RRset set = pick(ra, q.qtype, slot);
     metrics.geoAnswer(q.regionId);
     if (set == null) {

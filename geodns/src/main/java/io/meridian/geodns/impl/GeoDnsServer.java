@@ -16,6 +16,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -44,24 +45,31 @@ public final class GeoDnsServer implements GeoDnsRole {
   /** Zone file → (mtime, size) when last loaded, to notice replacements. */
   private final Map<Path, List<Long>> zoneStamps = new HashMap<>();
 
-  private GeoDnsServer(RoleContext ctx) {
+  private GeoDnsServer(RoleContext ctx, Clock clock) {
     this.ctx = ctx;
     this.vertx = ctx.vertx();
     this.config = ctx.config();
     this.metrics = DnsMetrics.register(ctx.ops().registry());
-    this.pipeline = AnswerPipeline.create(ctx.geo(), metrics, ctx.bus().currentPlan(), settings(ctx.config()));
+    this.pipeline = AnswerPipeline.create(ctx.geo(), metrics, ctx.bus().currentPlan(), settings(ctx.config()),
+        clock);
     this.pipeline.rateLimiter(rateLimiter(ctx.config().dns()));
     this.listeners = new DnsListeners(vertx, pipeline, ctx.config().dns());
   }
 
-  public static GeoDnsServer create(RoleContext ctx) {
-    return new GeoDnsServer(ctx);
+  public static GeoDnsServer create(RoleContext ctx, Clock clock) {
+    return new GeoDnsServer(ctx, clock);
   }
 
   static AnswerPipeline.Settings settings(MeridianConfig c) {
     DnsConfig d = c.dns();
+    long longestWindow = 0;
+    for (DnsConfig.ZoneConfig z : d.zones()) {
+      for (DnsConfig.GeoName g : z.names()) {
+        longestWindow = Math.max(longestWindow, g.transitionTtl().toSeconds() * 1000 * TtlRule.WINDOW_TTLS);
+      }
+    }
     return new AnswerPipeline.Settings(d.udpPayloadSize(), d.ecsMaxSourcePrefixV4(), d.ecsMaxSourcePrefixV6(),
-        d.explainLabel().isEmpty() ? null : d.explainLabel());
+        d.explainLabel().isEmpty() ? null : d.explainLabel(), longestWindow);
   }
 
   static RateLimiter rateLimiter(DnsConfig d) {

@@ -63,6 +63,8 @@ final class GeoNameSpec {
   private final Name name;
   private final long ttl;
   private final long transitionTtl;
+  /** How long after a change answers it touched keep the transition TTL ({@link TtlRule#CHANGED}). */
+  private final long changeWindowMillis;
   private final Map<String, RegionAnswers> byRegion;
   private final RegionAnswers[] all; // config order
   private final Fallback fallback;
@@ -73,6 +75,7 @@ final class GeoNameSpec {
     this.name = name;
     this.ttl = ttl;
     this.transitionTtl = transitionTtl;
+    this.changeWindowMillis = transitionTtl * 1000 * TtlRule.WINDOW_TTLS;
     this.byRegion = byRegion;
     this.all = all;
     this.fallback = fallback;
@@ -141,6 +144,10 @@ final class GeoNameSpec {
 
   long transitionTtl() {
     return transitionTtl;
+  }
+
+  long changeWindowMillis() {
+    return changeWindowMillis;
   }
 
   RegionAnswers region(String id) {

@@ -70,12 +70,16 @@ final class Query {
    * come from the same plan, even when a new one is swapped in meanwhile.
    */
   io.meridian.core.RoutingPlan plan;
+  /** What changed in the plans before {@link #plan}, read together with it (the ttl stage's input). */
+  PlanChanges changes;
   ClientLocation location;
   int clientHash;
   GeoNameSpec.Fence fence;
   int region = -1;
   String regionId;
   boolean fellBack;
+  /** Why the answer gets the TTL it gets (the ttl stage). */
+  TtlRule ttlRule = TtlRule.NORMAL;
 
   Query(byte[] wire, byte[] source, Transport transport) {
     this(wire, wire.length, source, transport);

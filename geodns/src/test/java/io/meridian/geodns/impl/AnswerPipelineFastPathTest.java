@@ -64,8 +64,10 @@ class AnswerPipelineFastPathTest {
     try (DnsFixture dns = DnsFixture.start()) {
       AnswerPipeline p = ((GeoDnsServer) dns.role).pipeline();
       byte[] src = {127, 0, 0, 1};
+      // each TTL rule: normal, stepping and moved (drain), moved (failure), changed (recovery), then normal again
       List<Runnable> plans = List.of(() -> { }, () -> publish(dns, "eu-west", Lifecycle.DRAINING, 0.5),
-          () -> publish(dns, "us-east", Lifecycle.FAILED, 0));
+          () -> publish(dns, "us-east", Lifecycle.FAILED, 0), () -> recoverAll(dns),
+          () -> dns.clock.advance(java.time.Duration.ofMinutes(1)));
       int taken = 0;
       for (Runnable plan : plans) {
         plan.run();
@@ -98,6 +100,14 @@ class AnswerPipelineFastPathTest {
     try {
       dns.publish("test", r -> r.id().equals(region)
           ? r.withLifecycle(l, share).withHealth(l == Lifecycle.FAILED ? Health.FAILED : r.health()) : r);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static void recoverAll(DnsFixture dns) {
+    try {
+      dns.publish("recovered", r -> r.withLifecycle(Lifecycle.ACTIVE, 1).withHealth(Health.HEALTHY));
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
