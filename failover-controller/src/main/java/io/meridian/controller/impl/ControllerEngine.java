@@ -184,7 +184,7 @@ public final class ControllerEngine {
     }
     // A drain step that would push demand past the receivers' headroom is undone: the drain halts at the
     // last safe share and says why, unless the operator forced it.
-    TreeMap<Integer, Double> dem = demand.demand(now, cc.demandWindow(), cc.demandEstimates());
+    TreeMap<Integer, Double> dem = demand.demand(now, cc);
     for (Map.Entry<String, RegionRun> e : runs.entrySet()) {
       RegionRun prev = before2.get(e.getKey());
       RegionRun next = e.getValue();
@@ -407,7 +407,7 @@ public final class ControllerEngine {
       target.put(id, new RegionRun(l, l.takesTraffic() ? 1 : 0, now, null, 0, ""));
     }
     return build(target, verdicts, candidate,
-        demand.demand(now, cc.demandWindow(), cc.demandEstimates()));
+        demand.demand(now, cc));
   }
 
   /**
