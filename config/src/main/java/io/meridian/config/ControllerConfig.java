@@ -21,8 +21,14 @@ import java.util.regex.Pattern;
  * @param autoChangesPerMinute safety rule: automatic failbacks and promotions allowed per minute (failing a
  *                             dead region is never rate-limited: sending traffic to it is worse)
  * @param planner              min-cost (optimal total distance) or waterfall (nearest first, spill when full)
- * @param demandEstimates      zone id (e.g. 50N8E) → requests/s, used until the proxies have measured demand
- * @param demandWindow         measured traffic reports older than this no longer count as demand
+ * @param demandEstimates      zone id (e.g. 50N8E) → requests/s: a zone's demand until the proxies have measured
+ *                             enough of it, and what its demand decays back to when they no longer do
+ * @param demandWindow         measured traffic reports older than this no longer count as demand; also the span
+ *                             over which a zone's requests are counted against {@code demandMinRequests}
+ * @param demandMinRequests    requests the live proxies must have observed for a zone within {@code demandWindow}
+ *                             before its measured rate may replace (and go below) its estimate
+ * @param demandHalfLife       without enough measurement a zone's demand decays from its last value back towards
+ *                             its estimate (0 when it has none) with this half-life
  * @param homeFailover         auto: promote a failed home's successor; manual: only on operator command
  * @param successors           home region → region promoted when it fails (same residency group)
  * @param latencyMs            measured round-trip times, zone id → region id → ms; the planner prefers them to
@@ -32,7 +38,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
     Duration evaluateInterval, int rampSteps, Duration rampInterval, double drainStep, Duration drainInterval,
     int maxConcurrentDrains, int autoChangesPerMinute, Planner planner, Map<String, Double> demandEstimates,
     Duration demandWindow, HomeFailover homeFailover, Map<String, String> successors,
-    Map<String, Map<String, Double>> latencyMs) {
+    Map<String, Map<String, Double>> latencyMs, int demandMinRequests, Duration demandHalfLife) {
 
   /** Planning algorithm. */
   public enum Planner { MIN_COST, WATERFALL }
@@ -40,8 +46,21 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
   /** Whether home-region promotion happens on health or only on an operator's command. */
   public enum HomeFailover { AUTO, MANUAL }
 
-  /** A client zone id as {@code io.meridian.core.geo.Zones.id} writes it. */
-  private static final Pattern ZONE = Pattern.compile("([0-9]|[1-8][0-9])[NS]([0-9]|[1-9][0-9]|1[0-7][0-9])[EW]");
+  /**
+   * A client zone id exactly as {@code io.meridian.core.geo.Zones.id} writes it: the cell's south-west corner,
+   * latitude -90..89 and longitude -180..179, without leading zeros. The bottom row is {@code 90S…} and the cell
+   * west of the antimeridian {@code …180W}; {@code 90N} and {@code 180E} name no cell. {@code 0S} and {@code 0W}
+   * are refused: they would be second names of the 0N and 0E cells, and one map could then hold a zone twice.
+   */
+  private static final Pattern ZONE = Pattern.compile(
+      "(?:0N|[1-9][NS]|[1-8][0-9][NS]|90S)(?:0E|[1-9][EW]|[1-9][0-9][EW]|1[0-7][0-9][EW]|180W)");
+  private static final String ZONE_RULE = "a 1° cell id like 50N8E, its south-west corner (latitude 0N, 1-89 N"
+      + " or S, or 90S; longitude 0E, 1-179 E or W, or 180W)";
+
+  /** Whether {@code id} is a client zone id this key accepts (every id {@code Zones.id} makes, nothing else). */
+  public static boolean isZoneId(String id) {
+    return id != null && ZONE.matcher(id).matches();
+  }
 
   public ControllerConfig {
     demandEstimates = Map.copyOf(demandEstimates);
@@ -54,7 +73,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
       Duration evaluateInterval) {
     this(adminListen, headroom, failbackHoldDown, evaluateInterval, 4, Duration.ofSeconds(10), 0.25,
         Duration.ofSeconds(10), 1, 6, Planner.MIN_COST, Map.of(), Duration.ofSeconds(30), HomeFailover.MANUAL,
-        Map.of(), Map.of());
+        Map.of(), Map.of(), 100, Duration.ofMinutes(1));
   }
 
   public static ControllerConfig defaults() {
@@ -65,7 +84,8 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
   static ControllerConfig parse(ConfigNode n) {
     n.rejectUnknownKeys(Set.of("admin_listen", "headroom", "failback_hold_down", "evaluate_interval",
         "ramp_steps", "ramp_interval", "drain_step", "drain_interval", "max_concurrent_drains",
-        "auto_changes_per_minute", "planner", "demand_estimates", "demand_window", "home_failover", "successors", "latency_ms"));
+        "auto_changes_per_minute", "planner", "demand_estimates", "demand_window", "home_failover", "successors", "latency_ms",
+        "demand_min_requests", "demand_half_life"));
     ControllerConfig d = defaults();
     ListenAddress admin = n.listen("admin_listen", "127.0.0.1:9090");
     double headroom = n.number("headroom", d.headroom(), 0.01, 1.0);
@@ -81,8 +101,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
     Map<String, Double> estimates = new LinkedHashMap<>();
     n.child("demand_estimates").entries().forEach((zone, v) -> {
       if (!ZONE.matcher(zone).matches()) {
-        v.problem("zone must be a 1° cell id like 50N8E (latitude 0-89 N/S, longitude 0-179 E/W), got '"
-            + zone + "'");
+        v.problem("zone must be " + ZONE_RULE + ", got '" + zone + "'");
         return;
       }
       String text = v.asString(null);
@@ -98,6 +117,8 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
       }
     });
     Duration window = n.duration("demand_window", d.demandWindow(), Duration.ofSeconds(1));
+    int minRequests = n.integer("demand_min_requests", d.demandMinRequests(), 1, 1_000_000_000);
+    Duration halfLife = n.duration("demand_half_life", d.demandHalfLife(), Duration.ofSeconds(1));
     HomeFailover homeFailover = n.enumValue("home_failover", HomeFailover.class, d.homeFailover());
     Map<String, String> successors = new LinkedHashMap<>();
     n.child("successors").entries().forEach((home, v) -> {
@@ -111,7 +132,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
     Map<String, Map<String, Double>> latency = new LinkedHashMap<>();
     n.child("latency_ms").entries().forEach((zone, row) -> {
       if (!ZONE.matcher(zone).matches()) {
-        row.problem("zone must be a 1° cell id like 50N8E, got '" + zone + "'");
+        row.problem("zone must be " + ZONE_RULE + ", got '" + zone + "'");
         return;
       }
       Map<String, Double> ms = new LinkedHashMap<>();
@@ -131,6 +152,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
       latency.put(zone, Map.copyOf(ms));
     });
     return new ControllerConfig(admin, headroom, holdDown, every, rampSteps, rampInterval, drainStep,
-        drainInterval, maxDrains, autoPerMinute, planner, estimates, window, homeFailover, successors, latency);
+        drainInterval, maxDrains, autoPerMinute, planner, estimates, window, homeFailover, successors, latency,
+        minRequests, halfLife);
   }
 }

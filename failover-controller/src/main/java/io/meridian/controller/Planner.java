@@ -118,6 +118,17 @@ public interface Planner {
       return input;
     }
 
+    /**
+     * The same input with other flows (e.g. bounded per zone by a slow-start ramp): loads, shortfall, cost and
+     * routes follow from them.
+     */
+    public Result withFlows(double[][] otherFlows) {
+      if (otherFlows.length != flows.length) {
+        throw new IllegalArgumentException("flows: " + otherFlows.length + " zones (expected: " + flows.length + ")");
+      }
+      return new Result(input, otherFlows, distances);
+    }
+
     /** Planned requests/s per region (topology order). */
     public double[] loads() {
       return loads.clone();

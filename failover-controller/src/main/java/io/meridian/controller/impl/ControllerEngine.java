@@ -184,7 +184,7 @@ public final class ControllerEngine {
     }
     // A drain step that would push demand past the receivers' headroom is undone: the drain halts at the
     // last safe share and says why, unless the operator forced it.
-    TreeMap<Integer, Double> dem = demand.demand(now, cc.demandWindow(), cc.demandEstimates());
+    TreeMap<Integer, Double> dem = demand.demand(now, cc);
     for (Map.Entry<String, RegionRun> e : runs.entrySet()) {
       RegionRun prev = before2.get(e.getKey());
       RegionRun next = e.getValue();
@@ -407,7 +407,7 @@ public final class ControllerEngine {
       target.put(id, new RegionRun(l, l.takesTraffic() ? 1 : 0, now, null, 0, ""));
     }
     return build(target, verdicts, candidate,
-        demand.demand(now, cc.demandWindow(), cc.demandEstimates()));
+        demand.demand(now, cc));
   }
 
   /**
@@ -509,8 +509,20 @@ public final class ControllerEngine {
     for (int i = 0; i < n; i++) {
       planLimits[i] = Math.max(0, limits[i] - pinnedLoad[i]);
     }
-    Planner.Result result = planner.plan(new Planner.Input(topology, planLimits,
-        java.util.Arrays.copyOf(zones, k), java.util.Arrays.copyOf(rps, k), measuredCosts()));
+    Planner.Input input = new Planner.Input(topology, planLimits, java.util.Arrays.copyOf(zones, k),
+        java.util.Arrays.copyOf(rps, k), measuredCosts());
+    Planner.Result result = planner.plan(input);
+    // slow start bounds the recovering region's share of each zone's clients, not only its capacity
+    double[] ramp = new double[n];
+    boolean ramping = false;
+    for (int i = 0; i < n; i++) {
+      RegionState s = pre.get(i);
+      ramp[i] = s.lifecycle() == Lifecycle.RECOVERING && s.eligible() && s.trafficShare() < 1 ? s.trafficShare() : 1;
+      ramping |= ramp[i] < 1;
+    }
+    if (ramping) {
+      result = RampBound.apply(planner, input, result, ramp);
+    }
     Built b = new Built();
     b.states = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
