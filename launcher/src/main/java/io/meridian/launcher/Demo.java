@@ -22,34 +22,37 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code meridian demo}: three simulated regional apps on loopback plus every role, configured by the bundled
- * demo config (no GeoIP database: {@code nets} overrides place client subnets on three continents).
+ * {@code meridian demo}: four simulated regional apps on loopback plus every role, configured by the bundled
+ * demo config (no GeoIP database: {@code nets} overrides place client subnets on three continents). Two regions
+ * share the eu residency group and the demand estimates are set so that the printed commands show a paced
+ * drain, a drain refused for capacity and a home promotion ({@code DemoCommandsTest} runs them as printed).
  */
 public final class Demo {
   /** The demo's admin token; its SHA-256 is what the demo config holds. */
   public static final String ADMIN_TOKEN = "demo-admin-token";
-  public static final List<String> REGIONS = List.of("us-east", "eu-west", "ap-south");
+  public static final List<String> REGIONS = List.of("us-east", "eu-west", "eu-north", "ap-south");
 
   /** Every port the demo uses. */
   public record Ports(int dns, int dnsOps, int proxy, int proxyOps, int checkerOps, int admin, int appUsEast,
-      int appEuWest, int appApSouth) {
+      int appEuWest, int appApSouth, int appEuNorth) {
 
     /** The documented defaults, shifted by {@code offset}. */
     public static Ports standard(int offset) {
       return new Ports(8053 + offset, 9153 + offset, 8080 + offset, 9180 + offset, 9190 + offset, 9090 + offset,
-          18081 + offset, 18082 + offset, 18083 + offset);
+          18081 + offset, 18082 + offset, 18083 + offset, 18084 + offset);
     }
 
     /** Free ports chosen by the OS, for tests that run beside other servers. */
     public static Ports ephemeral() {
       return new Ports(freeUdpAndTcpPort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
-          freePort(), freePort());
+          freePort(), freePort(), freePort());
     }
 
     int app(String region) {
       return switch (region) {
         case "us-east" -> appUsEast;
         case "eu-west" -> appEuWest;
+        case "eu-north" -> appEuNorth;
         default -> appApSouth;
       };
     }
@@ -83,8 +86,10 @@ public final class Demo {
     }
     List<DemoApp> apps = new ArrayList<>();
     Future<Void> chain = Future.succeededFuture();
+    DemoApp.Replication replication = new DemoApp.Replication();
     for (String region : REGIONS) {
-      DemoApp app = DemoApp.create(vertx, region, REGIONS.stream().filter(r -> !r.equals(region)).toList());
+      DemoApp app = DemoApp.create(vertx, region, REGIONS.stream().filter(r -> !r.equals(region)).toList(),
+          replication);
       apps.add(app);
       chain = chain.compose(v -> app.listen("127.0.0.1", ports.app(region)).mapEmpty());
     }
@@ -100,7 +105,8 @@ public final class Demo {
     }
     Map<String, Integer> values = Map.of("dns", ports.dns(), "dns_ops", ports.dnsOps(), "proxy", ports.proxy(),
         "proxy_ops", ports.proxyOps(), "checker_ops", ports.checkerOps(), "admin", ports.admin(),
-        "app_us_east", ports.appUsEast(), "app_eu_west", ports.appEuWest(), "app_ap_south", ports.appApSouth());
+        "app_us_east", ports.appUsEast(), "app_eu_west", ports.appEuWest(), "app_ap_south", ports.appApSouth(),
+        "app_eu_north", ports.appEuNorth());
     for (Map.Entry<String, Integer> e : values.entrySet()) {
       template = template.replace("{{" + e.getKey() + "}}", Integer.toString(e.getValue()));
     }
@@ -135,21 +141,32 @@ public final class Demo {
     return apps.stream().filter(a -> a.region().equals(region)).findFirst().orElseThrow();
   }
 
-  /** What {@code meridian demo} prints once everything listens. */
+  /**
+   * What {@code meridian demo} prints once everything listens. Every indented line that starts with {@code dig},
+   * {@code curl} or {@code ./meridian} is a command that works as printed, in this order; a comment after it says
+   * what it answers ({@code DemoCommandsTest} runs them all and checks that).
+   */
   public String instructions() {
     int d = ports.dns();
+    String ctl = "./meridian ctl --admin http://127.0.0.1:" + ports.admin() + " --token " + ADMIN_TOKEN;
     return String.join("\n",
         "",
         "Meridian demo is running. Regions (simulated apps on loopback):",
-        "  us-east   http://127.0.0.1:" + ports.appUsEast() + "   DNS answer 127.0.10.1",
-        "  eu-west   http://127.0.0.1:" + ports.appEuWest() + "   DNS answer 127.0.20.1",
-        "  ap-south  http://127.0.0.1:" + ports.appApSouth() + "   DNS answer 127.0.30.1",
+        "  us-east   http://127.0.0.1:" + ports.appUsEast() + "   DNS answer 127.0.10.1   residency group us,"
+            + " capacity 2,000 rps",
+        "  eu-west   http://127.0.0.1:" + ports.appEuWest() + "   DNS answer 127.0.20.1   residency group eu,"
+            + " capacity 6,000 rps",
+        "  eu-north  http://127.0.0.1:" + ports.appEuNorth() + "   DNS answer 127.0.40.1   residency group eu,"
+            + " capacity 2,000 rps",
+        "  ap-south  http://127.0.0.1:" + ports.appApSouth() + "   DNS answer 127.0.30.1   residency group in,"
+            + " capacity 2,000 rps",
         "Meridian:",
         "  GeoDNS      127.0.0.1:" + d + " (UDP+TCP)   ops http://127.0.0.1:" + ports.dnsOps() + "/metrics",
         "  L7 proxy    http://127.0.0.1:" + ports.proxy() + "   ops http://127.0.0.1:" + ports.proxyOps() + "/metrics",
         "  checker     ops http://127.0.0.1:" + ports.checkerOps() + "/metrics",
         "  controller  admin API http://127.0.0.1:" + ports.admin() + "  (token: " + ADMIN_TOKEN + ")",
         "  config      " + configFile + " (edits apply live)",
+        "  demand      6,000 rps estimated (controller.demand_estimates); regions are planned up to 80% of capacity",
         "",
         "Ask GeoDNS as a US, a European and an Indian client (EDNS Client Subnet):",
         "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=198.51.100.0/24 +short   # -> 127.0.10.1 us-east",
@@ -160,21 +177,35 @@ public final class Demo {
         "  curl -s http://127.0.0.1:" + ports.proxy() + "/                       # hello from eu-west",
         "  curl -s --interface 127.0.0.2 http://127.0.0.1:" + ports.proxy() + "/  # hello from us-east",
         "",
+        "Operate the controller with meridian ctl (export MERIDIAN_TOKEN=" + ADMIN_TOKEN + " to leave out --token):",
+        "  " + ctl + " status   # regions, load, capacity, utilisation",
+        "",
+        "Drain eu-west, the big EU region: refused, because the other regions lack the headroom for its traffic.",
+        "The refusal names the rule and the numbers (--dry-run: nothing would change even if it were accepted):",
+        "  " + ctl + " drain eu-west --reason 'demo: too big to drain' --dry-run"
+            + "   # REFUSED (409 CAPACITY_EXCEEDED): 1200.0 rps would find no region within headroom ...",
+        "",
+        "Drain eu-north: its traffic moves to eu-west in steps, a quarter every 2 s, within eu-west's headroom.",
+        "Run status a few times: eu-north goes DRAINING with SHARE 0.75, 0.50, 0.25, then DRAINED; undrain brings",
+        "it back with a slow start:",
+        "  " + ctl + " drain eu-north --reason 'demo: paced drain'   # APPLIED: drain eu-north",
+        "  " + ctl + " status   # eu-north DRAINING 0.75 ... then DRAINED",
+        "  " + ctl + " undrain eu-north --reason 'demo: drain over'   # APPLIED: undrain eu-north",
+        "",
+        "Promote eu-west's home to its successor eu-north (same residency group): the users whose home is eu-west",
+        "write to eu-north and eu-west is fenced; unpromote gives the home back:",
+        "  " + ctl + " promote eu-west --reason 'demo: home promotion'"
+            + "   # users homed in eu-west move from eu-west to eu-north",
+        "  " + ctl + " unpromote eu-west --reason 'demo: promotion over'   # APPLIED: unpromote eu-west",
+        "",
         "Break a region and watch DNS and the proxy move away within ~2 seconds:",
-        "  curl -s -X POST http://127.0.0.1:" + ports.appEuWest() + "/admin/break",
-        "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=203.0.113.0/24 +short   # -> 127.0.10.1",
-        "  curl -s http://127.0.0.1:" + ports.proxy() + "/                       # hello from us-east",
-        "  ./meridian ctl --admin http://127.0.0.1:" + ports.admin() + " --token " + ADMIN_TOKEN
-            + " status   # regions and plan",
+        "  curl -s -X POST http://127.0.0.1:" + ports.appUsEast() + "/admin/break   # us-east is now broken",
+        "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=198.51.100.0/24 +short   # -> 127.0.20.1 eu-west",
+        "  curl -s --interface 127.0.0.2 http://127.0.0.1:" + ports.proxy() + "/  # hello from eu-west",
         "  curl -s -H 'Authorization: Bearer " + ADMIN_TOKEN + "' http://127.0.0.1:" + ports.admin()
             + "/v1/plan   # the routing plan as JSON",
         "Restore it (traffic returns after the failback hold-down and a ramp):",
-        "  curl -s -X POST http://127.0.0.1:" + ports.appEuWest() + "/admin/restore",
-        "",
-        "Drain by command: drains move traffic in steps within the other regions' headroom. Each demo region is",
-        "the only one of its residency group, so the controller refuses and names the safety rule:",
-        "  ./meridian ctl --admin http://127.0.0.1:" + ports.admin() + " --token " + ADMIN_TOKEN
-            + " drain ap-south --reason 'demo drain' --dry-run",
+        "  curl -s -X POST http://127.0.0.1:" + ports.appUsEast() + "/admin/restore   # us-east is restored",
         "",
         "Press Ctrl-C to stop everything.",
         "");

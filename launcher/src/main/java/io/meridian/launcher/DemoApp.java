@@ -5,6 +5,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -19,21 +21,42 @@ import java.util.concurrent.atomic.AtomicLong;
  * </pre>
  */
 public final class DemoApp {
+  /**
+   * The demo apps' writes, by region: each app's commit position, which every peer has applied as soon as it is
+   * made (a healthy demo region never lags). The checkers read both from {@code /healthz}, so the controller can
+   * tell the data-loss risk of a home promotion ({@code none} here) instead of {@code unknown}.
+   */
+  public static final class Replication {
+    private final Map<String, AtomicLong> positions = new ConcurrentHashMap<>();
+
+    AtomicLong position(String region) {
+      return positions.computeIfAbsent(region, r -> new AtomicLong());
+    }
+  }
+
   private final Vertx vertx;
   private final String region;
   private final List<String> peers;
+  private final Replication replication;
   private final AtomicBoolean broken = new AtomicBoolean();
-  private final AtomicLong commitPosition = new AtomicLong();
+  private final AtomicLong commitPosition;
   private HttpServer server;
 
-  private DemoApp(Vertx vertx, String region, List<String> peers) {
+  private DemoApp(Vertx vertx, String region, List<String> peers, Replication replication) {
     this.vertx = vertx;
     this.region = region;
     this.peers = peers;
+    this.replication = replication;
+    this.commitPosition = replication.position(region);
   }
 
   public static DemoApp create(Vertx vertx, String region, List<String> peers) {
-    return new DemoApp(vertx, region, peers);
+    return create(vertx, region, peers, new Replication());
+  }
+
+  /** An app whose writes {@code replication} shares with its peers. */
+  public static DemoApp create(Vertx vertx, String region, List<String> peers, Replication replication) {
+    return new DemoApp(vertx, region, peers, replication);
   }
 
   public String region() {
@@ -65,9 +88,9 @@ public final class DemoApp {
         return;
       }
       if (path.equals("/healthz")) {
-        JsonObject applied = new JsonObject();
-        // every peer's writes are applied "up to now": a healthy demo region never lags
-        peers.forEach(p -> applied.put(p, System.currentTimeMillis()));
+        // its own commit position and every peer's, applied as soon as made: a healthy demo region never lags
+        JsonObject applied = new JsonObject().put(region, commitPosition.get());
+        peers.forEach(p -> applied.put(p, replication.position(p).get()));
         req.response().putHeader("content-type", "application/json")
             .end(new JsonObject().put("status", "ok").put("region", region).put("applied", applied).encode());
         return;

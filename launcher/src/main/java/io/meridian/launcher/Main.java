@@ -33,12 +33,20 @@ public final class Main implements Callable<Integer> {
       // ctl has its own argument grammar (sub-commands, --reason ...): hand it over untouched
       System.exit(Ctl.invoke(java.util.Arrays.copyOfRange(args, 1, args.length)));
     }
-    int code = new CommandLine(new Main()).execute(args);
+    int code = commandLine(new Main()).execute(args);
     // run and demo return only once the JVM is already shutting down (their shutdown hook has run): calling
     // System.exit from there would block forever, so only the other commands exit here.
     if (code != 0 || !"run".equals(args.length > 0 ? args[0] : "") && !"demo".equals(args.length > 0 ? args[0] : "")) {
       System.exit(code);
     }
+  }
+
+  /**
+   * Plain help text: picocli colours its usage when it sees a terminal, which leaves escape codes in copied text,
+   * in logs captured through a pseudo-terminal and on terminals that do not render them.
+   */
+  static CommandLine commandLine(Object command) {
+    return new CommandLine(command).setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
   }
 
   static void configureLogging() {
@@ -58,7 +66,7 @@ public final class Main implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    new CommandLine(this).usage(System.out);
+    commandLine(this).usage(System.out);
     return 0;
   }
 
@@ -158,10 +166,11 @@ public final class Main implements Callable<Integer> {
   }
 
   @Command(name = "demo", mixinStandardHelpOptions = true,
-      description = "Start three simulated regions on loopback plus every Meridian role, and print what to try.")
+      description = "Start four simulated regions on loopback plus every Meridian role, and print commands to"
+          + " try: lookups, a paced drain, a drain refused for capacity, a home promotion, a failover.")
   static final class DemoCmd implements Callable<Integer> {
     @Option(names = "--port-offset", defaultValue = "0", paramLabel = "N",
-        description = "add N to every demo port (default ports: DNS 8053, proxy 8080, admin 9090, apps 18081-18083)")
+        description = "add N to every demo port (default ports: DNS 8053, proxy 8080, admin 9090, apps 18081-18084)")
     int portOffset;
 
     @Option(names = "--dir", defaultValue = "meridian-demo", paramLabel = "DIR",
@@ -194,7 +203,7 @@ public final class Main implements Callable<Integer> {
   static final class ConfigCmd implements Callable<Integer> {
     @Override
     public Integer call() {
-      new CommandLine(this).usage(System.out);
+      commandLine(this).usage(System.out);
       return 0;
     }
   }
@@ -221,7 +230,8 @@ public final class Main implements Callable<Integer> {
   }
 
   @Command(name = "ctl", description = "Operate a running controller through its admin API "
-      + "(status, drain, undrain, fail, restore, promote, freeze, unfreeze, events). Run 'meridian ctl --help'.",
+      + "(status, drain, undrain, fail, restore, promote, unpromote, freeze, unfreeze, events) with a token from"
+      + " admin.tokens: --token TOKEN or $MERIDIAN_TOKEN. Run 'meridian ctl --help'.",
       mixinStandardHelpOptions = false)
   static final class Ctl implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "ARGS")

@@ -81,7 +81,7 @@ class ConfigCheckCommandTest {
     Outcome o = check(f);
     assertEquals(0, o.exit(), o.out());
     assertTrue(o.out().contains("meridian-demo.yaml: OK"), o.out());
-    assertTrue(o.out().contains("regions: 3 (us-east, eu-west, ap-south)"), o.out());
+    assertTrue(o.out().contains("regions: 4 (us-east, eu-west, eu-north, ap-south)"), o.out());
   }
 
   @Test

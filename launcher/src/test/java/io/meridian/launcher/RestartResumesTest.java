@@ -42,7 +42,7 @@ class RestartResumesTest {
     }
     Path file = Demo.writeConfig(dir, ports);
     Files.writeString(file, Files.readString(file).replaceAll("residency_group: \\w+", "residency_group: global")
-        .replace("  failback_hold_down: 3s\n", "  failback_hold_down: 3s\n  drain_step: 0.5\n  drain_interval: 200ms\n"));
+        .replace("  drain_step: 0.25\n", "  drain_step: 0.5\n").replace("  drain_interval: 2s\n", "  drain_interval: 200ms\n"));
     MeridianConfig config = ConfigLoader.load(file);
     MeridianNode node = MeridianNode.start(vertx, file, config, EnumSet.allOf(MeridianNode.RoleName.class))
         .await(60, TimeUnit.SECONDS);

@@ -27,10 +27,14 @@ import java.util.UUID;
  * meridian ctl drain eu-west --reason "kernel upgrade" [--force] [--expires 2h]
  * meridian ctl undrain|fail|restore REGION --reason ...
  * meridian ctl promote HOME [--to SUCCESSOR] --reason ...
+ * meridian ctl unpromote HOME --reason ...
  * meridian ctl freeze|unfreeze --reason ...
  * meridian ctl events [--count N]
  * options: --admin URL (default http://127.0.0.1:9090), --token T (default: $MERIDIAN_TOKEN)
  * </pre>
+ *
+ * The token is one whose SHA-256 is listed under {@code admin.tokens} of the controller's config, with a role that
+ * allows the command (viewer: status, events; operator: changes; admin: --force).
  *
  * Exit codes: 0 done, 1 refused or failed, 2 usage error.
  */
@@ -43,9 +47,19 @@ public final class Ctl {
         fail REGION --reason R [--dry-run] [--expires 30m]
         restore REGION --reason R [--dry-run]
         promote HOME [--to SUCCESSOR] --reason R [--dry-run]
+        unpromote HOME --reason R [--dry-run]    give a promoted home back and lift its fence
         freeze --reason R [--expires 1h]   |   unfreeze --reason R
         events [--count N]                       follow the event stream
-      the token defaults to $MERIDIAN_TOKEN; the admin URL to http://127.0.0.1:9090""";
+
+      --admin URL    the controller's admin API (controller.admin_listen); default http://127.0.0.1:9090
+      --token TOKEN  a bearer token whose SHA-256 is listed under admin.tokens in the controller's config
+                     (default: $MERIDIAN_TOKEN). Its role decides what it may do: viewer reads (status,
+                     events), operator also changes (drain, promote, ...), admin also --force. Make one with
+                       token=$(openssl rand -hex 24); printf %s "$token" | sha256sum
+                     and put the hash, a name and a role in the config (tokens reload live). Without a
+                     token the API answers 401, unless the config lists no tokens and the API listens on
+                     loopback only. The demo's token is demo-admin-token.
+      exit codes: 0 done, 1 refused or failed, 2 usage error""";
 
   private Ctl() {}
 
@@ -104,7 +118,7 @@ public final class Ctl {
         case "events" -> {
           return events(c, count, out, err);
         }
-        case "drain", "undrain", "fail", "restore", "promote", "freeze", "unfreeze" -> {
+        case "drain", "undrain", "fail", "restore", "promote", "unpromote", "freeze", "unfreeze" -> {
           boolean needsTarget = !cmd.equals("freeze") && !cmd.equals("unfreeze");
           if (needsTarget && words.size() < 2) {
             err.println("meridian ctl: " + cmd + " needs a region");
@@ -116,6 +130,7 @@ public final class Ctl {
           }
           String path = switch (cmd) {
             case "promote" -> "/v1/homes/" + words.get(1) + "/promote";
+            case "unpromote" -> "/v1/homes/" + words.get(1) + "/restore";
             case "freeze", "unfreeze" -> "/v1/" + cmd;
             default -> "/v1/regions/" + words.get(1) + "/" + cmd;
           };
@@ -206,6 +221,12 @@ public final class Ctl {
     }
     if (!dry) {
       out.println("revision " + r.getLong("revision") + (r.getBoolean("replayed", false) ? " (replayed)" : ""));
+      if ("drain".equals(r.getString("action"))) {
+        // the table above is where the drain ends; the way there is paced, which the answer does not show
+        out.println(r.getString("target") + " drains in steps (controller.drain_step every drain_interval), each"
+            + " only within the other regions' headroom: follow it with 'meridian ctl status' or 'meridian ctl"
+            + " events'");
+      }
     }
     return 0;
   }
@@ -235,6 +256,10 @@ public final class Ctl {
   private static int refused(int status, JsonObject body, PrintStream err) {
     err.printf(Locale.ROOT, "REFUSED (%d %s): %s%n", status, body.getString("rule", body.getString("error", "?")),
         body.getString("message", body.encode()));
+    if (status == 401) {
+      err.println("pass --token TOKEN or set MERIDIAN_TOKEN: a token whose SHA-256 is listed under admin.tokens"
+          + " in the controller's config (see 'meridian ctl --help')");
+    }
     return 1;
   }
 

@@ -50,13 +50,37 @@ final class AdminApi {
 
   private final ControllerRoleImpl role;
   private final AdminAuth auth;
+  /** The listener's address and TLS as bound at start: changing them needs a restart. */
+  private final io.meridian.config.ListenAddress boundListen;
+  private final AdminConfig.Tls boundTls;
   private volatile StateStore store;
 
   private AdminApi(ControllerRoleImpl role) {
     this.role = role;
-    this.auth = new AdminAuth(role.config().admin(), role.config().controller().adminListen());
+    this.boundListen = role.config().controller().adminListen();
+    this.boundTls = role.config().admin().tls();
+    this.auth = new AdminAuth(role.config().admin(), boundListen);
     if (auth.open()) {
       LOG.warn("no admin tokens configured: the admin API accepts unauthenticated calls on loopback only");
+    }
+  }
+
+  /**
+   * A reloaded config (from the config watcher): its admin tokens and roles are in force from the next request
+   * on. The listener itself (address, TLS) is bound once; a change there is reported as needing a restart.
+   */
+  void reconfigure(io.meridian.config.MeridianConfig next) {
+    AdminAuth.Change change = auth.reload(next.admin());
+    if (!change.isEmpty()) {
+      LOG.info(change.describe());
+    }
+    if (!next.controller().adminListen().equals(boundListen)) {
+      LOG.warn("controller.admin_listen changed to {}:{}: takes effect after a restart (still listening on {}:{})",
+          next.controller().adminListen().host(), next.controller().adminListen().port(), boundListen.host(),
+          boundListen.port());
+    }
+    if (!java.util.Objects.equals(next.admin().tls(), boundTls)) {
+      LOG.warn("admin.tls changed: takes effect after a restart (the listener keeps its TLS settings)");
     }
   }
 

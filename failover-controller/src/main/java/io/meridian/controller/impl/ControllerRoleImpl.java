@@ -284,6 +284,10 @@ public final class ControllerRoleImpl implements ControllerRole {
   @Override
   public void reconfigure(MeridianConfig next) {
     this.config = next;
+    AdminApi a = api;
+    if (a != null) {
+      a.reconfigure(next); // admin tokens and roles apply from the next request on
+    }
     onLane(() -> {
       engine.apply(next, clock.instant());
       return null;
