@@ -52,7 +52,8 @@ final class Testbed implements AutoCloseable {
       new String[] {"ap-south", "19.1", "72.9", "in"});
 
   Testbed(String proxyYaml, Handler<HttpServerRequest> extra) throws Exception {
-    this(proxyYaml, extra, 1000);
+    // ample: a test's bursts must not meet the regions' allowed rate (capacity × headroom) unless it means to
+    this(proxyYaml, extra, 100_000);
   }
 
   /**
