@@ -270,7 +270,9 @@ abstract class Exchange implements RegionSelector.Constraint {
       attempt();
       return;
     }
-    if (!ru.limiter.tryAcquire(now)) {
+    // the clock read now, not the request's start: a request read early in a long batch of the event loop is
+    // admitted later, and the limit must hold in real time (as the region sees it)
+    if (!ru.limiter.tryAcquire(System.nanoTime())) {
       // this proxy's share of the region's allowed rate is used up: the plan's next choice, the region excluded
       ru.countSpill(h.engine.metrics);
       if (full == null) {
