@@ -25,13 +25,20 @@ import java.util.zip.InflaterInputStream;
  * where its JSON took 20–40 ms warm) and for the last-known-good plan on disk; a torn or truncated input fails to
  * decode (inflate, magic, trailing-bytes checks). {@link PlanJson} stays the human-facing form (admin API, audit).
  *
- * <p>Layout (big-endian, after inflating): magic {@code "MRPL"}, format 1, version, created-at (epoch seconds,
- * nanos), reason; regions (id, latitude, longitude, residency group, health, lifecycle, capacity, load, share);
- * zone routes (zone index, choices as region index and weight); promotions; fenced homes; shortfall.
+ * <p>Layout (big-endian, after inflating): magic {@code "MRPL"}, format 2, version, created-at (epoch seconds,
+ * nanos), reason; regions (id, latitude, longitude, residency group, health, lifecycle, capacity, load, share,
+ * allowed rps); zone routes (zone index, choices as region index and weight, shed fraction); promotions; fenced
+ * homes; shortfall.
+ *
+ * <p>Format 1 (before per-zone shed and per-region allowed rps) is still read — a last-known-good plan on disk
+ * from the previous release — with shed 0 and allowed rps NaN (not stated: no rate limit). A format newer than
+ * this code knows is refused with the format number, never guessed at.
  */
 public final class PlanCodec {
   private static final int MAGIC = 0x4d52504c; // "MRPL"
-  private static final int FORMAT = 1;
+  private static final int FORMAT = 2;
+  /** The first format, without shed and allowed rps. */
+  private static final int FORMAT_1 = 1;
 
   private PlanCodec() {}
 
@@ -61,6 +68,7 @@ public final class PlanCodec {
         out.writeDouble(r.capacityRps());
         out.writeDouble(r.loadRps());
         out.writeDouble(r.trafficShare());
+        out.writeDouble(r.allowedRps());
       }
       Map<String, ZoneRoute> zones = plan.zones().asMap();
       out.writeInt(zones.size());
@@ -78,6 +86,7 @@ public final class PlanCodec {
           out.writeShort(ri);
           out.writeDouble(c.weight());
         }
+        out.writeDouble(z.shed());
       }
       out.writeShort(plan.homes().promotions().size());
       for (Map.Entry<String, String> e : plan.homes().promotions().entrySet()) {
@@ -134,10 +143,11 @@ public final class PlanCodec {
         throw new IllegalArgumentException("not a Meridian plan (bad magic)");
       }
       int format = in.readUnsignedByte();
-      if (format != FORMAT) {
-        throw new IllegalArgumentException("plan format " + format + " (expected: " + FORMAT
+      if (format != FORMAT && format != FORMAT_1) {
+        throw new IllegalArgumentException("plan format " + format + " (expected: " + FORMAT_1 + " or " + FORMAT
             + "; written by a newer Meridian?)");
       }
+      boolean v2 = format >= 2;
       long version = in.readLong();
       Instant createdAt = Instant.ofEpochSecond(in.readLong(), in.readInt());
       String reason = in.readUTF();
@@ -154,7 +164,8 @@ public final class PlanCodec {
         lat[i] = in.readDouble();
         lon[i] = in.readDouble();
         regions.add(new RegionState(id, lat[i], lon[i], in.readUTF(), healths[in.readUnsignedByte()],
-            lifecycles[in.readUnsignedByte()], in.readDouble(), in.readDouble(), in.readDouble()));
+            lifecycles[in.readUnsignedByte()], in.readDouble(), in.readDouble(), in.readDouble(),
+            v2 ? in.readDouble() : Double.NaN));
       }
       int zoneCount = in.readInt();
       ZoneRoute[] zones = new ZoneRoute[Zones.COUNT];
@@ -168,7 +179,7 @@ public final class PlanCodec {
         for (int c = 0; c < choices; c++) {
           list[c] = new ZoneRoute.Choice(ids.get(in.readUnsignedShort()), in.readDouble());
         }
-        zones[index] = new ZoneRoute(Zones.id(index), List.of(list));
+        zones[index] = new ZoneRoute(Zones.id(index), List.of(list), v2 ? in.readDouble() : 0);
       }
       Map<String, String> promotions = new LinkedHashMap<>();
       for (int i = in.readUnsignedShort(); i > 0; i--) {

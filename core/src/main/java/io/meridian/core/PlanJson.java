@@ -34,7 +34,9 @@ public final class PlanJson {
       for (ZoneRoute.Choice c : e.getValue().choices()) {
         choices.add(new JsonObject().put("region", c.region()).put("weight", c.weight()));
       }
-      zones.put(e.getKey(), choices);
+      // a zone with nothing to shed stays a plain list of choices (the form before shed existed)
+      zones.put(e.getKey(), e.getValue().shed() > 0
+          ? new JsonObject().put("choices", choices).put("shed", e.getValue().shed()) : choices);
     });
     JsonObject promotions = new JsonObject();
     plan.homes().promotions().entrySet().stream().sorted(Map.Entry.comparingByKey())
@@ -64,6 +66,8 @@ public final class PlanJson {
         .put("capacity_rps", r.capacityRps())
         .put("load_rps", r.loadRps())
         .put("traffic_share", r.trafficShare())
+        // JSON has no NaN: an unstated limit is absent
+        .put("allowed_rps", Double.isNaN(r.allowedRps()) ? null : r.allowedRps())
         .put("eligible", r.eligible());
   }
 
@@ -88,12 +92,28 @@ public final class PlanJson {
           enumOf(Lifecycle.class, required(r, "lifecycle", String.class, at), at + "lifecycle"),
           required(r, "capacity_rps", Number.class, at).doubleValue(),
           r.getNumber("load_rps", 0).doubleValue(),
-          r.getNumber("traffic_share", 1).doubleValue()));
+          r.getNumber("traffic_share", 1).doubleValue(),
+          r.getValue("allowed_rps") == null ? Double.NaN
+              : required(r, "allowed_rps", Number.class, at).doubleValue()));
     }
     Map<String, ZoneRoute> zones = new LinkedHashMap<>();
     JsonObject zonesJson = json.getJsonObject("zones", new JsonObject());
     for (String zone : zonesJson.fieldNames()) {
-      JsonArray choices = zonesJson.getJsonArray(zone);
+      Object value = zonesJson.getValue(zone);
+      JsonArray choices;
+      double shed = 0;
+      if (value instanceof JsonObject o) {
+        choices = required(o, "choices", JsonArray.class, "zones." + zone + ".");
+        shed = o.getNumber("shed", 0).doubleValue();
+        if (!(shed >= 0 && shed <= 1)) {
+          throw new IllegalArgumentException("zones." + zone + ".shed: " + shed + " (expected: 0..1)");
+        }
+      } else if (value instanceof JsonArray a) {
+        choices = a;
+      } else {
+        throw new IllegalArgumentException("zones." + zone + ": " + value + " (expected: list of choices, or"
+            + " {choices, shed})");
+      }
       List<ZoneRoute.Choice> list = new ArrayList<>();
       for (int i = 0; i < choices.size(); i++) {
         JsonObject c = choices.getJsonObject(i);
@@ -101,7 +121,7 @@ public final class PlanJson {
         list.add(new ZoneRoute.Choice(required(c, "region", String.class, at),
             required(c, "weight", Number.class, at).doubleValue()));
       }
-      zones.put(zone, new ZoneRoute(zone, list));
+      zones.put(zone, new ZoneRoute(zone, list, shed));
     }
     JsonObject homes = json.getJsonObject("homes", new JsonObject());
     Map<String, String> promotions = new LinkedHashMap<>();

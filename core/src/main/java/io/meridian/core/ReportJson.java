@@ -52,13 +52,15 @@ public final class ReportJson {
         .put("zone_rps", new JsonObject(new HashMap<>(r.zoneRps())))
         .put("region_rps", new JsonObject(new HashMap<>(r.regionRps())))
         .put("region_errors", new JsonObject(new HashMap<>(r.regionErrors())))
-        .put("ejections", new JsonObject(new HashMap<>(r.ejections())));
+        .put("ejections", new JsonObject(new HashMap<>(r.ejections())))
+        .put("region_offered_rps", new JsonObject(new HashMap<>(r.regionOfferedRps())));
   }
 
   public static TrafficReport trafficFromJson(JsonObject j) {
     return new TrafficReport(j.getString("source"), Instant.parse(j.getString("at")),
         doubles(j.getJsonObject("zone_rps")), doubles(j.getJsonObject("region_rps")),
-        doubles(j.getJsonObject("region_errors")), ints(j.getJsonObject("ejections")));
+        doubles(j.getJsonObject("region_errors")), ints(j.getJsonObject("ejections")),
+        doubles(j.getJsonObject("region_offered_rps"))); // absent from reporters of earlier releases
   }
 
   private static Map<String, Double> doubles(JsonObject o) {

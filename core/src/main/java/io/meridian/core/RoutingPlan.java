@@ -12,9 +12,11 @@ import java.util.List;
  * @param reason        why this version exists (human-readable, for logs and the audit trail)
  * @param topology      regions and their geometry
  * @param regions       per region (same order as topology): health, lifecycle, capacity, load, share
- * @param zones         per client zone weighted choices, where the planner split a zone; others go nearest
+ * @param zones         per client zone weighted choices, where the planner split a zone or could not place all
+ *                      of its demand (the zone's shed fraction); others go nearest
  * @param homes         home-region promotions and fences
- * @param shortfallRps  demand the plan could not place within allowed capacity (the proxies shed it)
+ * @param shortfallRps  demand the plan could not place within allowed capacity; the proxies shed it per zone
+ *                      ({@link ZoneRoute#shed()})
  */
 public record RoutingPlan(long version, Instant createdAt, String reason, Topology topology,
     List<RegionState> regions, ZoneRoutes zones, HomeAssignments homes, double shortfallRps) {
@@ -32,12 +34,16 @@ public record RoutingPlan(long version, Instant createdAt, String reason, Topolo
     }
   }
 
-  /** The first plan for a deployment: every region active, health unknown (serving), no zone splits. */
+  /**
+   * The first plan for a deployment: every region active, health unknown (serving), no zone splits, each
+   * region allowed its capacity × {@code controller.headroom} (what the controller would plan for it).
+   */
   public static RoutingPlan initial(io.meridian.config.MeridianConfig config) {
     Topology topology = Topology.of(config.regions());
+    double headroom = config.controller().headroom();
     List<RegionState> states = config.regions().stream()
         .map(r -> new RegionState(r.id(), r.latitude(), r.longitude(), r.residencyGroup(), Health.UNKNOWN,
-            Lifecycle.ACTIVE, r.capacityRps(), 0, 1.0))
+            Lifecycle.ACTIVE, r.capacityRps(), 0, 1.0, r.capacityRps() * headroom))
         .toList();
     return new RoutingPlan(1, Instant.now(), "initial plan from configuration", topology, states, ZoneRoutes.NONE,
         HomeAssignments.NONE, 0);

@@ -34,7 +34,8 @@ class PlanCodecAndCacheTest {
       lon[i] = rnd.nextDouble() * 350 - 175;
       states.add(new RegionState(ids.get(i), lat[i], lon[i], rnd.nextBoolean() ? "eu" : "us",
           Health.values()[rnd.nextInt(Health.values().length)], Lifecycle.values()[rnd.nextInt(Lifecycle.values().length)],
-          rnd.nextInt(100_000), rnd.nextDouble() * 5000, rnd.nextDouble()));
+          rnd.nextInt(100_000), rnd.nextDouble() * 5000, rnd.nextDouble(),
+          rnd.nextInt(4) == 0 ? Double.NaN : rnd.nextDouble() * 80_000));
     }
     Map<String, ZoneRoute> zones = new LinkedHashMap<>();
     for (int z = rnd.nextInt(300); z > 0; z--) {
@@ -43,7 +44,7 @@ class PlanCodecAndCacheTest {
       for (int c = 1 + rnd.nextInt(n); c > 0; c--) {
         choices.add(new ZoneRoute.Choice(ids.get(rnd.nextInt(n)), rnd.nextDouble() * 10));
       }
-      zones.put(Zones.id(idx), new ZoneRoute(Zones.id(idx), choices));
+      zones.put(Zones.id(idx), new ZoneRoute(Zones.id(idx), choices, rnd.nextBoolean() ? 0 : rnd.nextDouble()));
     }
     HomeAssignments homes = rnd.nextBoolean() ? HomeAssignments.NONE
         : new HomeAssignments(Map.of(ids.get(0), ids.get(n - 1)), Set.of(ids.get(0)));
@@ -64,7 +65,69 @@ class PlanCodecAndCacheTest {
         assertEquals(p.zones().get(z), back.zones().get(z));
       }
       assertEquals(p.zones().size(), back.zones().size());
+      assertEquals(p.regions(), back.regions());
+      RoutingPlan fromJson = PlanJson.fromJson(new io.vertx.core.json.JsonObject(PlanJson.toJson(p).encode()));
+      assertEquals(p.regions(), fromJson.regions(), "JSON keeps allowed_rps, NaN included");
+      assertEquals(p.zones().asMap(), fromJson.zones().asMap(), "JSON keeps each zone's shed");
     }
+  }
+
+  /**
+   * A plan of format 1 (the release before per-zone shed and allowed rps), written field by field as that
+   * release wrote it: one region, one zone route.
+   */
+  static byte[] formatOnePlan(int format) throws Exception {
+    java.io.ByteArrayOutputStream raw = new java.io.ByteArrayOutputStream();
+    try (java.io.DataOutputStream out = new java.io.DataOutputStream(raw)) {
+      out.writeInt(0x4d52504c);
+      out.writeByte(format);
+      out.writeLong(9);
+      out.writeLong(1_700_000_000L);
+      out.writeInt(0);
+      out.writeUTF("old");
+      out.writeShort(1);
+      out.writeUTF("eu-west");
+      out.writeDouble(53.3);
+      out.writeDouble(-6.3);
+      out.writeUTF("eu");
+      out.writeByte(Health.HEALTHY.ordinal());
+      out.writeByte(Lifecycle.ACTIVE.ordinal());
+      out.writeDouble(1000);
+      out.writeDouble(400);
+      out.writeDouble(1);
+      out.writeInt(1);
+      out.writeInt(Zones.parse("50N8E"));
+      out.writeByte(1);
+      out.writeShort(0);
+      out.writeDouble(1.0);
+      out.writeShort(0);
+      out.writeShort(0);
+      out.writeDouble(12.5);
+    }
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.DeflaterOutputStream d = new java.util.zip.DeflaterOutputStream(bytes)) {
+      raw.writeTo(d);
+    }
+    return bytes.toByteArray();
+  }
+
+  @Test
+  void aFormatOnePlanOnDiskIsReadWithNothingShedAndNoStatedLimit(@TempDir Path dir) throws Exception {
+    Files.write(dir.resolve("lkg.gz"), formatOnePlan(1));
+    RoutingPlan p = PlanCache.at(dir.resolve("lkg.gz")).load().orElseThrow();
+    assertEquals(9, p.version());
+    assertEquals(12.5, p.shortfallRps());
+    assertEquals(0.0, p.zones().get(Zones.parse("50N8E")).shed());
+    assertTrue(Double.isNaN(p.region(0).allowedRps()), "format 1 states no limit");
+    RoutingPlan again = PlanCodec.decode(PlanCodec.encode(p));
+    assertEquals(p.regions(), again.regions(), "re-encoded as format 2");
+  }
+
+  @Test
+  void aNewerFormatIsRefusedWithItsNumber() throws Exception {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> PlanCodec.decode(formatOnePlan(3)));
+    assertTrue(e.getMessage().startsWith("plan format 3 (expected: 1 or 2"), e.getMessage());
   }
 
   @Test

@@ -161,7 +161,8 @@ public interface Planner {
 
     /**
      * The per-zone routes for the plan: a zone gets a weighted route unless all of it goes to the region the
-     * selector would pick anyway (its nearest region taking traffic, at full share).
+     * selector would pick anyway (its nearest region taking traffic, at full share). A zone whose demand was not
+     * all placed carries the unplaced fraction as its {@link ZoneRoute#shed()}.
      */
     public ZoneRoutes routes(List<RegionState> regions) {
       Topology t = input.topology();
@@ -183,13 +184,21 @@ public interface Planner {
             served += flows[i][r];
           }
         }
+        // what the plan could not place, as the fraction of this zone's requests the proxies refuse
+        double demand = input.demandRps()[i];
+        double shed = demand <= 1e-9 ? 0 : Math.min(1, Math.max(0, (demand - served) / demand));
+        shed = shed < 1e-4 ? 0 : round(shed);
         if (served <= 1e-9) {
-          continue; // nothing placed: shed by the proxies, nearest-first for whatever gets through
+          if (shed > 0) {
+            // nothing placed: all of it is shed, nearest-first for whatever the proxies let through
+            out.put(Zones.id(zone), new ZoneRoute(Zones.id(zone), List.of(), 1));
+          }
+          continue;
         }
         boolean plain = choices.size() == 1 && natural >= 0 && choices.get(0).region().equals(t.id(natural))
-            && regions.get(natural).trafficShare() >= 1;
+            && regions.get(natural).trafficShare() >= 1 && shed == 0;
         if (!plain) {
-          out.put(Zones.id(zone), new ZoneRoute(Zones.id(zone), choices));
+          out.put(Zones.id(zone), new ZoneRoute(Zones.id(zone), choices, shed));
         }
       }
       return ZoneRoutes.of(out);

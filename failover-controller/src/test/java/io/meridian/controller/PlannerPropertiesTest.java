@@ -47,6 +47,30 @@ class PlannerPropertiesTest {
   }
 
   @ParameterizedTest
+  @ValueSource(longs = {1, 2, 3, 4})
+  void everyZoneCarriesTheFractionOfItsDemandThatWasNotPlaced(long seed) {
+    Planner.Input in = PlannerFixtures.random(seed, 3 + (int) (seed * 5), 300, 0.7); // demand above capacity
+    for (Planner p : List.of(Planner.minCost(), Planner.waterfall())) {
+      Planner.Result r = p.plan(in);
+      assertTrue(r.shortfallRps() > 0, "the fixture must overload the regions");
+      var routes = r.routes(states(in));
+      double shedRps = 0;
+      for (int i = 0; i < in.zones().length; i++) {
+        double served = 0;
+        for (int reg = 0; reg < in.topology().size(); reg++) {
+          served += r.flow(i, reg);
+        }
+        double unplaced = (in.demandRps()[i] - served) / in.demandRps()[i];
+        var route = routes.get(in.zones()[i]);
+        double shed = route == null ? 0 : route.shed();
+        assertEquals(unplaced, shed, 1e-3, p.getClass().getSimpleName() + " zone " + Zones.id(in.zones()[i]));
+        shedRps += shed * in.demandRps()[i];
+      }
+      assertEquals(r.shortfallRps(), shedRps, 1e-3 * in.totalDemand(), "the zones' sheds add up to the shortfall");
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(longs = {11, 12, 13})
   void withAmpleCapacityEveryZoneGoesToItsNearestRegion(long seed) {
     Planner.Input in = PlannerFixtures.random(seed, 20, 500, 1000); // every region could take all demand

@@ -16,6 +16,10 @@ public enum ProxyOutcome {
   RESIDENCY_REFUSED(503, "residency_refused", "no region in the user's residency group is available"),
   /** The chosen region's concurrency limit is reached. */
   SHED(503, "shed", "region at its concurrency limit; retry later"),
+  /** Every region this request could go to is at this proxy's share of its allowed rate. */
+  OVER_CAPACITY(503, "over_capacity", "every eligible region is at its allowed rate; retry later"),
+  /** The plan could not place all of this client zone's demand and this request fell in the shed fraction. */
+  PLAN_SHORTFALL(503, "plan_shortfall", "no capacity is planned for this request's share of its zone; retry later"),
   /** Every upstream attempt failed to connect or was reset before a response. */
   UPSTREAM_UNREACHABLE(502, "upstream_unreachable", "could not reach an upstream"),
   /** The upstream did not send response headers within the response timeout. */
@@ -49,6 +53,11 @@ public enum ProxyOutcome {
   /** Value of the {@code outcome} metric label. */
   public String label() {
     return label;
+  }
+
+  /** Whether the response carries Retry-After: the request was refused for load, not for what it is. */
+  public boolean retryAfter() {
+    return this == SHED || this == OVER_CAPACITY || this == PLAN_SHORTFALL;
   }
 
   /** Human-readable reason, used in the JSON error body. */

@@ -12,8 +12,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Per-region concurrency limit from the plan's capacity: capacity 2 rps × 1.0 → 2 requests in flight; the third
- * concurrent one is shed with 503 + Retry-After instead of piling onto the region.
+ * Per-region concurrency limit from the plan's capacity: capacity 1,000 rps × 0.002 → 2 requests in flight; the
+ * third concurrent one is shed with 503 + Retry-After instead of piling onto the region (the allowed rate, 800
+ * rps, is far away).
  */
 class ProxySheddingTest {
   private Testbed bed;
@@ -21,7 +22,7 @@ class ProxySheddingTest {
 
   @BeforeEach
   void start() throws Exception {
-    bed = new Testbed("retry_after: 2s", req -> held.add(req), 2);
+    bed = new Testbed("retry_after: 2s\nin_flight_per_capacity_rps: 0.002", req -> held.add(req), 1000);
   }
 
   @AfterEach
@@ -43,7 +44,7 @@ class ProxySheddingTest {
     assertEquals(503, shed.statusCode());
     assertEquals("2", shed.headers().firstValue("retry-after").orElseThrow());
     assertTrue(shed.body().contains("\"error\":\"shed\""), shed.body());
-    assertEquals(1.0, bed.metric("meridian_proxy_shed_total{region=\"eu-west\"}"));
+    assertEquals(1.0, bed.metric("meridian_proxy_shed_total{reason=\"concurrency\",region=\"eu-west\"}"));
     held.forEach(r -> r.response().end("released"));
     assertEquals(200, a.get(10, TimeUnit.SECONDS).statusCode());
     assertEquals(200, b.get(10, TimeUnit.SECONDS).statusCode());

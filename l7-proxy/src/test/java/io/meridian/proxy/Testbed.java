@@ -52,7 +52,8 @@ final class Testbed implements AutoCloseable {
       new String[] {"ap-south", "19.1", "72.9", "in"});
 
   Testbed(String proxyYaml, Handler<HttpServerRequest> extra) throws Exception {
-    this(proxyYaml, extra, 1000);
+    // ample: a test's bursts must not meet the regions' allowed rate (capacity × headroom) unless it means to
+    this(proxyYaml, extra, 100_000);
   }
 
   /**
@@ -60,7 +61,17 @@ final class Testbed implements AutoCloseable {
    * @param extra      optional per-request behaviour of the upstreams; null answers "hello from REGION"
    */
   Testbed(String proxyYaml, Handler<HttpServerRequest> extra, double capacityRps) throws Exception {
-    vertx = Vertx.vertx();
+    this(proxyYaml, extra, capacityRps, false);
+  }
+
+  /**
+   * @param oneLoop  proxy and upstreams on one event loop: a request the proxy sends is read by the upstream in
+   *                 the same loop's next turn, so a test that times arrivals at the upstreams sees the proxy's
+   *                 timing, not how the OS scheduled two threads on a busy machine
+   */
+  Testbed(String proxyYaml, Handler<HttpServerRequest> extra, double capacityRps, boolean oneLoop)
+      throws Exception {
+    vertx = oneLoop ? Vertx.vertx(new io.vertx.core.VertxOptions().setEventLoopPoolSize(1)) : Vertx.vertx();
     for (String[] r : REGIONS) {
       String region = r[0];
       HttpServer s = vertx.createHttpServer().requestHandler(req -> {

@@ -526,7 +526,8 @@ public final class ControllerEngine {
     Built b = new Built();
     b.states = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      b.states.add(pre.get(i).withLoad(result.load(i) + pinnedLoad[i]));
+      // allowedRps: what the proxies hold the region to, pinned zones included (capacity enforced, not only planned)
+      b.states.add(pre.get(i).withLoad(result.load(i) + pinnedLoad[i]).withAllowed(limits[i]));
     }
     Map<String, ZoneRoute> routes = new HashMap<>(result.routes(pre).asMap());
     routes.putAll(pinned);
@@ -553,7 +554,8 @@ public final class ControllerEngine {
       RegionState a = current.region(i);
       RegionState c = b.states.get(i);
       if (a.health() != c.health() || a.lifecycle() != c.lifecycle()
-          || Math.abs(a.trafficShare() - c.trafficShare()) > 1e-6) {
+          || Math.abs(a.trafficShare() - c.trafficShare()) > 1e-6
+          || Double.compare(a.allowedRps(), c.allowedRps()) != 0) { // the proxies enforce it
         return true;
       }
       // planned load is what dry runs, status and utilisation read: republish when it moves by > 10 %
@@ -590,7 +592,7 @@ public final class ControllerEngine {
         return false;
       }
     }
-    return true;
+    return Math.abs(a.shed() - b.shed()) <= 0.02; // the proxies shed this fraction: republish when it moves
   }
 
   static JsonObject event(Instant at, String type, String region, String message) {

@@ -42,6 +42,7 @@ public final class DefaultProxyRole implements ProxyRole {
   private H1Server h1;
   private ControlBus.Subscription planSub;
   private ControlBus.Subscription healthSub;
+  private ControlBus.Subscription trafficSub;
 
   private DefaultProxyRole(RoleContext ctx) {
     this.ctx = ctx;
@@ -74,6 +75,7 @@ public final class DefaultProxyRole implements ProxyRole {
   public Future<Void> start() {
     planSub = ctx.bus().onPlan(engine::onPlan);
     healthSub = ctx.bus().onHealth(engine::onHealth);
+    trafficSub = ctx.bus().onTraffic(engine::onTraffic); // every proxy's report, own included: admission shares
     ctx.ops().readiness("listening", () -> port > 0 ? null : "proxy listener not bound yet");
     ctx.ops().readiness("plan", () -> engine.snapshot().plan() != null ? null : "no routing plan yet");
     ProxyConfig cfg = ctx.config().proxy();
@@ -132,6 +134,9 @@ public final class DefaultProxyRole implements ProxyRole {
     }
     if (healthSub != null) {
       healthSub.cancel();
+    }
+    if (trafficSub != null) {
+      trafficSub.cancel();
     }
     reporter.stop();
     List<Future<?>> all = new ArrayList<>();

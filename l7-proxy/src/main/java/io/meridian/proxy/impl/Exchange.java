@@ -58,6 +58,8 @@ abstract class Exchange implements RegionSelector.Constraint {
   private boolean noFencedRegion;
   private Sessions.RywToken ryw;
   private long waitDeadline;
+  /** The first region whose allowed rate turned this request away, or null. */
+  private RegionUpstreams full;
   private long responseDeadline;
   private boolean awaitingResponse;
   boolean timedOut;
@@ -105,6 +107,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     noFencedRegion = false;
     ryw = null;
     waitDeadline = 0;
+    full = null;
     responseDeadline = 0;
     awaitingResponse = false;
     timedOut = false;
@@ -134,7 +137,16 @@ abstract class Exchange implements RegionSelector.Constraint {
     }
     h.engine.activeRequests.incrementAndGet();
     if (zone >= 0) {
-      h.engine.zoneRequests.incrementAndGet(zone);
+      h.engine.zoneRequests.incrementAndGet(zone); // demand counts what is shed below: the planner must see it
+    }
+    io.meridian.core.ZoneRoute zr = s.plan().zones().get(zone);
+    // The plan could not place this fraction of the zone's demand. A fresh random draw per request spreads the
+    // refusals over every client of the zone (a hash would refuse the same clients for as long as the plan
+    // stands); ThreadLocalRandom is per event loop thread, so no contention.
+    if (zr != null && zr.shed() > 0 && java.util.concurrent.ThreadLocalRandom.current().nextDouble() < zr.shed()) {
+      h.engine.metrics.shedShortfall();
+      finishWithError(ProxyOutcome.PLAN_SHORTFALL, null);
+      return;
     }
     ProxyConfig.Route r = route.route;
     sessions = h.sessions(s);
@@ -224,7 +236,11 @@ abstract class Exchange implements RegionSelector.Constraint {
       idx = RegionSelector.choose(s.plan(), zone, clientHash, this);
     }
     if (idx < 0) {
-      if (strong) {
+      if (full != null) {
+        // a region could have served but its allowed rate is used up, and so is every other's: shed, don't queue
+        full.countCapacityShed(h.engine.metrics);
+        finishWithError(ProxyOutcome.OVER_CAPACITY, full.region);
+      } else if (strong) {
         finishWithError(ProxyOutcome.HOME_UNAVAILABLE, onlyRegion);
       } else if (requiredGroup != null) {
         residencyRefused(requiredGroup);
@@ -265,12 +281,24 @@ abstract class Exchange implements RegionSelector.Constraint {
       attempt();
       return;
     }
+    // the clock read now, not the request's start: a request read early in a long batch of the event loop is
+    // admitted later, and the limit must hold in real time (as the region sees it)
+    if (!ru.limiter.tryAcquire(System.nanoTime())) {
+      // this proxy's share of the region's allowed rate is used up: the plan's next choice, the region excluded
+      ru.countSpill(h.engine.metrics);
+      if (full == null) {
+        full = ru;
+      }
+      markTried(state.id());
+      attempt();
+      return;
+    }
     ProxyConfig cfg = s.proxy();
     int limit = (int) Math.max(1, state.capacityRps() * cfg.inFlightPerCapacityRps());
     int inFlight = ru.inFlight.incrementAndGet();
     if (inFlight > limit) {
       ru.inFlight.decrementAndGet();
-      h.engine.metrics.shed(ru.region);
+      h.engine.metrics.shed(ru.region, ProxyMetrics.CONCURRENCY);
       finishWithError(ProxyOutcome.SHED, ru.region);
       return;
     }
@@ -455,7 +483,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     h.engine.activeRequests.decrementAndGet();
     String regionId = region == null ? "none" : region.region;
     String counted = outcome == null ? regionId
-        : status >= 500 && region != null && outcome != ProxyOutcome.SHED ? regionId : "none";
+        : status >= 500 && region != null && !outcome.retryAfter() ? regionId : "none";
     ProxyMetrics.count(route.requestPoints(h.engine.metrics, counted), status);
     h.accessLog.log(req, route.route.name(), regionId, status, outcome, attempts, clientIp, start);
   }

@@ -551,7 +551,7 @@ final class H1Exchange extends Exchange {
     StringBuilder sb = new StringBuilder(256).append("HTTP/1.1 ").append(outcome.status()).append(' ')
         .append(SmugglingGuard.reasonPhrase(outcome.status())).append("\r\ncontent-type: application/json\r\n")
         .append("x-meridian-region: ").append(regionId == null ? "none" : regionId).append("\r\n");
-    if (outcome == ProxyOutcome.SHED) {
+    if (outcome.retryAfter()) {
       sb.append("retry-after: ").append(Math.max(1, s.proxy().retryAfter().toSeconds())).append("\r\n");
     }
     if (close || q.connectionClose || q.http10) {

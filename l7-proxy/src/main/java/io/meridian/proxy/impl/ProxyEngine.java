@@ -30,13 +30,69 @@ final class ProxyEngine {
   private volatile Snapshot snapshot;
   private volatile Map<String, RegionUpstreams> upstreamsById = Map.of();
   private volatile MeridianConfig config;
+  /** This proxy's name on the control bus (its traffic reports' source). */
+  final String source;
+  /** This proxy's share of each region's allowed rate, from every proxy's traffic reports. */
+  private final AdmissionShares shares;
+
+  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
 
   ProxyEngine(MeridianConfig config, RoutingPlan plan, GeoLocator geo, ProxyMetrics metrics) {
+    this(config, plan, geo, metrics, defaultSource(), TrafficReporter.intervalMs(), System::nanoTime);
+  }
+
+  ProxyEngine(MeridianConfig config, RoutingPlan plan, GeoLocator geo, ProxyMetrics metrics, String source,
+      long reportIntervalMs, java.util.function.LongSupplier clock) {
     this.geo = geo;
     this.metrics = metrics;
     this.config = config;
+    this.source = source;
+    this.shares = new AdmissionShares(source, reportIntervalMs * 1_000_000, clock);
     this.upstreamsById = buildUpstreams(config, Map.of());
     this.snapshot = Snapshot.of(plan, config.proxy(), upstreamsById);
+    applyLimits();
+  }
+
+  /**
+   * proxy@pid@host, unique per proxy on the bus; a second proxy in the same JVM (tests, an embedded setup) gets
+   * a suffix, else the two would count as one in each other's shares.
+   */
+  private static String defaultSource() {
+    int n = INSTANCES.getAndIncrement();
+    String base = "proxy@" + java.lang.management.ManagementFactory.getRuntimeMXBean().getName();
+    return n == 0 ? base : base + "#" + n;
+  }
+
+  /** A traffic report from any proxy (this one included): shares may move, and with them the limits. */
+  synchronized void onTraffic(io.meridian.core.TrafficReport report) {
+    if (shares.onReport(report)) {
+      applyLimits();
+    }
+  }
+
+  /**
+   * Sets every region's admission rate to the plan's allowed rate × this proxy's share. Runs on a plan, a
+   * config change or a traffic report — never per request: the hot path reads the limiter only.
+   */
+  private void applyLimits() {
+    Snapshot s = snapshot;
+    long now = System.nanoTime();
+    for (int i = 0; i < s.byPlanIndex().length; i++) {
+      RegionUpstreams ru = s.byPlanIndex()[i];
+      if (ru == null) {
+        continue;
+      }
+      double allowed = s.plan().region(i).allowedRps();
+      double share = shares.share(ru.region);
+      double rate = Double.isNaN(allowed) ? Double.NaN : allowed * share;
+      ru.limiter.setRate(rate, now);
+      metrics.regionLimit(ru.region, rate, share);
+    }
+  }
+
+  /** This proxy's share of {@code region}'s allowed rate (tests, status). */
+  double share(String region) {
+    return shares.share(region);
   }
 
   Snapshot snapshot() {
@@ -55,12 +111,14 @@ final class ProxyEngine {
       return;
     }
     snapshot = Snapshot.of(plan, config.proxy(), upstreamsById);
+    applyLimits();
   }
 
   synchronized void onConfig(MeridianConfig next) {
     config = next;
     upstreamsById = buildUpstreams(next, upstreamsById);
     snapshot = Snapshot.of(snapshot.plan(), next.proxy(), upstreamsById);
+    applyLimits();
   }
 
   /** Keeps a region's upstream objects (and their outlier state) when its upstream list is unchanged. */

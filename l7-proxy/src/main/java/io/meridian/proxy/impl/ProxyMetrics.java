@@ -26,6 +26,9 @@ public final class ProxyMetrics {
   private final Counter tokensRejected;
   private final Counter refused;
   private final Gauge inFlight;
+  private final Counter capacitySpills;
+  private final Gauge regionLimit;
+  private final Gauge regionShare;
   private final ConcurrentHashMap<String, ConcurrentHashMap<String, CounterDataPoint[]>> requestPoints =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, DistributionDataPoint> latencyPoints = new ConcurrentHashMap<>();
@@ -46,7 +49,18 @@ public final class ProxyMetrics {
     ejections = Counter.builder().name("meridian_proxy_upstream_ejections_total")
         .help("Upstreams ejected by passive outlier detection").labelNames("region", "upstream").register(registry);
     sheds = Counter.builder().name("meridian_proxy_shed_total")
-        .help("Requests refused with 503 + Retry-After because the region was at its concurrency limit")
+        .help("Requests refused with 503 + Retry-After for load: reason concurrency (the region's in-flight limit),"
+            + " capacity (every eligible region at its allowed rate), plan_shortfall (the plan's per-zone shed)")
+        .labelNames("region", "reason").register(registry);
+    capacitySpills = Counter.builder().name("meridian_proxy_capacity_spills_total")
+        .help("Requests a region's allowed rate turned away, offered to the plan's next choice")
+        .labelNames("region").register(registry);
+    regionLimit = Gauge.builder().name("meridian_proxy_region_limit_rps")
+        .help("Requests/s this proxy admits to each region: the plan's allowed rate times this proxy's share"
+            + " (-1: the plan states no limit)")
+        .labelNames("region").register(registry);
+    regionShare = Gauge.builder().name("meridian_proxy_region_share")
+        .help("This proxy's share of each region's allowed rate, from the proxies' traffic reports")
         .labelNames("region").register(registry);
     rywRedirects = Counter.builder().name("meridian_proxy_ryw_redirects_total")
         .help("Session reads sent to the home region because the local replica had not reached the token")
@@ -124,8 +138,40 @@ public final class ProxyMetrics {
     ejections.labelValues(region, upstream).inc(); // rare: no caching
   }
 
-  void shed(String region) {
-    point("shed\0" + region, k -> sheds.labelValues(region)).inc();
+  /** Reasons a request is shed (the {@code reason} label of {@code meridian_proxy_shed_total}). */
+  static final String CONCURRENCY = "concurrency";
+  static final String CAPACITY = "capacity";
+  static final String PLAN_SHORTFALL = "plan_shortfall";
+
+  private volatile CounterDataPoint shortfallPoint;
+
+  void shed(String region, String reason) {
+    point("shed\0" + region + '\0' + reason, k -> sheds.labelValues(region, reason)).inc();
+  }
+
+  /** A plan-shortfall shed: no region is involved, so one cached point and no key built per request. */
+  void shedShortfall() {
+    CounterDataPoint p = shortfallPoint;
+    if (p == null) {
+      p = sheds.labelValues("none", PLAN_SHORTFALL);
+      shortfallPoint = p;
+    }
+    p.inc();
+  }
+
+  /** The spill counter of a region (to cache beside the region: spills come in floods under overload). */
+  CounterDataPoint spillPoint(String region) {
+    return point("spill\0" + region, k -> capacitySpills.labelValues(region));
+  }
+
+  /** The shed counter of a region and reason (to cache beside the region). */
+  CounterDataPoint shedPoint(String region, String reason) {
+    return point("shed\0" + region + '\0' + reason, k -> sheds.labelValues(region, reason));
+  }
+
+  void regionLimit(String region, double rps, double share) {
+    regionLimit.labelValues(region).set(Double.isNaN(rps) ? -1 : rps);
+    regionShare.labelValues(region).set(share);
   }
 
   void rywRedirect(String from, String to) {

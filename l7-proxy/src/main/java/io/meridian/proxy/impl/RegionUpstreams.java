@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The upstreams of one region plus what the proxy tracks per region: round-robin cursor, requests in flight
- * (for the concurrency limit) and counters for the traffic report. Lives as long as the region's config.
+ * (for the concurrency limit), its admission rate limit and counters for the traffic report. Lives as long as
+ * the region's config.
  */
 final class RegionUpstreams {
   final String region;
@@ -19,6 +20,10 @@ final class RegionUpstreams {
   final AtomicInteger inFlight = new AtomicInteger();
   final LongAdder requests = new LongAdder();
   final LongAdder errors = new LongAdder();
+  /** Requests this region's rate limit turned away (spilled to the next choice or shed). */
+  final LongAdder turnedAway = new LongAdder();
+  /** This proxy's share of the plan's allowed rate for the region ({@link ProxyEngine#applyLimits}). */
+  final RegionRateLimiter limiter = new RegionRateLimiter(System.nanoTime());
 
   RegionUpstreams(RegionConfig config) {
     this.region = config.id();
@@ -41,6 +46,30 @@ final class RegionUpstreams {
       latency = p;
     }
     return p;
+  }
+
+  private volatile io.prometheus.metrics.core.datapoints.CounterDataPoint spills;
+  private volatile io.prometheus.metrics.core.datapoints.CounterDataPoint capacitySheds;
+
+  /** Counts a request this region's rate limit turned away (offered to the next choice). */
+  void countSpill(ProxyMetrics m) {
+    turnedAway.increment();
+    io.prometheus.metrics.core.datapoints.CounterDataPoint p = spills;
+    if (p == null) {
+      p = m.spillPoint(region);
+      spills = p;
+    }
+    p.inc();
+  }
+
+  /** Counts a request shed because this region, its first choice, and every other were at their rate. */
+  void countCapacityShed(ProxyMetrics m) {
+    io.prometheus.metrics.core.datapoints.CounterDataPoint p = capacitySheds;
+    if (p == null) {
+      p = m.shedPoint(region, ProxyMetrics.CAPACITY);
+      capacitySheds = p;
+    }
+    p.inc();
   }
 
   /** The next non-ejected upstream in round-robin order, or null when all are ejected. */

@@ -210,7 +210,7 @@ final class VertxExchange extends Exchange {
     resp.setStatusCode(outcome.status());
     resp.putHeader("content-type", "application/json");
     resp.putHeader(REGION_HEADER, regionId == null ? "none" : regionId);
-    if (outcome == ProxyOutcome.SHED) {
+    if (outcome.retryAfter()) {
       resp.putHeader("retry-after", Long.toString(Math.max(1, cfg.retryAfter().toSeconds())));
     }
     boolean h1 = req.version() != HttpVersion.HTTP_2;
