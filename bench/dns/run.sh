@@ -13,6 +13,7 @@
 #
 # Usage: bench/dns/run.sh [DURATION=10] [OUTSTANDING=200] [LAT_QPS=20000]
 # MERIDIAN_JAR=launcher/target/meridian.jar starts Meridian as `java -jar ... run --roles dns $MERIDIAN_RUN_ARGS`
+# (default --static-plan, which a DNS-only process without etcd needs; set MERIDIAN_RUN_ARGS= for older builds)
 # instead of the bench harness (MERIDIAN_CONFIG_APPEND: YAML appended to its config first).
 # Needs: java 17, maven, dnsperf, gdnsd, taskset (util-linux). Writes its work files under target/bench-dns/.
 set -euo pipefail
@@ -107,7 +108,7 @@ if [[ -n "${MERIDIAN_JAR:-}" ]]; then
   [[ -n "${MERIDIAN_CONFIG_APPEND:-}" ]] && printf '%s\n' "$MERIDIAN_CONFIG_APPEND" >> "$work/meridian.yaml"
   taskset -c "$SERVER_CPU" java $foreign ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} \
     ${MERIDIAN_UDP:+-Dmeridian.geodns.udp=$MERIDIAN_UDP} -jar "$MERIDIAN_JAR" run --config "$work/meridian.yaml" \
-    --roles dns ${MERIDIAN_RUN_ARGS:-} > "$work/meridian.log" 2>&1 &
+    --roles dns ${MERIDIAN_RUN_ARGS---static-plan} > "$work/meridian.log" 2>&1 &
 else
 taskset -c "$SERVER_CPU" java $foreign ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} -Dloops=1 \
   ${MERIDIAN_UDP:+-Dmeridian.geodns.udp=$MERIDIAN_UDP} -cp "$CP" \

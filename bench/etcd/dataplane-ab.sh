@@ -30,7 +30,7 @@ etcd_yaml="state_store:
 if [[ "${ONLY:-}" != dns ]]; then
 echo "== proxy: before ($BEFORE) as row 'meridian', after (etcd mode) as row 'mer-vertx'"
 for i in $(seq "$RUNS"); do
-  MERIDIAN_JAR="$work/before.jar" MERIDIAN_B_JAR="$work/after.jar" MERIDIAN_B_CONFIG_APPEND="$etcd_yaml" \
+  MERIDIAN_RUN_ARGS= MERIDIAN_JAR="$work/before.jar" MERIDIAN_B_JAR="$work/after.jar" MERIDIAN_B_CONFIG_APPEND="$etcd_yaml" \
     "$ROOT/bench/proxy/run.sh" 10s 64 | grep -E "rps|x "
 done
 fi
@@ -38,7 +38,7 @@ fi
 echo "== dns: Meridian/gdnsd per build, alternating"
 for i in $(seq "$RUNS"); do
   echo "-- before ($BEFORE), run $i"
-  MERIDIAN_JAR="$work/before.jar" "$ROOT/bench/dns/run.sh" | grep "Meridian/gdnsd"
+  MERIDIAN_RUN_ARGS= MERIDIAN_JAR="$work/before.jar" "$ROOT/bench/dns/run.sh" | grep "Meridian/gdnsd"
   echo "-- after (etcd mode), run $i"
   MERIDIAN_JAR="$work/after.jar" MERIDIAN_CONFIG_APPEND="$etcd_yaml" "$ROOT/bench/dns/run.sh" | grep "Meridian/gdnsd"
 done

@@ -10,7 +10,8 @@
 # Meridian runs twice: its own HTTP/1.1 path (the default, row "meridian") and, for the A/B, the Vert.x server +
 # client path (-Dmeridian.proxy.engine=vertx, row "mer-vertx"; VERTX_AB=0 leaves it out).
 #
-# MERIDIAN_JAR=jar runs the "meridian" row as `java -jar jar run --roles proxy $MERIDIAN_RUN_ARGS` (config plus
+# MERIDIAN_JAR=jar runs the "meridian" row as `java -jar jar run --roles proxy $MERIDIAN_RUN_ARGS` (default
+# --static-plan: a proxy-only process without etcd needs it since the etcd work; set it empty for older builds) (config plus
 # MERIDIAN_CONFIG_APPEND); MERIDIAN_B_JAR (with MERIDIAN_B_RUN_ARGS, MERIDIAN_B_CONFIG_APPEND) replaces the Vert.x
 # row with a second build, for a before/after in one run.
 #
@@ -117,7 +118,7 @@ start_meridian() { # name port engine [jar]
     [ -n "${MERIDIAN_CONFIG_APPEND:-}" ] && printf '%s\n' "$MERIDIAN_CONFIG_APPEND" >> "$WORK/$1-run.yaml"
     taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
       -Xlog:gc:file="$WORK/$1-gc.log" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-      -jar "$4" run --config "$WORK/$1-run.yaml" --roles proxy ${MERIDIAN_RUN_ARGS:-} > "$WORK/$1.log" 2>&1 & PIDS+=($!)
+      -jar "$4" run --config "$WORK/$1-run.yaml" --roles proxy ${MERIDIAN_RUN_ARGS---static-plan} > "$WORK/$1.log" 2>&1 & PIDS+=($!)
     for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$2/" 2>/dev/null && break; sleep 0.5; done
     echo "$1: meridian run --roles proxy from $4"
     return
@@ -136,7 +137,7 @@ start_meridian meridian "$MERIDIAN_PORT" h1 "${MERIDIAN_JAR:-}"
 MERIDIAN_PID=${PIDS[-1]}
 if [ -n "${MERIDIAN_B_JAR:-}" ]; then
   # A/B of two builds in one run (bench/etcd/dataplane-ab.sh): row "mer-vertx" is then the B build
-  MERIDIAN_CONFIG_APPEND="${MERIDIAN_B_CONFIG_APPEND:-}" MERIDIAN_RUN_ARGS="${MERIDIAN_B_RUN_ARGS:-}" \
+  MERIDIAN_CONFIG_APPEND="${MERIDIAN_B_CONFIG_APPEND:-}" MERIDIAN_RUN_ARGS="${MERIDIAN_B_RUN_ARGS---static-plan}" \
     start_meridian mer-vertx "$MERIDIAN_VX_PORT" h1 "$MERIDIAN_B_JAR"
   VERTX_PID=${PIDS[-1]}
 elif [ "${VERTX_AB:-1}" = 1 ]; then
