@@ -24,13 +24,18 @@ import org.xbill.DNS.Type;
  * The native UDP listener (blocking recvmmsg/sendmmsg threads through the foreign linker) where the socket layer is
  * its own: IPv6 and dual-stack sockets with IPv4-mapped senders, datagrams longer than its receive slot, and a
  * stop that gives the port and the threads back. The build runs tests with the JVM flags it needs; without them
- * these tests would serve on another listener, which the first assertion of each catches.
+ * these tests would serve on another listener, which the first assertion of each catches. On Java 17 the listener
+ * runs on the incubator linker, on Java 22+ on {@code java.lang.foreign} (which one: {@code LibcBindingTest}).
  */
 class GeoDnsNativeUdpTest {
+  /** The JDKs with a binding for the native listener; Java 18-21 serve UDP on epoll (GeoDnsUdpBurstTest checks). */
+  static final boolean NATIVE_JDK = Runtime.version().feature() == 17 || Runtime.version().feature() >= 22;
+
   private static final String DUAL_STACK = DnsFixture.DEFAULT_DNS.replace("listen: 127.0.0.1:0", "listen: \"[::]:0\"");
 
   @BeforeEach
   void nativeListener() {
+    assumeTrue(NATIVE_JDK, "Java " + Runtime.version().feature() + " has no native UDP binding (17 or 22+ has)");
     System.setProperty("meridian.geodns.udp", "native");
   }
 

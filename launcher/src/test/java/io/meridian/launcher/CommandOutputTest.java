@@ -100,8 +100,9 @@ class CommandOutputTest {
   }
 
   /**
-   * A process with the dns role gets the JVM flags for native UDP on Java 17, which make the JVM print its
-   * incubator warning; the script must drop that line. The process serves, then is stopped with SIGTERM.
+   * A process with the dns role gets the JVM flags for native UDP: on Java 17 they make the JVM print its incubator
+   * warning, which the script must drop; on Java 22+ without them the JVM would warn about restricted methods. The
+   * process serves on the native UDP listener of the running JDK, then is stopped with SIGTERM.
    */
   @Test
   void runWithTheDnsRolePrintsNoJvmWarning() throws Exception {
@@ -144,9 +145,16 @@ class CommandOutputTest {
     }
     String text = read(log);
     assertClean(new Output(0, text), "run --roles dns");
-    if (ModuleFinder.ofSystem().find("jdk.incubator.foreign").isPresent() && Runtime.version().feature() == 17) {
+    int feature = Runtime.version().feature();
+    if (feature == 17 && ModuleFinder.ofSystem().find("jdk.incubator.foreign").isPresent()) {
       // the flags were on (so the JVM did print its warning, and the script dropped it)
-      assertTrue(text.contains("recvmmsg"), "native UDP expected on Java 17: " + text);
+      assertTrue(text.contains("recvmmsg/sendmmsg") && text.contains("through jdk.incubator.foreign"),
+          "native UDP on the incubator linker expected on Java 17: " + text);
+    } else if (feature >= 22) {
+      assertTrue(text.contains("recvmmsg/sendmmsg") && text.contains("through java.lang.foreign"),
+          "native UDP on java.lang.foreign expected on Java " + feature + ": " + text);
+    } else {
+      assertTrue(text.contains("Netty's epoll datagram channel"), "UDP on epoll expected on Java " + feature + text);
     }
   }
 

@@ -29,6 +29,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * UDP on Netty's native epoll datagram channel, the way gdnsd does it: {@code recvmmsg} reads a burst of queries in
@@ -40,6 +42,7 @@ import java.util.List;
  * all, {@link DnsListeners} keeps using Vert.x's {@code DatagramSocket}.
  */
 final class EpollUdpListener implements UdpListener {
+  private static final Logger LOG = LoggerFactory.getLogger(EpollUdpListener.class);
   /**
    * Per-datagram slot of the {@code recvmmsg} buffer. Netty's default receive buffer for datagrams (what the
    * Vert.x path reads with), so the same queries fit; a longer one is cut and then fails to parse (FORMERR).
@@ -110,7 +113,12 @@ final class EpollUdpListener implements UdpListener {
       for (int i = 1; i < sockets; i++) {
         more.add(bindOne(host, actual, true));
       }
-      return Future.all(more).map(actual);
+      return Future.all(more).map(v -> {
+        LOG.info(
+            "UDP on {}:{}: {} socket(s), Netty's epoll datagram channel ({} per recvmmsg) on {} event loops",
+            host, actual, sockets, BATCH, ownGroup ? "its own" : "Vert.x's");
+        return actual;
+      });
     });
   }
 

@@ -12,20 +12,15 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import jdk.incubator.foreign.CLinker;
-import jdk.incubator.foreign.FunctionDescriptor;
-import jdk.incubator.foreign.MemoryAccess;
-import jdk.incubator.foreign.MemoryAddress;
-import jdk.incubator.foreign.MemorySegment;
-import jdk.incubator.foreign.ResourceScope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * UDP the way gdnsd and Knot serve it: one thread per socket blocks in {@code recvmmsg(MSG_WAITFORONE)}, answers
  * the whole burst it got, and sends the answers with one {@code sendmmsg}. Sockets share the port with
- * SO_REUSEPORT. The system calls are made through Java 17's foreign linker ({@code jdk.incubator.foreign}), on
- * buffers set up once per socket: no per-packet object, no JNI per message slot, no {@code epoll_wait} per burst.
+ * SO_REUSEPORT. The system calls are made through the JDK's foreign linker ({@link LibcBinding}: Java 17's
+ * {@code jdk.incubator.foreign} or Java 22+'s {@code java.lang.foreign}), on buffers set up once per socket: no
+ * per-packet object, no JNI per message slot, no {@code epoll_wait} per burst.
  *
  * <p>Why not Netty's epoll channel ({@link EpollUdpListener}, the fallback): at a few hundred thousand queries per
  * second the kernel's own UDP work is ≈ 80 % of a core for any server; gdnsd adds ≈ 0.13 µs of user time per query
@@ -39,9 +34,10 @@ import org.slf4j.LoggerFactory;
  * {@code dropped_packets_total{reason="send_failed"}}) and the resolver retries with a smaller size or TCP. It
  * also spares the kernel a hashed IP ID per packet (RFC 6864 §4.1: atomic datagrams need none).
  *
- * <p>Needs Linux (x86_64 or aarch64) and a Java 17 started with {@code --add-modules jdk.incubator.foreign
- * --enable-native-access=ALL-UNNAMED}; {@link UdpListener#nativeUnavailableReason()} checks before this class is
- * touched.
+ * <p>Needs Linux (x86_64 or aarch64) and a JVM with a {@link LibcBinding}: Java 17 started with
+ * {@code --add-modules jdk.incubator.foreign --enable-native-access=ALL-UNNAMED}, or Java 22+ started with
+ * {@code --enable-native-access=ALL-UNNAMED}; {@link LibcBinding#unavailableReason()} checks before the calls are
+ * linked.
  */
 final class NativeUdpListener implements UdpListener {
   private static final Logger LOG = LoggerFactory.getLogger(NativeUdpListener.class);
@@ -96,53 +92,33 @@ final class NativeUdpListener implements UdpListener {
   private static final int NAME = 32;
   private static final int NAME_CAPACITY = 28;
 
-  /** The libc functions, looked up once. Touching this class fails where the foreign linker is not allowed. */
+  /**
+   * The libc functions, linked once through this JVM's binding (pointers as {@code long} addresses). Static final
+   * handles, so that the JIT inlines {@code invokeExact} into a direct call. Touched only once
+   * {@link LibcBinding#unavailableReason()} is null.
+   */
   private static final class Libc {
-    static final MethodHandle SOCKET = function("socket", int.class, int.class, int.class, int.class);
+    static final LibcBinding BINDING = LibcBinding.get();
+    static final MethodHandle SOCKET = BINDING.downcall("socket", true, int.class, int.class, int.class, int.class);
     static final MethodHandle SETSOCKOPT =
-        function("setsockopt", int.class, int.class, int.class, int.class, MemoryAddress.class, int.class);
-    static final MethodHandle BIND = function("bind", int.class, int.class, MemoryAddress.class, int.class);
+        BINDING.downcall("setsockopt", true, int.class, int.class, int.class, int.class, long.class, int.class);
+    static final MethodHandle BIND = BINDING.downcall("bind", true, int.class, int.class, long.class, int.class);
     static final MethodHandle GETSOCKNAME =
-        function("getsockname", int.class, int.class, MemoryAddress.class, MemoryAddress.class);
-    static final MethodHandle RECVMMSG = function("recvmmsg", int.class, int.class, MemoryAddress.class, int.class,
-        int.class, MemoryAddress.class);
+        BINDING.downcall("getsockname", true, int.class, int.class, long.class, long.class);
+    static final MethodHandle RECVMMSG = BINDING.downcall("recvmmsg", false, int.class, int.class, long.class,
+        int.class, int.class, long.class);
     static final MethodHandle SENDMMSG =
-        function("sendmmsg", int.class, int.class, MemoryAddress.class, int.class, int.class);
-    static final MethodHandle SHUTDOWN = function("shutdown", int.class, int.class, int.class);
-    static final MethodHandle CLOSE = function("close", int.class, int.class);
-    static final MethodHandle ERRNO_LOCATION = function("__errno_location", MemoryAddress.class);
+        BINDING.downcall("sendmmsg", false, int.class, int.class, long.class, int.class, int.class);
+    static final MethodHandle SHUTDOWN = BINDING.downcall("shutdown", false, int.class, int.class, int.class);
+    static final MethodHandle CLOSE = BINDING.downcall("close", false, int.class, int.class);
 
-    private static MethodHandle function(String name, Class<?> result, Class<?>... args) {
-      MemoryAddress symbol = CLinker.systemLookup().lookup(name)
-          .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-      jdk.incubator.foreign.MemoryLayout[] layouts = new jdk.incubator.foreign.MemoryLayout[args.length];
-      for (int i = 0; i < args.length; i++) {
-        layouts[i] = layout(args[i]);
-      }
-      FunctionDescriptor fd = FunctionDescriptor.of(layout(result), layouts);
-      return CLinker.getInstance().downcallHandle(symbol, MethodType.methodType(result, args), fd);
-    }
-
-    private static jdk.incubator.foreign.MemoryLayout layout(Class<?> c) {
-      return c == int.class ? CLinker.C_INT : CLinker.C_POINTER;
-    }
-
-    /** errno of the last failed call on this thread (read right after it; nothing in between sets it). */
+    /** errno of the last failed set-up call on this thread. */
     static int errno() {
-      try {
-        MemoryAddress at = (MemoryAddress) ERRNO_LOCATION.invokeExact();
-        return MemoryAccess.getIntAtOffset(MemorySegment.globalNativeSegment(), at.toRawLongValue());
-      } catch (Throwable e) {
-        return -1;
-      }
+      return BINDING.errno();
     }
-  }
 
-  /** Throws (IllegalCallerException without native access) unless the foreign linker and libc calls are usable. */
-  static void probe() {
-    CLinker.getInstance();
-    if (Libc.SENDMMSG == null) {
-      throw new IllegalStateException("sendmmsg not linked");
+    static long address(ByteBuffer direct) {
+      return BINDING.address(direct);
     }
   }
 
@@ -182,8 +158,8 @@ final class NativeUdpListener implements UdpListener {
       synchronized (sockets) {
         sockets.forEach(Socket::start);
       }
-      LOG.info("UDP on {}:{}: {} socket(s), blocking recvmmsg/sendmmsg ({} per call) on their own threads",
-          host, first.port, count, BATCH);
+      LOG.info("UDP on {}:{}: {} socket(s), blocking recvmmsg/sendmmsg ({} per call) on their own threads, "
+          + "through {}", host, first.port, count, BATCH, Libc.BINDING.api());
       return Future.succeededFuture(first.port);
     } catch (Exception e) {
       close();
@@ -249,7 +225,8 @@ final class NativeUdpListener implements UdpListener {
       if (fd < 0) {
         throw new java.io.IOException("socket() failed: errno " + Libc.errno());
       }
-      try (ResourceScope tmp = ResourceScope.newConfinedScope()) {
+      try {
+        ByteBuffer tmp = direct(16); // option values and struct timeval, for setsockopt
         // no SO_REUSEADDR: on UDP it would let a second server (or a stray copy of this one) bind the same port
         // and silently take part of the queries; a port in use must fail the start instead
         if (reusePort) {
@@ -261,23 +238,21 @@ final class NativeUdpListener implements UdpListener {
         if (v6) {
           setInt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE, tmp);
         }
-        MemorySegment sa = MemorySegment.allocateNative(NAME, 8, tmp);
-        ByteBuffer b = sa.asByteBuffer();
-        b.order(ByteOrder.nativeOrder()).putShort(0, (short) (v6 ? AF_INET6 : AF_INET));
-        b.order(ByteOrder.BIG_ENDIAN).putShort(2, (short) port);
-        byte[] ip = address.getAddress();
-        b.put(v6 ? 8 : 4, ip);
-        int rc = (int) Libc.BIND.invokeExact(fd, sa.address(), v6 ? 28 : 16);
+        ByteBuffer sa = direct(NAME); // struct sockaddr_in or sockaddr_in6
+        sa.putShort(0, (short) (v6 ? AF_INET6 : AF_INET));
+        sa.order(ByteOrder.BIG_ENDIAN).putShort(2, (short) port);
+        sa.put(v6 ? 8 : 4, address.getAddress());
+        int rc = (int) Libc.BIND.invokeExact(fd, Libc.address(sa), v6 ? 28 : 16);
         if (rc != 0) {
           int errno = Libc.errno();
           throw new BindException((errno == 98 ? "Address already in use" : errno == 99
               ? "Cannot assign requested address" : errno == 13 ? "Permission denied" : "bind failed, errno " + errno)
               + ": udp " + address.getHostAddress() + ":" + port);
         }
-        MemorySegment len = MemorySegment.allocateNative(4, 4, tmp);
-        len.asByteBuffer().order(ByteOrder.nativeOrder()).putInt(0, NAME);
-        rc = (int) Libc.GETSOCKNAME.invokeExact(fd, sa.address(), len.address());
-        int bound = rc == 0 ? sa.asByteBuffer().order(ByteOrder.BIG_ENDIAN).getShort(2) & 0xFFFF : port;
+        ByteBuffer len = direct(4);
+        len.putInt(0, NAME);
+        rc = (int) Libc.GETSOCKNAME.invokeExact(fd, Libc.address(sa), Libc.address(len));
+        int bound = rc == 0 ? sa.getShort(2) & 0xFFFF : port;
         Socket s = new Socket(fd, bound, v6, pipeline, index);
         s.allocate();
         return s;
@@ -290,21 +265,18 @@ final class NativeUdpListener implements UdpListener {
       }
     }
 
-    private static void setInt(int fd, int level, int option, int value, ResourceScope scope) throws Throwable {
-      MemorySegment v = MemorySegment.allocateNative(4, 4, scope);
-      v.asByteBuffer().order(ByteOrder.nativeOrder()).putInt(0, value);
-      int rc = (int) Libc.SETSOCKOPT.invokeExact(fd, level, option, v.address(), 4);
+    private static void setInt(int fd, int level, int option, int value, ByteBuffer tmp) throws Throwable {
+      tmp.putInt(0, value);
+      int rc = (int) Libc.SETSOCKOPT.invokeExact(fd, level, option, Libc.address(tmp), 4);
       if (rc != 0) {
         LOG.debug("setsockopt({}, {}) = {} failed: errno {}", level, option, value, Libc.errno());
       }
     }
 
-    private static void setTimeout(int fd, int option, int millis, ResourceScope scope) throws Throwable {
-      MemorySegment tv = MemorySegment.allocateNative(16, 8, scope); // struct timeval {tv_sec, tv_usec}
-      ByteBuffer b = tv.asByteBuffer().order(ByteOrder.nativeOrder());
-      b.putLong(0, millis / 1000);
-      b.putLong(8, (millis % 1000) * 1000L);
-      int rc = (int) Libc.SETSOCKOPT.invokeExact(fd, SOL_SOCKET, option, tv.address(), 16);
+    private static void setTimeout(int fd, int option, int millis, ByteBuffer tmp) throws Throwable {
+      tmp.putLong(0, millis / 1000); // struct timeval {tv_sec, tv_usec}
+      tmp.putLong(8, (millis % 1000) * 1000L);
+      int rc = (int) Libc.SETSOCKOPT.invokeExact(fd, SOL_SOCKET, option, Libc.address(tmp), 16);
       if (rc != 0) {
         LOG.debug("setsockopt(SOL_SOCKET, {}) failed: errno {}", option, Libc.errno());
       }
@@ -352,7 +324,7 @@ final class NativeUdpListener implements UdpListener {
     }
 
     private static long addressOf(ByteBuffer b) {
-      return MemorySegment.ofByteBuffer(b).address().toRawLongValue();
+      return Libc.address(b);
     }
 
     void start() {
@@ -389,7 +361,7 @@ final class NativeUdpListener implements UdpListener {
       ByteBuffer in = queries;
       ByteBuffer out = answers;
       long namesAt = addressOf(names);
-      MemoryAddress receiveAt = MemoryAddress.ofLong(addressOf(receiveHeaders));
+      long receiveAt = addressOf(receiveHeaders);
       long sendAt = addressOf(sendHeaders);
       byte[] query = new byte[QUERY_SLOT];
       byte[] answer = new byte[ANSWER_SLOT - 1];
@@ -403,7 +375,7 @@ final class NativeUdpListener implements UdpListener {
           for (int i = 0; i < used; i++) {
             rh.putInt(i * MMSG + MSG_NAMELEN, NAME_CAPACITY); // in/out: the kernel wrote the last sender's length
           }
-          int n = (int) Libc.RECVMMSG.invokeExact(fd, receiveAt, BATCH, MSG_WAITFORONE, MemoryAddress.NULL);
+          int n = (int) Libc.RECVMMSG.invokeExact(fd, receiveAt, BATCH, MSG_WAITFORONE, 0L);
           if (n <= 0) {
             used = 0; // the receive timeout, a signal, or close: look at the flag and wait again
             continue;
@@ -446,8 +418,7 @@ final class NativeUdpListener implements UdpListener {
     private void send(long sendAt, int count, DnsMetrics metrics) throws Throwable {
       int sent = 0;
       while (sent < count) {
-        int n = (int) Libc.SENDMMSG.invokeExact(fd, MemoryAddress.ofLong(sendAt + (long) sent * MMSG),
-            count - sent, 0);
+        int n = (int) Libc.SENDMMSG.invokeExact(fd, sendAt + (long) sent * MMSG, count - sent, 0);
         if (n > 0) {
           sent += n;
         } else {
