@@ -95,6 +95,11 @@ public final class ConfigLoader {
       }
     }
     checkSuccessors(root.child("controller").child("successors"), regions);
+    String unlocatedRegion = dns.unlocated().region();
+    if (unlocatedRegion != null && regions.stream().noneMatch(r -> r.id().equals(unlocatedRegion))) {
+      root.child("dns").child("unlocated").problem("region", "must be a configured region id "
+          + regions.stream().map(RegionConfig::id).toList() + ", got '" + unlocatedRegion + "'");
+    }
     if (!problems.isEmpty()) {
       problems.sort((a, b) -> Integer.compare(a.line(), b.line()));
       throw new ConfigException(problems);

@@ -349,6 +349,11 @@ public final class ConfigNode {
     return child(key).asList();
   }
 
+  /** Whether this node is a list (a key that takes a scalar or a list, like {@code dns.explain}). */
+  public boolean isList() {
+    return node instanceof SequenceNode;
+  }
+
   public List<ConfigNode> asList() {
     if (node == null || isNull(node)) {
       return List.of();

@@ -21,10 +21,15 @@ import java.util.regex.Pattern;
  * @param zoneReloadCheckInterval   how often zone files are checked for replacement
  * @param explainLabel              TXT queries for {@code <label>.<geo name>} explain the answer; empty disables
  * @param rrl                       response rate limiting
+ * @param nsid                      what NSID (RFC 5001) and CH {@code id.server} answer, or off
+ * @param cookies                   DNS cookies (RFC 7873, server cookies per RFC 9018)
+ * @param explain                   who may ask {@code _explain} names and {@code /v1/explain}
+ * @param unlocated                 where clients without a location (no GeoIP entry, no nets match) are sent
  */
 public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMaxSourcePrefixV4,
     int ecsMaxSourcePrefixV6, List<ZoneConfig> zones, int udpPayloadSize, Duration tcpIdleTimeout, int udpSockets,
-    Duration zoneReloadCheckInterval, String explainLabel, RrlConfig rrl) {
+    Duration zoneReloadCheckInterval, String explainLabel, RrlConfig rrl, Nsid nsid, CookieConfig cookies,
+    ExplainAccess explain, Unlocated unlocated) {
 
   private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_-]{0,62}");
   private static final Pattern COUNTRY = Pattern.compile("[A-Z]{2}");
@@ -82,15 +87,69 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
     public static final RrlConfig DEFAULTS = new RrlConfig(100, 2, 65536);
   }
 
+  /**
+   * The NSID (RFC 5001) payload: the host name of the machine (read when the role starts), a configured text, the
+   * bytes of a hex string, or none ({@code nsid: off}: NSID requests get no NSID option, {@code id.server} REFUSED).
+   */
+  public record Nsid(Kind kind, String value) {
+    public static final Nsid HOSTNAME = new Nsid(Kind.HOSTNAME, null);
+    public static final Nsid OFF = new Nsid(Kind.OFF, null);
+
+    /** Where the payload comes from. */
+    public enum Kind { HOSTNAME, TEXT, HEX, OFF }
+  }
+
+  /**
+   * DNS cookies (RFC 7873) with the interoperable server cookie of RFC 9018.
+   *
+   * @param enabled         false: COOKIE options are ignored (never echoed, never checked)
+   * @param secretFile      file with the 128-bit secret in hex, optionally the previous one on a second line (still
+   *                        accepted); re-read when it changes. Null: a random secret made at start
+   * @param secretRotation  how often a generated secret is replaced (the previous one stays accepted for an hour,
+   *                        the lifetime of a server cookie); unused with a secret file
+   */
+  public record CookieConfig(boolean enabled, Path secretFile, Duration secretRotation) {
+    public static final CookieConfig DEFAULTS = new CookieConfig(true, null, Duration.ofDays(1));
+  }
+
+  /**
+   * Who may ask for explanations ({@code TXT <explain_label>.<geo name>} and {@code GET /v1/explain}): nobody
+   * ({@code off}), everybody ({@code on}) or the clients inside {@code networks} (by transport source address, never
+   * the ECS address, which any client can write).
+   */
+  public record ExplainAccess(Mode mode, List<String> networks) {
+    /** Loopback and private networks (RFC 1918, RFC 4193 unique local, RFC 6598 shared address space). */
+    public static final List<String> PRIVATE = List.of("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
+        "192.168.0.0/16", "100.64.0.0/10", "fc00::/7");
+    public static final ExplainAccess DEFAULTS = new ExplainAccess(Mode.NETWORKS, PRIVATE);
+
+    /** The access modes. */
+    public enum Mode { OFF, ON, NETWORKS }
+  }
+
+  /**
+   * Where a client that cannot be located is sent: {@code resolver} — as if it were where its resolver (the
+   * transport source) is, when that one is located, else {@code region} when given, else every region; {@code
+   * region} — as if it were at {@code region}'s coordinates (that region, its nearest neighbours when it is out);
+   * {@code all} — every eligible region's addresses.
+   */
+  public record Unlocated(Policy policy, String region) {
+    public static final Unlocated DEFAULTS = new Unlocated(Policy.RESOLVER, null);
+
+    /** The policies. */
+    public enum Policy { RESOLVER, REGION, ALL }
+  }
+
   public static DnsConfig defaults() {
     return new DnsConfig(ListenAddress.parse("127.0.0.1:8053"), ListenAddress.parse("127.0.0.1:9153"), 24, 56,
-        List.of(), 1232, Duration.ofSeconds(10), 1, Duration.ofSeconds(2), "_explain", RrlConfig.DEFAULTS);
+        List.of(), 1232, Duration.ofSeconds(10), 1, Duration.ofSeconds(2), "_explain", RrlConfig.DEFAULTS,
+        Nsid.HOSTNAME, CookieConfig.DEFAULTS, ExplainAccess.DEFAULTS, Unlocated.DEFAULTS);
   }
 
   static DnsConfig parse(ConfigNode n, Path baseDir) {
     n.rejectUnknownKeys(Set.of("listen", "ops_listen", "ecs_max_source_prefix_v4", "ecs_max_source_prefix_v6",
         "zones", "udp_payload_size", "tcp_idle_timeout", "udp_sockets", "zone_reload_check_interval",
-        "explain_label", "rrl"));
+        "explain_label", "rrl", "nsid", "cookies", "explain", "unlocated"));
     ListenAddress listen = n.listen("listen", "127.0.0.1:8053");
     ListenAddress ops = n.listen("ops_listen", "127.0.0.1:9153");
     int v4 = n.integer("ecs_max_source_prefix_v4", 24, 0, 32);
@@ -103,6 +162,10 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
     String explain = n.child("explain_label").isPresent()
         ? n.string("explain_label", "_explain", LABEL, "a single DNS label like _explain") : "_explain";
     RrlConfig rrl = parseRrl(n.child("rrl"));
+    Nsid nsid = parseNsid(n.child("nsid"));
+    CookieConfig cookies = parseCookies(n.child("cookies"), baseDir);
+    ExplainAccess explainAccess = parseExplain(n.child("explain"));
+    Unlocated unlocated = parseUnlocated(n.child("unlocated"));
     List<ZoneConfig> zones = n.list("zones", z -> {
       z.rejectUnknownKeys(Set.of("origin", "file", "ttl", "transition_ttl", "names"));
       String origin = z.requiredString("origin");
@@ -140,7 +203,113 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
       });
       return origin == null ? null : new ZoneConfig(origin, file == null ? null : baseDir.resolve(file), names);
     });
-    return new DnsConfig(listen, ops, v4, v6, zones, payload, idle, sockets, reload, explain, rrl);
+    return new DnsConfig(listen, ops, v4, v6, zones, payload, idle, sockets, reload, explain, rrl, nsid, cookies,
+        explainAccess, unlocated);
+  }
+
+  private static final Pattern HEX = Pattern.compile("([0-9A-Fa-f]{2}){1,128}");
+  /** Printable ASCII: what dig and kdig show as the NSID's text. */
+  private static final Pattern NSID_TEXT = Pattern.compile("[\\x21-\\x7E][\\x20-\\x7E]{0,127}");
+
+  /** absent: the host name | {@code off} | a text | {@code {hex: 6d6572}}. */
+  private static Nsid parseNsid(ConfigNode n) {
+    if (!n.isPresent()) {
+      return Nsid.HOSTNAME;
+    }
+    if (n.child("hex").isPresent()) {
+      n.rejectUnknownKeys(Set.of("hex"));
+      String hex = n.string("hex", null, HEX, "1 to 128 bytes as hex digits, like 6d6572696469616e");
+      return hex == null ? Nsid.HOSTNAME : new Nsid(Nsid.Kind.HEX, hex.toLowerCase(java.util.Locale.ROOT));
+    }
+    String s = n.asString(null);
+    if (s == null) {
+      return Nsid.HOSTNAME; // asString reported what it found instead
+    }
+    if (s.equals("off") || s.equals("false")) {
+      return Nsid.OFF;
+    }
+    if (!NSID_TEXT.matcher(s).matches()) {
+      n.problem("must be off, printable ASCII text of 1 to 128 characters, or {hex: ...}, got '" + s + "'");
+      return Nsid.HOSTNAME;
+    }
+    return new Nsid(Nsid.Kind.TEXT, s);
+  }
+
+  private static CookieConfig parseCookies(ConfigNode c, Path baseDir) {
+    if (!c.isPresent()) {
+      return CookieConfig.DEFAULTS;
+    }
+    c.rejectUnknownKeys(Set.of("enabled", "secret_file", "secret_rotation"));
+    boolean enabled = c.bool("enabled", true);
+    String file = c.string("secret_file", null);
+    // a rotation shorter than a cookie's lifetime (1 h, RFC 9018 §4.3) would turn away cookies still valid
+    Duration rotation = c.duration("secret_rotation", CookieConfig.DEFAULTS.secretRotation(), Duration.ofHours(1));
+    return new CookieConfig(enabled, file == null ? null : baseDir.resolve(file), rotation);
+  }
+
+  /** {@code off} | {@code on} | a list of CIDRs. */
+  private static ExplainAccess parseExplain(ConfigNode e) {
+    if (!e.isPresent()) {
+      return ExplainAccess.DEFAULTS;
+    }
+    if (!e.isList()) {
+      String s = e.asString(null);
+      if ("on".equals(s) || "true".equals(s)) {
+        return new ExplainAccess(ExplainAccess.Mode.ON, List.of());
+      }
+      if ("off".equals(s) || "false".equals(s)) {
+        return new ExplainAccess(ExplainAccess.Mode.OFF, List.of());
+      }
+      e.problem("must be off, on or a list of client networks like [127.0.0.0/8, 10.0.0.0/8], got '" + s + "'");
+      return ExplainAccess.DEFAULTS;
+    }
+    List<String> nets = e.asList().stream().map(x -> x.asString(null)).toList();
+    for (String cidr : nets) {
+      if (cidr != null && !GeoConfig.validCidr(cidr)) {
+        e.problem("must list CIDRs like 10.0.0.0/8 or fc00::/7, got '" + cidr + "'");
+      }
+    }
+    List<String> valid = nets.stream().filter(x -> x != null && GeoConfig.validCidr(x)).toList();
+    return new ExplainAccess(ExplainAccess.Mode.NETWORKS, valid);
+  }
+
+  /** {@code resolver} | {@code all} | {@code {policy: resolver|region|all, region: ID}}. */
+  private static Unlocated parseUnlocated(ConfigNode u) {
+    if (!u.isPresent()) {
+      return Unlocated.DEFAULTS;
+    }
+    boolean mapping = u.child("policy").isPresent() || u.child("region").isPresent();
+    String policyText;
+    String region = null;
+    if (mapping) {
+      u.rejectUnknownKeys(Set.of("policy", "region"));
+      region = u.string("region", null);
+      policyText = u.string("policy", region != null ? "region" : "resolver");
+    } else {
+      policyText = u.asString(null);
+      if (policyText == null) {
+        return Unlocated.DEFAULTS;
+      }
+    }
+    Unlocated.Policy policy = switch (policyText) {
+      case "resolver" -> Unlocated.Policy.RESOLVER;
+      case "region" -> Unlocated.Policy.REGION;
+      case "all" -> Unlocated.Policy.ALL;
+      default -> null;
+    };
+    ConfigNode at = mapping ? u.child("policy") : u;
+    if (policy == null) {
+      at.problem("must be resolver, region or all, got '" + policyText + "'");
+      return Unlocated.DEFAULTS;
+    }
+    if (policy == Unlocated.Policy.REGION && region == null) {
+      u.problem("region", "is required with policy region (the region unlocated clients are sent to)");
+      return Unlocated.DEFAULTS;
+    }
+    if (policy == Unlocated.Policy.ALL && region != null) {
+      u.problem("region", "has no meaning with policy all");
+    }
+    return new Unlocated(policy, region);
   }
 
   private static RrlConfig parseRrl(ConfigNode r) {

@@ -82,6 +82,7 @@ public final class DnsFixture implements AutoCloseable {
           - {cidr: 100.64.3.0/24, latitude: 35.68, longitude: 139.69, country: JP, continent: AS}
           - {cidr: 100.65.0.0/16, latitude: 51.51, longitude: -0.13, country: GB, continent: EU}
           - {cidr: 127.0.0.0/8, latitude: 40.71, longitude: -74.01, country: US, continent: NA}
+          - {cidr: "::1/128", latitude: 40.71, longitude: -74.01, country: US, continent: NA}
       """;
 
   static final String DEFAULT_DNS = """

@@ -2,6 +2,7 @@ package io.meridian.geodns.impl;
 
 import io.meridian.core.RegionSelector;
 import io.meridian.core.RoutingPlan;
+import io.meridian.core.geo.ClientLocation;
 import io.meridian.core.geo.GeoLocator;
 import java.io.IOException;
 import java.time.Clock;
@@ -10,7 +11,11 @@ import java.util.List;
 import java.util.function.Consumer;
 import org.xbill.DNS.ClientSubnetOption;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.CookieOption;
 import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.ExtendedFlags;
+import org.xbill.DNS.GenericEDNSOption;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
@@ -65,6 +70,8 @@ public final class AnswerPipeline {
   private final Clock clock;
   private volatile Settings settings;
   private volatile RateLimiter rateLimiter = RateLimiter.OFF;
+  /** Server cookie secrets (RFC 7873); null when cookies are off. Swapped whole on rotation. */
+  private volatile ServerCookies cookies;
   /** Tests turn it off to compare the fast path's bytes with the full pipeline's. */
   volatile boolean fastPath = true;
 
@@ -74,7 +81,24 @@ public final class AnswerPipeline {
    * @param longestChangeWindowMillis  the longest {@link TtlRule#CHANGED} window of any geo name: how long zone
    *                                   route changes are remembered
    */
-  record Settings(int payloadSize, int ecsMaxV4, int ecsMaxV6, String explainLabel, long longestChangeWindowMillis) {}
+  record Settings(int payloadSize, int ecsMaxV4, int ecsMaxV6, String explainLabel, long longestChangeWindowMillis,
+      byte[] nsid, ClientNetworks explainClients, Unlocated unlocated) {
+    /** Defaults of the knobs tests rarely set: no NSID, explain for loopback and private clients, resolver policy. */
+    Settings(int payloadSize, int ecsMaxV4, int ecsMaxV6, String explainLabel, long longestChangeWindowMillis) {
+      this(payloadSize, ecsMaxV4, ecsMaxV6, explainLabel, longestChangeWindowMillis, null,
+          ClientNetworks.of(io.meridian.config.DnsConfig.ExplainAccess.DEFAULTS), Unlocated.RESOLVER);
+    }
+  }
+
+  /**
+   * Where unlocated clients go ({@code dns.unlocated}).
+   *
+   * @param region  the location unlocated clients are given: the configured region's coordinates (policy region,
+   *                or resolver's fallback), or null
+   */
+  record Unlocated(io.meridian.config.DnsConfig.Unlocated.Policy policy, ClientLocation region) {
+    static final Unlocated RESOLVER = new Unlocated(io.meridian.config.DnsConfig.Unlocated.Policy.RESOLVER, null);
+  }
 
   /** A plan as served: the plan and when the parts of it that decide answers last changed. */
   record ServedPlan(RoutingPlan plan, PlanChanges changes) {}
@@ -131,6 +155,19 @@ public final class AnswerPipeline {
 
   Settings settings() {
     return settings;
+  }
+
+  void cookies(ServerCookies c) {
+    this.cookies = c;
+  }
+
+  ServerCookies cookies() {
+    return cookies;
+  }
+
+  /** Seconds on the pipeline's clock: server cookie timestamps (tests stand it still). */
+  long nowSeconds() {
+    return clock.millis() / 1000;
   }
 
   void rateLimiter(RateLimiter r) {
@@ -328,12 +365,17 @@ public final class AnswerPipeline {
       metrics.ecs(false);
       return;
     }
+    // RFC 3225 §3: the DO bit MUST be copied into the response, whatever else the OPT says (also with BADVERS)
+    q.dnssecOk = (q.opt.getFlags() & ExtendedFlags.DO) != 0;
     if (q.opt.getVersion() != 0) {
       q.settle(Rcode.BADVERS); // RFC 6891 §6.1.3
       return;
     }
     q.responseLimit = q.transport == Transport.TCP ? 65535
         : Math.max(512, Math.min(q.opt.getPayloadSize(), s.payloadSize()));
+    if (!nsidAndCookie(q, s)) {
+      return;
+    }
     List<EDNSOption> subnet = q.opt.getOptions(EDNSOption.Code.CLIENT_SUBNET);
     if (subnet.isEmpty()) {
       metrics.ecs(false);
@@ -354,9 +396,51 @@ public final class AnswerPipeline {
     q.client = ClientAddress.truncate(a, prefix);
   }
 
+  /**
+   * NSID (RFC 5001 §2.1: answered only to an empty NSID option) and COOKIE (RFC 7873 §5.2). A COOKIE option of a
+   * wrong length never gets here: dnsjava refuses the message and the parse stage answers FORMERR (§5.2.2). False
+   * when the query is settled.
+   */
+  private boolean nsidAndCookie(Query q, Settings s) {
+    if (s.nsid() != null) {
+      for (EDNSOption o : q.opt.getOptions(EDNSOption.Code.NSID)) {
+        if (o.toWire().length == 4) { // code and length only
+          q.nsid = true;
+        }
+      }
+    }
+    ServerCookies c = cookies;
+    if (c == null) {
+      return true; // cookies off: the option is ignored, as by a server that does not know it (RFC 7873 §5.2.1)
+    }
+    List<EDNSOption> found = q.opt.getOptions(EDNSOption.Code.COOKIE);
+    if (found.isEmpty()) {
+      return true;
+    }
+    if (found.size() > 1) {
+      q.settle(Rcode.FORMERR); // which one would be ours to answer? As ambiguous as two OPT records
+      return false;
+    }
+    CookieOption co = (CookieOption) found.get(0);
+    byte[] server = co.getServerCookie().orElse(new byte[0]);
+    byte[] w = new byte[8 + server.length];
+    System.arraycopy(co.getClientCookie(), 0, w, 0, 8);
+    System.arraycopy(server, 0, w, 8, server.length);
+    byte[] out = new byte[ServerCookies.LENGTH];
+    // policy: never BADCOOKIE. A query without a valid server cookie is answered normally with a fresh one
+    // (RFC 7873 §5.2.3/§5.2.4), so resolvers that do not keep cookies lose nothing
+    ServerCookies.Verdict v = c.respond(w, 0, 8, server.length, q.source, nowSeconds(), out, 0);
+    metrics.cookie(v);
+    q.cookie = new CookieOption(co.getClientCookie(), out);
+    return true;
+  }
+
   /** Which of our zones holds the name; REFUSED otherwise — we are authoritative-only, never a resolver. */
   private void zone(Query q) {
     int qclass = q.question.getDClass();
+    if (qclass == DClass.CH && chaos(q)) {
+      return;
+    }
     if (qclass != DClass.IN && qclass != DClass.ANY) {
       q.settle(Rcode.REFUSED);
       return;
@@ -374,9 +458,48 @@ public final class AnswerPipeline {
     q.response.getHeader().setFlag(Flags.AA);
   }
 
+  private static final Name ID_SERVER = Name.fromConstantString("id.server.");
+  private static final Name HOSTNAME_BIND = Name.fromConstantString("hostname.bind.");
+
+  /**
+   * CH TXT {@code id.server} (RFC 4892 §2.2) and its older spelling {@code hostname.bind}: the NSID value, so
+   * operators without NSID support in their tools can tell instances apart. Everything else in CH (notably
+   * {@code version.bind}) is REFUSED by the zone stage: no version disclosure. False when not answered here.
+   */
+  private boolean chaos(Query q) {
+    byte[] nsid = settings.nsid();
+    if (nsid == null || (q.qtype != Type.TXT && q.qtype != Type.ANY)
+        || !(q.qname.equals(ID_SERVER) || q.qname.equals(HOSTNAME_BIND))) {
+      return false;
+    }
+    try {
+      q.response.addRecord(new TXTRecord(q.qname, DClass.CH, 0, escape(nsid)), Section.ANSWER);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    q.response.getHeader().setFlag(Flags.AA);
+    q.settled = true;
+    return true;
+  }
+
+  /** Bytes as a TXT character-string in master-file syntax (RFC 1035 §5.1): printable as is, others \DDD. */
+  private static String escape(byte[] b) {
+    StringBuilder sb = new StringBuilder();
+    for (byte x : b) {
+      int c = x & 0xFF;
+      if (c >= 0x21 && c <= 0x7E && c != '"' && c != '\\' && c != ';') {
+        sb.append((char) c);
+      } else {
+        sb.append('\\').append(String.format("%03d", c));
+      }
+    }
+    return sb.toString();
+  }
+
   /** RFC 1034 §4.3.2 inside our zones: exact match, CNAME chains, wildcards (RFC 4592), referrals. */
   private void lookup(Query q) {
-    ZoneLookup.resolve(q, authority, settings.explainLabel());
+    Settings s = settings;
+    ZoneLookup.resolve(q, authority, s.explainLabel(), s.explainClients());
   }
 
   /** Locates the client (only when a geo name is being answered): nets overrides, then GeoIP. */
@@ -386,6 +509,32 @@ public final class AnswerPipeline {
     }
     q.location = locations.locate(q.client);
     q.clientHash = io.meridian.core.ClientKey.of(q.client);
+    if (q.location == null) {
+      unlocated(q, settings.unlocated());
+    }
+  }
+
+  /**
+   * {@code dns.unlocated}: a client with no GeoIP entry and no nets match is placed where its resolver is (when
+   * the resolver sent ECS and is itself located), at the configured region, or nowhere (every region answers).
+   * The answer is then not about the client's address, so its ECS scope stays the source prefix.
+   */
+  private void unlocated(Query q, Unlocated u) {
+    io.meridian.config.DnsConfig.Unlocated.Policy p = u.policy();
+    if (p == io.meridian.config.DnsConfig.Unlocated.Policy.RESOLVER && q.client != q.source) {
+      ClientLocation resolver = locations.locate(q.source);
+      if (resolver != null) {
+        q.location = resolver;
+        q.unlocated = Query.Unlocated.RESOLVER;
+        return;
+      }
+    }
+    if (p != io.meridian.config.DnsConfig.Unlocated.Policy.ALL && u.region() != null) {
+      q.location = u.region();
+      q.unlocated = Query.Unlocated.REGION;
+      return;
+    }
+    q.unlocated = Query.Unlocated.ALL;
   }
 
   /** The one decision: {@link RegionSelector#choose}, under the name's geofence for this client. */
@@ -397,6 +546,9 @@ public final class AnswerPipeline {
     RoutingPlan p = s.plan();
     q.plan = p;
     q.changes = s.changes();
+    if (q.unlocated == Query.Unlocated.ALL) {
+      return; // no region is chosen: every eligible one answers (GeoAnswers)
+    }
     q.fence = q.geo.fenceFor(q.location);
     RegionSelector.Constraint c = q.fence == null ? RegionSelector.Constraint.NONE : q.fence.constraint();
     int zoneIndex = q.location == null ? io.meridian.core.geo.Zones.UNKNOWN : q.location.zone();
@@ -441,10 +593,18 @@ public final class AnswerPipeline {
     resp.getHeader().setRcode(q.rcode & 0xF);
     OPTRecord opt = null;
     if (q.opt != null) {
-      EDNSOption[] options = q.ecs == null ? new EDNSOption[0]
-          : new EDNSOption[] {new ClientSubnetOption(q.ecs.getSourcePrefixLength(), q.ecsScope,
-              q.ecs.getAddress())};
-      opt = new OPTRecord(settings.payloadSize(), q.rcode >>> 4, 0, 0, options);
+      // options in one fixed order, the fast path's: ECS, NSID, COOKIE
+      List<EDNSOption> options = new java.util.ArrayList<>(3);
+      if (q.ecs != null) {
+        options.add(new ClientSubnetOption(q.ecs.getSourcePrefixLength(), q.ecsScope, q.ecs.getAddress()));
+      }
+      if (q.nsid) {
+        options.add(new GenericEDNSOption(EDNSOption.Code.NSID, settings.nsid()));
+      }
+      if (q.cookie != null) {
+        options.add(q.cookie);
+      }
+      opt = new OPTRecord(settings.payloadSize(), q.rcode >>> 4, 0, q.dnssecOk ? ExtendedFlags.DO : 0, options);
       resp.addRecord(opt, Section.ADDITIONAL);
     }
     byte[] w = q.truncate ? null : resp.toWire();

@@ -58,6 +58,8 @@ public final class DnsMetrics {
     final long[] latencyBuckets = new long[TRANSPORTS * LATENCY_BOUNDS.length];
     final long[] latencyNanos = new long[TRANSPORTS];
     final long[] ecs = new long[2]; // absent, present
+    final long[] unlocated = new long[Query.Unlocated.values().length];
+    final long[] cookies = new long[ServerCookies.Verdict.values().length];
     /** By region slot ({@link #regionSlots}); grown (copied, then published) by the owner thread only. */
     volatile long[] answers = new long[8];
     /** Region ids this stripe has counted (by reference) and their slots: the owner thread's alone. */
@@ -180,6 +182,16 @@ public final class DnsMetrics {
     local.get().ecs[present ? 1 : 0]++;
   }
 
+  /** A geo answer for a client that could not be located, placed by {@code dns.unlocated} as {@code how}. */
+  void unlocated(Query.Unlocated how) {
+    local.get().unlocated[how.ordinal()]++;
+  }
+
+  /** A query's COOKIE option judged (RFC 7873 §5.2). */
+  void cookie(ServerCookies.Verdict v) {
+    local.get().cookies[v.ordinal()]++;
+  }
+
   void rrlDrop() {
     rrl.labelValues("drop").inc();
   }
@@ -227,7 +239,7 @@ public final class DnsMetrics {
     @Override
     public List<String> getPrometheusNames() {
       return List.of("meridian_geodns_queries", "meridian_geodns_geo_answers", "meridian_geodns_ecs_queries",
-          "meridian_geodns_query_duration_seconds");
+          "meridian_geodns_query_duration_seconds", "meridian_geodns_unlocated_answers", "meridian_geodns_cookies");
     }
 
     @Override
@@ -237,12 +249,16 @@ public final class DnsMetrics {
       long[] nanos = new long[TRANSPORTS];
       long[] ecs = new long[2];
       long[] answers = new long[regionNames.size()];
+      long[] unlocated = new long[Query.Unlocated.values().length];
+      long[] cookies = new long[ServerCookies.Verdict.values().length];
       for (Stripe s : stripes) {
         add(queries, s.queries);
         add(buckets, s.latencyBuckets);
         add(nanos, s.latencyNanos);
         add(ecs, s.ecs);
         add(answers, s.answers);
+        add(unlocated, s.unlocated);
+        add(cookies, s.cookies);
       }
       Transport[] ts = Transport.values();
 
@@ -292,7 +308,22 @@ public final class DnsMetrics {
             .sum(nanos[t.ordinal()] / 1e9)
             .labels(Labels.of("transport", t.label())).build());
       }
-      return new MetricSnapshots(q.build(), a.build(), e.build(), h.build());
+      CounterSnapshot.Builder u = CounterSnapshot.builder().name("meridian_geodns_unlocated_answers")
+          .help("Geo answers for clients without a location (no GeoIP entry, no nets match), by how dns.unlocated"
+              + " placed them: resolver (its resolver's location), region (the configured region), all (every"
+              + " eligible region)");
+      for (Query.Unlocated how : Query.Unlocated.values()) {
+        u.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(unlocated[how.ordinal()])
+            .labels(Labels.of("policy", how.label)).build());
+      }
+      CounterSnapshot.Builder c = CounterSnapshot.builder().name("meridian_geodns_cookies")
+          .help("Queries with a DNS COOKIE option (RFC 7873), by what it held: client_only, valid (a server cookie"
+              + " of ours, current or previous secret, not expired), invalid (answered with a fresh one)");
+      for (ServerCookies.Verdict v : ServerCookies.Verdict.values()) {
+        c.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(cookies[v.ordinal()])
+            .labels(Labels.of("result", v.label)).build());
+      }
+      return new MetricSnapshots(q.build(), a.build(), e.build(), h.build(), u.build(), c.build());
     }
 
     private static void add(long[] sum, long[] part) {

@@ -14,6 +14,17 @@ final class ExplainHandler implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext rc) {
+    // dns.explain, as for the explain TXT name: the caller's own address decides. Over HTTP a plain 403 (no
+    // resolver caches it), saying which key to change
+    ClientNetworks allowed = server.pipeline().settings().explainClients();
+    io.vertx.core.net.SocketAddress remote = rc.request().remoteAddress();
+    byte[] caller = remote == null ? null : ClientAddress.parse(remote.hostAddress());
+    if (caller == null || !allowed.contains(caller)) {
+      error(rc, 403, allowed.isOff() ? "explanations are off (dns.explain: off)"
+          : "explanations are not offered to " + (remote == null ? "this caller" : remote.hostAddress())
+              + " (dns.explain lists the client networks allowed)");
+      return;
+    }
     String client = rc.request().getParam("client");
     String name = rc.request().getParam("name");
     if (client == null || name == null) {

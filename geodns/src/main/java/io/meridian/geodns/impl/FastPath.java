@@ -169,12 +169,19 @@ final class FastPath {
     int payload = -1;
     int ecsOff = -1;
     int ecsLen = 0;
+    boolean dnssecOk = false;
+    boolean nsidAsked = false;
+    boolean nsidSeen = false;
+    int cookieOff = -1;
+    int cookieLen = 0;
+    ServerCookies cookies = p.cookies();
     if (arcount == 1) {
       int o = qEnd;
       if (o + 11 > len || w[o] != 0 || u16(w, o + 1) != Type.OPT || w[o + 6] != 0) {
         return false; // not an OPT, or EDNS version ≠ 0 (BADVERS is the full pipeline's job)
       }
       payload = u16(w, o + 3);
+      dnssecOk = (w[o + 7] & 0x80) != 0; // RFC 3225 §3: DO is copied into the response
       int rdlen = u16(w, o + 9);
       int r = o + 11;
       if (r + rdlen != len) {
@@ -204,6 +211,25 @@ final class FastPath {
           }
           ecsOff = r + 4;
           ecsLen = olen;
+        } else if (code == 3) { // NSID (RFC 5001): answered only to an empty option
+          if (nsidSeen) {
+            return false;
+          }
+          nsidSeen = true;
+          nsidAsked = olen == 0;
+        } else if (code == 10) { // COOKIE (RFC 7873)
+          if (olen != 8 && (olen < 16 || olen > 40)) {
+            return false; // malformed: FORMERR (RFC 7873 §5.2.2), the pipeline's answer even with cookies off
+          }
+          if (cookies != null) {
+            if (cookieOff >= 0) {
+              return false; // repeated: FORMERR, the pipeline's
+            }
+            cookieOff = r + 4;
+            cookieLen = olen;
+          }
+        } else if (code == 11 || code == 15) {
+          return false; // TCP keepalive, extended error: options dnsjava checks, so the pipeline may FORMERR
         }
         r += 4 + olen;
       }
@@ -247,7 +273,10 @@ final class FastPath {
       q.ecsSource = source;
       scope = GeoAnswers.ecsScope(q, plan);
     }
-    int optLen = payload < 0 ? 0 : 11 + (ecsOff >= 0 ? 4 + ecsLen : 0);
+    byte[] nsid = nsidAsked ? s.nsid() : null;
+    int optionsLen = (ecsOff >= 0 ? 4 + ecsLen : 0) + (nsid != null ? 4 + nsid.length : 0)
+        + (cookieOff >= 0 ? 4 + 8 + ServerCookies.LENGTH : 0);
+    int optLen = payload < 0 ? 0 : 11 + optionsLen;
     int outLen = qEnd + answer.length + optLen;
     int limit = q.transport == Transport.TCP ? 65535
         : payload < 0 ? 512 : Math.max(512, Math.min(payload, s.payloadSize()));
@@ -277,18 +306,37 @@ final class FastPath {
       out[o + 4] = (byte) s.payloadSize();
       out[o + 5] = 0; // extended rcode
       out[o + 6] = 0; // EDNS version 0
-      out[o + 7] = 0; // flags
+      out[o + 7] = (byte) (dnssecOk ? 0x80 : 0); // flags: DO only, the other Z bits are zero (RFC 6891 §6.1.4)
       out[o + 8] = 0;
-      int rdlen = ecsOff >= 0 ? 4 + ecsLen : 0;
-      out[o + 9] = (byte) (rdlen >>> 8);
-      out[o + 10] = (byte) rdlen;
+      out[o + 9] = (byte) (optionsLen >>> 8);
+      out[o + 10] = (byte) optionsLen;
+      o += 11;
+      // options in the full pipeline's order: ECS, NSID, COOKIE
       if (ecsOff >= 0) {
-        out[o + 11] = 0;
-        out[o + 12] = 8; // option code 8: ECS
-        out[o + 13] = 0;
-        out[o + 14] = (byte) ecsLen;
-        System.arraycopy(w, ecsOff, out, o + 15, ecsLen);
-        out[o + 15 + 3] = (byte) scope;
+        out[o] = 0;
+        out[o + 1] = 8; // option code 8: ECS
+        out[o + 2] = 0;
+        out[o + 3] = (byte) ecsLen;
+        System.arraycopy(w, ecsOff, out, o + 4, ecsLen);
+        out[o + 4 + 3] = (byte) scope;
+        o += 4 + ecsLen;
+      }
+      if (nsid != null) {
+        out[o] = 0;
+        out[o + 1] = 3; // option code 3: NSID
+        out[o + 2] = (byte) (nsid.length >>> 8);
+        out[o + 3] = (byte) nsid.length;
+        System.arraycopy(nsid, 0, out, o + 4, nsid.length);
+        o += 4 + nsid.length;
+      }
+      if (cookieOff >= 0) {
+        out[o] = 0;
+        out[o + 1] = 10; // option code 10: COOKIE — the client cookie, then ours (RFC 7873 §5.2.3/§5.2.4)
+        out[o + 2] = 0;
+        out[o + 3] = 8 + ServerCookies.LENGTH;
+        System.arraycopy(w, cookieOff, out, o + 4, 8);
+        p.metrics().cookie(cookies.respond(w, cookieOff, cookieOff + 8, cookieLen - 8, q.source, p.nowSeconds(),
+            out, o + 12));
       }
     }
     q.rcode = Rcode.NOERROR;
@@ -296,6 +344,9 @@ final class FastPath {
     q.outLength = outLen;
     p.metrics().ecs(ecsOff >= 0);
     p.metrics().geoAnswer(q.regionId);
+    if (q.unlocated != null) {
+      p.metrics().unlocated(q.unlocated);
+    }
     return true;
   }
 }

@@ -27,6 +27,12 @@ final class GeoAnswers {
       explain(q, plan);
       return;
     }
+    if (q.unlocated != null) {
+      metrics.unlocated(q.unlocated);
+      if (q.unlocated == Query.Unlocated.ALL && allEligible(q, g, plan, metrics)) {
+        return;
+      }
+    }
     GeoNameSpec.RegionAnswers ra = q.regionId == null ? null : g.region(q.regionId);
     if (ra == null) {
       fallback(q, g, metrics);
@@ -48,6 +54,33 @@ final class GeoAnswers {
       sets = ra.aaaa(); // RFC 8482: any one RRset will do
     }
     return sets == null ? null : sets[slot];
+  }
+
+  /**
+   * {@code dns.unlocated: all}: every eligible region's addresses at the short TTL (the client's resolver or stub
+   * picks one). False when no region is eligible: the name's fallback applies, as for any client.
+   */
+  private static boolean allEligible(Query q, GeoNameSpec g, RoutingPlan plan, DnsMetrics metrics) {
+    boolean eligible = false;
+    boolean any = false;
+    for (int i = 0; i < plan.topology().size(); i++) {
+      if (!plan.region(i).eligible()) {
+        continue;
+      }
+      eligible = true;
+      GeoNameSpec.RegionAnswers ra = g.region(plan.topology().id(i));
+      RRset set = ra == null ? null : pick(ra, q.qtype, 1);
+      if (set != null) {
+        AnswerPipeline.addAnswer(q.response, set);
+        any = true;
+      }
+    }
+    if (!eligible) {
+      return false;
+    }
+    metrics.geoAnswer("all");
+    q.negative = !any;
+    return true;
   }
 
   /** No eligible region for this client (everything failed, drained, or fenced out). */
@@ -95,8 +128,9 @@ final class GeoAnswers {
       return 0;
     }
     int family = q.ecsFamily == 1 ? 32 : 128;
-    int scope = q.location == null ? q.ecsSource : q.location.networkPrefix();
-    if (q.location != null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
+    // an unlocated client's answer is not about its address: the scope stays what the resolver sent
+    int scope = q.location == null || q.unlocated != null ? q.ecsSource : q.location.networkPrefix();
+    if (q.location != null && q.unlocated == null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
       scope = Math.max(scope, io.meridian.core.ClientKey.prefix(q.client));
     }
     return Math.min(scope, family);

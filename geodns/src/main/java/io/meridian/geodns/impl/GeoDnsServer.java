@@ -42,6 +42,11 @@ public final class GeoDnsServer implements GeoDnsRole {
   private HttpServer opsServer;
   private ControlBus.Subscription planSubscription;
   private long zoneTimer = -1;
+  private long cookieTimer = -1;
+  /** The NSID when {@code dns.nsid} is not set: this machine's host name, read once. */
+  private final String hostname;
+  /** The cookie secret file's (mtime, size) when last read, to notice a rotation. */
+  private volatile List<Long> secretStamp = List.of();
   /** Zone file → (mtime, size) when last loaded, to notice replacements. */
   private final Map<Path, List<Long>> zoneStamps = new HashMap<>();
 
@@ -50,8 +55,9 @@ public final class GeoDnsServer implements GeoDnsRole {
     this.vertx = ctx.vertx();
     this.config = ctx.config();
     this.metrics = DnsMetrics.register(ctx.ops().registry());
-    this.pipeline = AnswerPipeline.create(ctx.geo(), metrics, ctx.bus().currentPlan(), settings(ctx.config()),
-        clock);
+    this.hostname = hostname();
+    this.pipeline = AnswerPipeline.create(ctx.geo(), metrics, ctx.bus().currentPlan(),
+        settings(ctx.config(), hostname), clock);
     this.pipeline.rateLimiter(rateLimiter(ctx.config().dns()));
     this.listeners = new DnsListeners(vertx, pipeline, ctx.config().dns());
   }
@@ -60,7 +66,7 @@ public final class GeoDnsServer implements GeoDnsRole {
     return new GeoDnsServer(ctx, clock);
   }
 
-  static AnswerPipeline.Settings settings(MeridianConfig c) {
+  static AnswerPipeline.Settings settings(MeridianConfig c, String hostname) {
     DnsConfig d = c.dns();
     long longestWindow = 0;
     for (DnsConfig.ZoneConfig z : d.zones()) {
@@ -69,8 +75,70 @@ public final class GeoDnsServer implements GeoDnsRole {
       }
     }
     return new AnswerPipeline.Settings(d.udpPayloadSize(), d.ecsMaxSourcePrefixV4(), d.ecsMaxSourcePrefixV6(),
-        d.explainLabel().isEmpty() ? null : d.explainLabel(), longestWindow);
+        d.explainLabel().isEmpty() ? null : d.explainLabel(), longestWindow, nsid(d.nsid(), hostname),
+        ClientNetworks.of(d.explain()), unlocated(c));
   }
+
+  /** The NSID payload of {@code dns.nsid}; null when off. */
+  static byte[] nsid(DnsConfig.Nsid n, String hostname) {
+    return switch (n.kind()) {
+      case OFF -> null;
+      case HOSTNAME -> hostname.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      case TEXT -> n.value().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      case HEX -> java.util.HexFormat.of().parseHex(n.value());
+    };
+  }
+
+  static AnswerPipeline.Unlocated unlocated(MeridianConfig c) {
+    DnsConfig.Unlocated u = c.dns().unlocated();
+    io.meridian.core.geo.ClientLocation at = u.region() == null ? null : c.region(u.region())
+        .map(r -> io.meridian.core.geo.ClientLocation.of(r.latitude(), r.longitude(), null, null, 0, null))
+        .orElse(null);
+    return new AnswerPipeline.Unlocated(u.policy(), at);
+  }
+
+  /**
+   * This machine's name without a DNS lookup (which could block or leak): $HOSTNAME, else the kernel's, else
+   * "meridian".
+   */
+  static String hostname() {
+    String h = System.getenv("HOSTNAME");
+    if (h == null || h.isBlank()) {
+      try {
+        h = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+      } catch (java.io.IOException | RuntimeException e) {
+        h = null;
+      }
+    }
+    return h == null || h.isBlank() ? "meridian" : h;
+  }
+
+  /**
+   * The server cookie secrets of {@code dns.cookies} (blocking: reads the secret file). With a file: its first
+   * line is the secret, an optional second the previous one. Without: a random secret, {@code previous} kept.
+   */
+  static ServerCookies cookies(DnsConfig.CookieConfig c, ServerCookies before) throws java.io.IOException {
+    if (!c.enabled()) {
+      return null;
+    }
+    if (c.secretFile() == null) {
+      return new ServerCookies(ServerCookies.Secret.random(RANDOM), before == null ? null : before.current());
+    }
+    List<String> lines = Files.readAllLines(c.secretFile()).stream().map(String::strip)
+        .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+    if (lines.isEmpty() || lines.size() > 2) {
+      throw new IllegalArgumentException("dns.cookies.secret_file " + c.secretFile() + ": " + lines.size()
+          + " secrets (expected: the secret, optionally the previous one on a second line)");
+    }
+    try {
+      return new ServerCookies(ServerCookies.Secret.parse(lines.get(0)),
+          lines.size() == 2 ? ServerCookies.Secret.parse(lines.get(1)) : null);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("dns.cookies.secret_file " + c.secretFile() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   static RateLimiter rateLimiter(DnsConfig d) {
     return RateLimiter.of(d.rrl().responsesPerSecond(), d.rrl().slip(), d.rrl().slots());
@@ -87,7 +155,8 @@ public final class GeoDnsServer implements GeoDnsRole {
     ctx.ops().readiness("zones", () -> pipeline.authority().zones().size() == config.dns().zones().size()
         ? null : "zones not loaded");
     planSubscription = ctx.bus().onPlan(pipeline::plan);
-    return loadAll(config)
+    return loadCookies(config)
+        .compose(v -> loadAll(config))
         .compose(authority -> {
           pipeline.authority(authority);
           return listeners.bind();
@@ -103,10 +172,42 @@ public final class GeoDnsServer implements GeoDnsRole {
         .map(http -> {
           opsServer = http;
           zoneTimer = vertx.setPeriodic(config.dns().zoneReloadCheckInterval().toMillis(), id -> checkZoneFiles());
+          scheduleCookieRotation(config.dns().cookies());
           LOG.info("GeoDNS serving {} zone(s) on {}:{} (udp+tcp), ops on :{}", config.dns().zones().size(),
               config.dns().listen().host(), listeners.port(), http.actualPort());
           return null;
         });
+  }
+
+  /** Reads (or makes) the cookie secrets on a worker and swaps them in. */
+  private Future<Void> loadCookies(MeridianConfig c) {
+    return vertx.executeBlocking(() -> {
+      DnsConfig.CookieConfig cc = c.dns().cookies();
+      if (cc.secretFile() != null) {
+        secretStamp = stamp(cc.secretFile());
+      }
+      pipeline.cookies(cookies(cc, pipeline.cookies()));
+      return null;
+    }, false);
+  }
+
+  /**
+   * A generated secret is replaced every {@code secret_rotation}; the one before stays accepted, which covers the
+   * cookies it made (they expire after an hour, and the rotation is at least that). A file's secret is re-read
+   * when the file changes (checked with the zone files).
+   */
+  private void scheduleCookieRotation(DnsConfig.CookieConfig cc) {
+    if (cookieTimer >= 0) {
+      vertx.cancelTimer(cookieTimer);
+      cookieTimer = -1;
+    }
+    if (cc.enabled() && cc.secretFile() == null) {
+      cookieTimer = vertx.setPeriodic(cc.secretRotation().toMillis(), id -> vertx.executeBlocking(() -> {
+        pipeline.cookies(cookies(cc, pipeline.cookies()));
+        LOG.info("DNS cookie secret rotated; the previous one is still accepted");
+        return null;
+      }, false));
+    }
   }
 
   /** Loads every zone on a worker thread (zone files are blocking IO). */
@@ -149,6 +250,7 @@ public final class GeoDnsServer implements GeoDnsRole {
   private void checkZoneFiles() {
     MeridianConfig c = config;
     vertx.executeBlocking(() -> {
+      checkSecretFile(c.dns().cookies());
       Authority current = pipeline.authority();
       List<ZoneData> next = new ArrayList<>(current.zones());
       boolean changed = false;
@@ -183,11 +285,34 @@ public final class GeoDnsServer implements GeoDnsRole {
     }, false);
   }
 
+  /** On the zone check's worker: a replaced secret file is read again; a bad one keeps the secrets in use. */
+  private void checkSecretFile(DnsConfig.CookieConfig cc) {
+    if (!cc.enabled() || cc.secretFile() == null) {
+      return;
+    }
+    List<Long> now = stamp(cc.secretFile());
+    if (now.equals(secretStamp)) {
+      return;
+    }
+    secretStamp = now;
+    try {
+      pipeline.cookies(cookies(cc, pipeline.cookies()));
+      LOG.info("DNS cookie secret re-read from {}", cc.secretFile());
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      LOG.error("DNS cookie secret file rejected, keeping the secrets in use: {}", e.getMessage());
+    }
+  }
+
   @Override
   public void reconfigure(MeridianConfig next) {
-    loadAll(next).onSuccess(authority -> {
+    boolean sameCookies = next.dns().cookies().equals(config.dns().cookies());
+    (sameCookies ? Future.<Void>succeededFuture() : loadCookies(next)).compose(v -> loadAll(next))
+        .onSuccess(authority -> {
       config = next;
-      pipeline.settings(settings(next));
+      if (!sameCookies) {
+        scheduleCookieRotation(next.dns().cookies());
+      }
+      pipeline.settings(settings(next, hostname));
       pipeline.rateLimiter(rateLimiter(next.dns()));
       pipeline.authority(authority);
       if (!next.dns().listen().equals(listeners.configured())) {
@@ -205,6 +330,9 @@ public final class GeoDnsServer implements GeoDnsRole {
     }
     if (zoneTimer >= 0) {
       vertx.cancelTimer(zoneTimer);
+    }
+    if (cookieTimer >= 0) {
+      vertx.cancelTimer(cookieTimer);
     }
     List<Future<?>> closing = new ArrayList<>();
     closing.add(listeners.close());

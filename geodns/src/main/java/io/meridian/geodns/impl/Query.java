@@ -52,6 +52,12 @@ final class Query {
   /** A rate-limit verdict already taken (by the fast path) for this packet, or null. */
   RateLimiter.Verdict rrlVerdict;
   int ecsScope;
+  /** The query's DO bit (RFC 3225), copied into the response's OPT. */
+  boolean dnssecOk;
+  /** The query asked for our NSID (an empty NSID option, RFC 5001 §2.1) and we have one. */
+  boolean nsid;
+  /** The COOKIE option to answer with (the client cookie and our server cookie), or null. */
+  org.xbill.DNS.CookieOption cookie;
   /** Address the client is located by: the ECS address cut to its (capped) source prefix, else the source. */
   byte[] client;
 
@@ -78,6 +84,8 @@ final class Query {
   int region = -1;
   String regionId;
   boolean fellBack;
+  /** How an unlocated client was placed ({@code dns.unlocated}), or null when it was located. */
+  Unlocated unlocated;
   /** Why the answer gets the TTL it gets (the ttl stage). */
   TtlRule ttlRule = TtlRule.NORMAL;
 
@@ -90,6 +98,17 @@ final class Query {
     this.wireLength = wireLength;
     this.source = source;
     this.transport = transport;
+  }
+
+  /** What {@code dns.unlocated} did with a client that could not be located (the metric's label). */
+  enum Unlocated {
+    RESOLVER("resolver"), REGION("region"), ALL("all");
+
+    final String label;
+
+    Unlocated(String label) {
+      this.label = label;
+    }
   }
 
   /** Ends resolution with {@code code}; the response keeps the question (if any) and gets this rcode. */

@@ -39,7 +39,13 @@ enum TtlRule {
    * where one region's change redistributes the others' clients — any region's state. Covers the first answers
    * after a failback, the end of a drain or ramp, and a route that shifted.
    */
-  CHANGED("changed", true);
+  CHANGED("changed", true),
+  /**
+   * An unlocated client answered with every eligible region ({@code dns.unlocated: all}): the answer depends on
+   * every region's state, so any failure anywhere changes it; the short TTL bounds how long a resolver keeps the
+   * address of a region that just failed.
+   */
+  UNLOCATED_ALL("unlocated-all", true);
 
   /**
    * k in "changed in the last k × transition_ttl". 2: within the first transition TTL after a change, the
@@ -66,6 +72,9 @@ enum TtlRule {
    * already shortened.
    */
   static TtlRule of(Query q, PlanChanges changes, Clock clock) {
+    if (q.unlocated == Query.Unlocated.ALL) {
+      return UNLOCATED_ALL;
+    }
     if (q.region < 0) {
       return FALLBACK;
     }

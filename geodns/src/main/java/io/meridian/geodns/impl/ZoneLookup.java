@@ -19,16 +19,28 @@ import org.xbill.DNS.Type;
 final class ZoneLookup {
   private ZoneLookup() {}
 
-  static void resolve(Query q, Authority authority, String explainLabel) {
+  static void resolve(Query q, Authority authority, String explainLabel, ClientNetworks explainClients) {
     ZoneData zone = q.zone;
     Name name = q.qname;
     int qtype = q.qtype;
     Message resp = q.response;
-    if (qtype == Type.TXT && explainLabel != null && name.labels() > 2 && isExplain(name, explainLabel)) {
+    // dns.explain is checked against the transport source, never the ECS address (any client can write that). A
+    // client not allowed gets what the zone holds, as if the feature did not exist: NXDOMAIN (or a wildcard's
+    // answer). Not REFUSED: a resolver that is refused retries every other server of the zone and then fails its
+    // client, and may count us as a broken server for the whole zone; an absent name is cached and done with.
+    if (explainLabel != null && name.labels() > 2 && isExplain(name, explainLabel)
+        && explainClients.contains(q.source)) {
       GeoNameSpec g = zone.geoName(new Name(name, 1));
       if (g != null) {
-        q.geo = g;
-        q.explain = true;
+        if (qtype == Type.TXT || qtype == Type.ANY) {
+          q.geo = g;
+          q.explain = true;
+        } else {
+          // RFC 8020: the name exists (it has a TXT), so other types are NODATA — an NXDOMAIN here would let a
+          // resolver deny the TXT too, and everything below the name
+          q.negative = true;
+          q.zone = zone;
+        }
         return;
       }
     }

@@ -14,7 +14,10 @@ import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.xbill.DNS.ClientSubnetOption;
+import org.xbill.DNS.CookieOption;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.GenericEDNSOption;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
@@ -55,9 +58,28 @@ class AnswerPipelineFastPathTest {
       out.add(query("www.example.test.", type, ecs(56, "2001:db8:1:200::")));
       out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, 0, new GenericEDNSOption(65001,
           new byte[] {1}), new ClientSubnetOption(24, InetAddress.getByName("100.64.1.0")))));
+      // EDNS details: DO (RFC 3225), other Z bits (not echoed), NSID (RFC 5001), cookies (RFC 7873/9018)
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, ExtendedFlags.DO)));
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, ExtendedFlags.DO | 0x0101)));
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, 0, new GenericEDNSOption(
+          EDNSOption.Code.NSID, new byte[0]))));
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, 0, new GenericEDNSOption(
+          EDNSOption.Code.NSID, new byte[] {7}))));
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, 0, new CookieOption(CLIENT))));
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, 0, new CookieOption(CLIENT,
+          HexFormat.of().parseHex("010000005cf79f111f8130c3eee29480")))));
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, 0, new CookieOption(CLIENT,
+          new byte[] {1, 2, 3, 4, 5, 6, 7, 8}))));
+      out.add(query("www.example.test.", type, new OPTRecord(4096, 0, 0, ExtendedFlags.DO, new CookieOption(CLIENT),
+          new GenericEDNSOption(EDNSOption.Code.NSID, new byte[0]), new ClientSubnetOption(24,
+              InetAddress.getByName("198.51.100.0")))));
+      out.add(query("www.example.test.", type, new OPTRecord(1232, 0, 0, 0, new ClientSubnetOption(24,
+          InetAddress.getByName("192.0.2.0"))))); // unlocated: placed at its resolver's location
     }
     return out;
   }
+
+  static final byte[] CLIENT = HexFormat.of().parseHex("2464c4abcf10c957");
 
   @Test
   void fastPathBytesEqualTheFullPipelineUnderEveryPlan() throws Exception {
@@ -71,7 +93,9 @@ class AnswerPipelineFastPathTest {
       int taken = 0;
       for (Runnable plan : plans) {
         plan.run();
-        for (byte[] q : takenShapes()) {
+        List<byte[]> shapes = new ArrayList<>(takenShapes());
+        shapes.add(withValidServerCookie(p, src));
+        for (byte[] q : shapes) {
           p.fastPath = false;
           byte[] slow = p.handle(q, src, Transport.UDP);
           p.fastPath = true;
@@ -92,7 +116,40 @@ class AnswerPipelineFastPathTest {
           assertArrayEquals(slow, java.util.Arrays.copyOf(out, n), "answerUdp, query " + HexFormat.of().formatHex(q));
         }
       }
-      assertTrue(taken >= takenShapes().size() * 2, "the fast path took " + taken + " queries");
+      assertTrue(taken >= takenShapes().size() * 4, "the fast path took " + taken + " queries");
+    }
+  }
+
+  /** A query sending back the server cookie the server just gave this source: valid, echoed. */
+  static byte[] withValidServerCookie(AnswerPipeline p, byte[] src) throws Exception {
+    byte[] first = p.handle(query("www.example.test.", Type.A, new OPTRecord(1232, 0, 0, 0, new CookieOption(CLIENT))),
+        src, Transport.UDP);
+    CookieOption got = (CookieOption) new Message(first).getOPT().getOptions(EDNSOption.Code.COOKIE).get(0);
+    return query("www.example.test.", Type.AAAA, new OPTRecord(1232, 0, 0, ExtendedFlags.DO, new CookieOption(CLIENT,
+        got.getServerCookie().orElseThrow())));
+  }
+
+  @Test
+  void theFastPathAnswersEdnsDetailsWithoutTheFullPipeline() throws Exception {
+    try (DnsFixture dns = DnsFixture.start()) {
+      AnswerPipeline p = ((GeoDnsServer) dns.role).pipeline();
+      byte[] src = {127, 0, 0, 1};
+      for (byte[] q : List.of(query("www.example.test.", Type.A, new OPTRecord(1232, 0, 0, ExtendedFlags.DO)),
+          query("www.example.test.", Type.A, new OPTRecord(1232, 0, 0, 0, new GenericEDNSOption(
+              EDNSOption.Code.NSID, new byte[0]))),
+          query("www.example.test.", Type.A, new OPTRecord(1232, 0, 0, 0, new CookieOption(CLIENT))),
+          withValidServerCookie(p, src))) {
+        Query probe = new Query(q, src, Transport.UDP);
+        assertTrue(FastPath.answer(probe, p, p.authority().fastTable()), HexFormat.of().formatHex(q));
+        Message r = new Message(java.util.Arrays.copyOf(probe.out, probe.outLength));
+        OPTRecord opt = r.getOPT();
+        Message asked = new Message(q);
+        assertEquals(asked.getOPT().getFlags() & ExtendedFlags.DO, opt.getFlags(), "DO echoed, nothing else");
+        assertEquals(asked.getOPT().getOptions(EDNSOption.Code.NSID).isEmpty(),
+            opt.getOptions(EDNSOption.Code.NSID).isEmpty());
+        assertEquals(asked.getOPT().getOptions(EDNSOption.Code.COOKIE).isEmpty(),
+            opt.getOptions(EDNSOption.Code.COOKIE).isEmpty());
+      }
     }
   }
 
@@ -125,6 +182,13 @@ class AnswerPipelineFastPathTest {
         assertFalse(FastPath.answer(new Query(q, src, Transport.UDP), p,
             p.authority().fastTable()));
         assertTrue(p.handle(q, src, Transport.UDP) != null);
+      }
+      // a malformed or repeated COOKIE option is FORMERR (RFC 7873 §5.2.2): the full pipeline's to answer
+      for (OPTRecord bad : List.of(new OPTRecord(1232, 0, 0, 0, new GenericEDNSOption(EDNSOption.Code.COOKIE,
+          new byte[5])), new OPTRecord(1232, 0, 0, 0, new CookieOption(CLIENT), new CookieOption(CLIENT)))) {
+        byte[] q = query("www.example.test.", Type.A, bad);
+        assertFalse(FastPath.answer(new Query(q, src, Transport.UDP), p, p.authority().fastTable()));
+        assertEquals(1, p.handle(q, src, Transport.UDP)[3] & 0xF, "FORMERR");
       }
       byte[] trailing = java.util.Arrays.copyOf(query("www.example.test.", Type.A, null), 40);
       assertFalse(FastPath.answer(new Query(trailing, src, Transport.UDP), p,
