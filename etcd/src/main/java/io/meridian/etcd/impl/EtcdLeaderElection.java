@@ -70,6 +70,9 @@ public final class EtcdLeaderElection implements LeaderElection {
   private long deadlineTimer = -1;
   private boolean campaigning;
   private boolean campaignAgain;
+  /** System.nanoTime() before which this candidate does not campaign (set when deposed); 0 = no hold-off. */
+  private long campaignNotBefore;
+  private boolean holdOffTimer;
   /** Store revision of the last observation of the key: older news (a watch event behind a campaign's answer) is dropped. */
   private long observedRevision;
 
@@ -280,6 +283,19 @@ public final class EtcdLeaderElection implements LeaderElection {
     if (closed || lease == 0 || leading) {
       return;
     }
+    long wait = campaignNotBefore - System.nanoTime();
+    if (campaignNotBefore != 0 && wait > 0) {
+      if (!holdOffTimer) {
+        holdOffTimer = true;
+        vertx.setTimer(Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait) + 1), t -> {
+          holdOffTimer = false;
+          if (leader == null) {
+            campaign(); // nobody took over while we held off: we are the only candidate left, or the others are down
+          }
+        });
+      }
+      return;
+    }
     if (campaigning) {
       campaignAgain = true;
       return;
@@ -300,8 +316,14 @@ public final class EtcdLeaderElection implements LeaderElection {
         }
         return;
       }
+      long won = ar.result().revision();
       if (ar.result().succeeded() && gen == generation) {
-        becomeLeader(ar.result().revision());
+        if (won < observedRevision && (leader == null || leader.term() != won)) {
+          // The watch already showed the key we created gone again (our lease revoked in between): not a win.
+          newLease();
+        } else {
+          becomeLeader(won);
+        }
       } else if (!ar.result().succeeded()) {
         readKey();
       } // else: won under a lease already dropped and revoked, which takes the key with it; the watch shows it
@@ -314,6 +336,9 @@ public final class EtcdLeaderElection implements LeaderElection {
 
   /** The campaign's put is the only write of its transaction, so the key's create revision is the txn's revision. */
   private void becomeLeader(long revision) {
+    if (leading && fencedRevision == revision) {
+      return; // seen on the watch first, then in the campaign's answer
+    }
     fencedRevision = revision;
     leading = true;
     observedRevision = Math.max(observedRevision, revision);
@@ -379,6 +404,9 @@ public final class EtcdLeaderElection implements LeaderElection {
     }
     observedRevision = revision;
     LeaderInfo next = kv == null ? null : parse(kv);
+    if (!leading && kv != null && lease != 0 && kv.lease() == lease) {
+      becomeLeader(kv.createRevision()); // our campaign's put, on the watch before the campaign's answer
+    }
     if (leading && (kv == null || kv.createRevision() != fencedRevision)) {
       depose(kv == null ? "the leader key was deleted (its lease was revoked or expired)"
           : "the leader key is now held by " + next.id() + " (term " + next.term() + ")");
@@ -389,8 +417,14 @@ public final class EtcdLeaderElection implements LeaderElection {
     }
   }
 
+  /**
+   * Steps down and campaigns again under a new lease, but only after one TTL: a leader that lost its lease is the
+   * likely sick one (paused, partitioned), so the healthy followers, which campaign the moment the key goes, get
+   * the leadership first; it campaigns again only if nobody took it by then.
+   */
   private void depose(String reason) {
     leading = false;
+    campaignNotBefore = System.nanoTime() + TimeUnit.SECONDS.toNanos(ttlSeconds);
     LOG.warn("{} no longer leads (term {}): {}", candidateId, fencedRevision, reason);
     emit(l -> l.deposed(reason));
     newLease();
