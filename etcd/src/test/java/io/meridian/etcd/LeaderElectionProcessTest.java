@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LeaderElectionProcessTest {
   static final String PREFIX = "/m/controller/";
-  static final long TTL_SECONDS = 5; // see LeaderElectionTest.TTL
+  // Long enough that a slow keep-alive on a loaded machine does not depose the child before the test pauses it (see
+  // LeaderElectionTest.TTL); each test waits it out once.
+  static final long TTL_SECONDS = 8;
 
   @TempDir
   Path dir;
