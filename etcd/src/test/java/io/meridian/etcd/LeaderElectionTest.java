@@ -28,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 class LeaderElectionTest {
   static final String PREFIX = "/m/controller/";
   // Not etcd's minimum 2 s: a leader steps down when a keep-alive is not acknowledged within 2/3 of the TTL, and on a
-  // loaded 2-core machine etcd's fsyncs have delayed one by more than 2 s (with a 5 s TTL, a spurious step-down in
-  // about one run in five). Correct behaviour, but not what these tests are about; none of them waits out the TTL.
+  // loaded 2-core machine etcd's fsyncs have delayed one by more than 2 s (with a 5 s TTL, a spurious step-down in one of
+  // four runs). Correct behaviour, but not what these tests are about; none of them waits out the TTL.
   static final Duration TTL = Duration.ofSeconds(10);
 
   @TempDir
