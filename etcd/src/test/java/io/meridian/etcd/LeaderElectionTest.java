@@ -27,9 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** Candidates on one real etcd, each with its own client as separate controller processes would have. */
 class LeaderElectionTest {
   static final String PREFIX = "/m/controller/";
-  // Not etcd's minimum 2 s: a leader steps down when a keep-alive is not acknowledged within 2/3 of the TTL, and on a
-  // loaded 2-core machine etcd's fsyncs have delayed one by more than 2 s (with a 5 s TTL, a spurious step-down in one of
-  // four runs). Correct behaviour, but not what these tests are about; none of them waits out the TTL.
+  // Not etcd's minimum 2 s: a leader steps down when a keep-alive is not acknowledged within 2/3 of the TTL, and on
+  // a loaded 2-core machine etcd's fsyncs have delayed one by more than 2 s (with a 5 s TTL, a spurious step-down in
+  // one of four runs). Correct behaviour, but not what these tests are about; none of them waits out the TTL.
   static final Duration TTL = Duration.ofSeconds(10);
 
   @TempDir

@@ -378,7 +378,7 @@ public final class EtcdBus implements EtcdControlBus {
     });
   }
 
-  /** One write under the guards alone; fails with the fence's {@link io.meridian.etcd.NotLeaderException} when refused. */
+  /** One write under the guards alone; fails with the fence's {@link io.meridian.etcd.NotLeaderException} if refused. */
   private Future<Void> guarded(Op op) {
     return etcd.txn(guards.get(), List.of(op), List.of()).compose(t -> {
       if (t.succeeded()) {

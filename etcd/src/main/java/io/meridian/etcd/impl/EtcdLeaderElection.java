@@ -73,7 +73,8 @@ public final class EtcdLeaderElection implements LeaderElection {
   /** System.nanoTime() before which this candidate does not campaign (set when deposed); 0 = no hold-off. */
   private long campaignNotBefore;
   private boolean holdOffTimer;
-  /** Store revision of the last observation of the key: older news (a watch event behind a campaign's answer) is dropped. */
+  /** Store revision of the last observation of the key: older news (a watch event behind a campaign's answer) is
+   *  dropped. */
   private long observedRevision;
 
   private EtcdLeaderElection(Vertx vertx, EtcdClient etcd, String prefix, String candidateId, long ttlSeconds,
