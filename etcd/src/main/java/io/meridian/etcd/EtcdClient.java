@@ -96,7 +96,35 @@ public interface EtcdClient extends AutoCloseable {
    * Keeps {@code lease} alive (a refresh every third of its TTL) until cancelled; {@code onLost} runs once when
    * etcd says the lease is gone (it expired while unreachable), after which the caller grants a new one.
    */
-  Subscription keepAlive(long lease, long ttlSeconds, Runnable onLost);
+  default Subscription keepAlive(long lease, long ttlSeconds, Runnable onLost) {
+    return keepAlive(lease, ttlSeconds, new LeaseListener() {
+      @Override
+      public void renewed(long sentAtNanos, long ttl) {}
+
+      @Override
+      public void lost() {
+        onLost.run();
+      }
+    });
+  }
+
+  /**
+   * Keeps {@code lease} alive like {@link #keepAlive(long, long, Runnable)} and tells {@code listener} of every
+   * renewal, so an owner that must stop acting before its lease can expire (a leader) knows until when it is safe.
+   */
+  Subscription keepAlive(long lease, long ttlSeconds, LeaseListener listener);
+
+  /** What a keep-alive reports. Not a functional interface on purpose: a lambda means the {@code Runnable} form. */
+  interface LeaseListener {
+    /**
+     * etcd renewed the lease: it lives at least until {@code sentAtNanos} ({@link System#nanoTime()} when the
+     * refresh was sent, before etcd could have processed it) plus {@code ttlSeconds}.
+     */
+    void renewed(long sentAtNanos, long ttlSeconds);
+
+    /** etcd says the lease is gone (it expired or was revoked); called once, and the keep-alive stops. */
+    void lost();
+  }
 
   /**
    * Watches every key under {@code prefix} from {@code fromRevision} (0 = from now). The watch survives lost

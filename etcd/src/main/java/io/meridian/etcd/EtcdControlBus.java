@@ -46,6 +46,12 @@ public interface EtcdControlBus extends ControlBus {
    */
   void guardPlanWrites(Supplier<List<EtcdClient.Cmp>> guards);
 
+  /**
+   * Guards every plan write with a leader's fence ({@code bus.guardPlanWrites(election.fence())}); a plan write the
+   * fence refuses fails with {@link NotLeaderException}, not with the conflict a stale plan gets.
+   */
+  void guardPlanWrites(WriteFence fence);
+
   /** The etcd client under this bus (for the controller's state store in the same etcd). */
   EtcdClient etcd();
 

@@ -11,6 +11,7 @@ import io.meridian.etcd.EtcdClient.Cmp;
 import io.meridian.etcd.EtcdClient.Op;
 import io.meridian.etcd.EtcdControlBus;
 import io.meridian.etcd.KeyValue;
+import io.meridian.etcd.WriteFence;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -56,6 +57,8 @@ public final class EtcdBus implements EtcdControlBus {
   private final List<Consumer<TrafficReport>> trafficListeners = new CopyOnWriteArrayList<>();
   private final List<EtcdClient.Subscription> watches = new CopyOnWriteArrayList<>();
   private volatile Supplier<List<Cmp>> guards = List::of;
+  /** The guards when they are a leader's fence, to tell "not the leader" from a stale plan when a write fails. */
+  private volatile WriteFence fence;
   /** mod revision of the plan meta as last seen (0 = absent): plan writes are guarded on it, so none goes backwards. */
   private volatile long metaModRevision;
   private volatile boolean planWatchUp;
@@ -129,6 +132,13 @@ public final class EtcdBus implements EtcdControlBus {
   @Override
   public void guardPlanWrites(Supplier<List<Cmp>> g) {
     this.guards = g;
+    this.fence = null;
+  }
+
+  @Override
+  public void guardPlanWrites(WriteFence f) {
+    this.guards = f;
+    this.fence = f;
   }
 
   @Override
@@ -320,12 +330,14 @@ public final class EtcdBus implements EtcdControlBus {
       boolean inline = bytes.length <= inlineBytes;
       int chunks = inline ? 0 : (bytes.length + CHUNK_BYTES - 1) / CHUNK_BYTES;
       String dir = "plan/v/" + next.version() + "/";
+      // Chunk writes take the guards too: a deposed leader must not overwrite the chunks of a version the new
+      // leader published under the same number (readers would refuse them on CRC32C and stall on that version).
       Future<Void> chain = inline ? Future.succeededFuture()
-          : etcd.deletePrefix(key(dir)).mapEmpty(); // leftovers of an earlier failed attempt
+          : guarded(Op.deletePrefix(key(dir))); // leftovers of an earlier failed attempt
       for (int i = 0; i < chunks; i++) {
         byte[] part = Arrays.copyOfRange(bytes, i * CHUNK_BYTES, Math.min(bytes.length, (i + 1) * CHUNK_BYTES));
         String k = key(dir + String.format("%05d", i));
-        chain = chain.compose(v -> etcd.put(k, part, 0).mapEmpty());
+        chain = chain.compose(v -> guarded(Op.put(k, part, 0)));
       }
       JsonObject meta = new JsonObject().put("version", next.version()).put("chunks", chunks)
           .put("bytes", bytes.length).put("crc32c", checksum(bytes)).put("encoding", "meridian-plan-1+deflate")
@@ -343,12 +355,16 @@ public final class EtcdBus implements EtcdControlBus {
       }).compose(t -> {
         if (!t.succeeded()) {
           if (!inline) {
-            etcd.deletePrefix(key(dir));
+            guarded(Op.deletePrefix(key(dir))); // guarded: a deposed leader must not delete the new leader's chunks
           }
           scheduleFetch();
-          return Future.failedFuture(new IllegalStateException("plan v" + next.version() + " not published: "
-              + key(META) + " changed since revision " + metaModRevision + " (another controller wrote a plan) or "
-              + "this controller's write guard no longer holds"));
+          long seen = metaModRevision;
+          WriteFence f = fence;
+          Future<Void> explained = f == null ? Future.succeededFuture() : f.verify();
+          return explained.compose(v -> Future.failedFuture(new IllegalStateException("plan v" + next.version()
+              + " not published: " + key(META) + " changed since revision " + seen
+              + " (another controller wrote a plan)" + (f == null ? " or this controller's write guard no longer holds"
+              : ""))));
         }
         metaModRevision = t.revision();
         lastPlanBytes = bytes.length;
@@ -359,6 +375,19 @@ public final class EtcdBus implements EtcdControlBus {
         }
         return Future.succeededFuture();
       });
+    });
+  }
+
+  /** One write under the guards alone; fails with the fence's {@link io.meridian.etcd.NotLeaderException} if refused. */
+  private Future<Void> guarded(Op op) {
+    return etcd.txn(guards.get(), List.of(op), List.of()).compose(t -> {
+      if (t.succeeded()) {
+        return Future.succeededFuture();
+      }
+      WriteFence f = fence;
+      return (f == null ? Future.<Void>succeededFuture() : f.verify()).compose(v -> Future.failedFuture(
+          new IllegalStateException("etcd write of " + op.key() + " refused: this controller's write guard no "
+              + "longer holds")));
     });
   }
 

@@ -368,8 +368,8 @@ public final class GrpcEtcdClient implements EtcdClient {
   }
 
   @Override
-  public Subscription keepAlive(long lease, long ttlSeconds, Runnable onLost) {
-    return LeaseKeeper.start(this, lease, ttlSeconds, onLost);
+  public Subscription keepAlive(long lease, long ttlSeconds, LeaseListener listener) {
+    return LeaseKeeper.start(this, lease, ttlSeconds, listener);
   }
 
   // ---- watch ----------------------------------------------------------------------------------------------
