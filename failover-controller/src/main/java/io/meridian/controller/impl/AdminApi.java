@@ -106,7 +106,7 @@ final class AdminApi {
     router.post("/v1/unfreeze").handler(rc -> mutate(rc, "unfreeze", "automation"));
     // vertx-web answers these with plain text or HTML by default; every refusal here is JSON with the field,
     // the value and the expectation
-    router.errorHandler(400, rc -> refuse(rc, Refusal.INVALID_REQUEST.at("path", rc.request().uri(),
+    router.errorHandler(400, rc -> refuse(rc, Refusal.INVALID_REQUEST.at("uri", rc.request().uri(),
         "a well-formed request (percent-encoding, UTF-8)")));
     router.errorHandler(404, rc -> refuse(rc, Refusal.NOT_FOUND.at("path", rc.request().path(),
         "a route of the admin API (GET /openapi.json lists them)")));
@@ -157,15 +157,20 @@ final class AdminApi {
     if (p == null) {
       role.metrics().authFailures.labelValues("401").inc();
       rc.response().putHeader("WWW-Authenticate", "Bearer realm=\"meridian\"");
-      refuse(rc, Refusal.UNAUTHENTICATED.with("missing or unknown bearer token (Authorization: Bearer <token>)"));
+      // the token itself is never echoed
+      String given = rc.request().getHeader("Authorization") == null ? "missing" : "a token not in admin.tokens";
+      refuse(rc, new Refusal.Exception(Refusal.UNAUTHENTICATED, "missing or unknown bearer token (Authorization:"
+          + " Bearer <token>)", "Authorization", given, "Bearer <token> for a token whose SHA-256 is in admin.tokens"));
       return;
     }
     AdminConfig.Role needed = rc.request().method().name().equals("GET") ? AdminConfig.Role.VIEWER
         : AdminConfig.Role.OPERATOR;
     if (!p.may(needed)) {
       role.metrics().authFailures.labelValues("403").inc();
-      refuse(rc, Refusal.FORBIDDEN.with("token '" + p.name() + "' has role " + p.role().name().toLowerCase()
-          + "; " + rc.request().method() + " " + rc.request().path() + " needs " + needed.name().toLowerCase()));
+      refuse(rc, new Refusal.Exception(Refusal.FORBIDDEN, "token '" + p.name() + "' has role "
+          + p.role().name().toLowerCase() + "; " + rc.request().method() + " " + rc.request().path() + " needs "
+          + needed.name().toLowerCase(), "Authorization", "token '" + p.name() + "' (role "
+          + p.role().name().toLowerCase() + ")", "a token with role " + needed.name().toLowerCase() + " or above"));
       return;
     }
     rc.put(PRINCIPAL, p);
