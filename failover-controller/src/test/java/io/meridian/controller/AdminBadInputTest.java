@@ -25,20 +25,20 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(VertxExtension.class)
 class AdminBadInputTest {
 
-  /** A mutating route and a body it accepts. */
-  private record Route(String name, String path, String body) {}
+  /** A mutating route, a body it accepts, and its path in the OpenAPI document. */
+  private record Route(String name, String path, String body, String template) {}
 
   private static final List<Route> ROUTES = List.of(
-      new Route("drain", "/v1/regions/us-west/drain", "{\"reason\":\"t\"}"),
-      new Route("undrain", "/v1/regions/us-west/undrain", "{\"reason\":\"t\"}"),
-      new Route("fail", "/v1/regions/us-west/fail", "{\"reason\":\"t\"}"),
-      new Route("restore", "/v1/regions/us-west/restore", "{\"reason\":\"t\"}"),
-      new Route("promote", "/v1/homes/us-east/promote", "{\"reason\":\"t\"}"),
-      new Route("unpromote", "/v1/homes/us-east/restore", "{\"reason\":\"t\"}"),
-      new Route("pin", "/v1/zones/50N8E/pin", "{\"reason\":\"t\",\"weights\":{\"us-west\":1}}"),
-      new Route("unpin", "/v1/zones/50N8E/unpin", "{\"reason\":\"t\"}"),
-      new Route("freeze", "/v1/freeze", "{\"reason\":\"t\"}"),
-      new Route("unfreeze", "/v1/unfreeze", "{\"reason\":\"t\"}"));
+      new Route("drain", "/v1/regions/us-west/drain", "{\"reason\":\"t\"}", "/v1/regions/{id}/drain"),
+      new Route("undrain", "/v1/regions/us-west/undrain", "{\"reason\":\"t\"}", "/v1/regions/{id}/undrain"),
+      new Route("fail", "/v1/regions/us-west/fail", "{\"reason\":\"t\"}", "/v1/regions/{id}/fail"),
+      new Route("restore", "/v1/regions/us-west/restore", "{\"reason\":\"t\"}", "/v1/regions/{id}/restore"),
+      new Route("promote", "/v1/homes/us-east/promote", "{\"reason\":\"t\"}", "/v1/homes/{home}/promote"),
+      new Route("unpromote", "/v1/homes/us-east/restore", "{\"reason\":\"t\"}", "/v1/homes/{home}/restore"),
+      new Route("pin", "/v1/zones/50N8E/pin", "{\"reason\":\"t\",\"weights\":{\"us-west\":1}}", "/v1/zones/{zone}/pin"),
+      new Route("unpin", "/v1/zones/50N8E/unpin", "{\"reason\":\"t\"}", "/v1/zones/{zone}/unpin"),
+      new Route("freeze", "/v1/freeze", "{\"reason\":\"t\"}", "/v1/freeze"),
+      new Route("unfreeze", "/v1/unfreeze", "{\"reason\":\"t\"}", "/v1/unfreeze"));
 
   /**
    * One bad input: how it changes a good request, and the answer expected.
@@ -112,6 +112,26 @@ class AdminBadInputTest {
       System.out.println("AdminBadInputTest: route | input | status | body");
       table.forEach(line -> System.out.println("AdminBadInputTest: " + line));
       assertEquals(List.of(), failures, failures.size() + " of " + table.size() + " answers were wrong");
+
+      // the contract lists each of these answers for each route, and the body's fields as the only ones
+      JsonObject paths = new JsonObject(curl("GET", d.baseUrl() + "/openapi.json", List.of(), null, dir).body())
+          .getJsonObject("paths");
+      for (Route r : ROUTES) {
+        JsonObject post = paths.getJsonObject(r.template()).getJsonObject("post");
+        for (Case c : CASES) {
+          if (c.status() != 405) { // 405 is the answer to another method than the one documented
+            assertTrue(post.getJsonObject("responses").containsKey(String.valueOf(c.status())),
+                r.template() + " documents " + c.status());
+          }
+        }
+        JsonObject schema = post.getJsonObject("requestBody").getJsonObject("content")
+            .getJsonObject("application/json").getJsonObject("schema");
+        assertEquals(false, schema.getBoolean("additionalProperties"), r.template());
+        var documented = new java.util.TreeSet<>(schema.getJsonObject("properties").fieldNames());
+        var taken = new java.util.TreeSet<>(Command.fields(r.name()));
+        taken.add("dry_run");
+        assertEquals(taken, documented, r.template() + ": body fields in openapi.json");
+      }
 
       var audit = d.call("GET", "/v1/audit?limit=1000", "viewer-token", null, null).body().getJsonArray("entries");
       assertEquals(1, audit.size(), "only the setup command is journaled: " + audit.encode());
