@@ -34,6 +34,12 @@ public interface ControllerRole extends Role {
    */
   Future<RoutingPlan> evaluateNow();
 
+  /**
+   * Where operator commands are judged and applied: the admin API calls it, and so can a console or
+   * automation in the same process.
+   */
+  Commands commands();
+
   /** The admin listener's bound port (useful when configured as port 0). */
   int adminPort();
 }

@@ -53,6 +53,8 @@ public final class ControllerRoleImpl implements ControllerRole {
   private volatile HttpServer server;
   private long timer = -1;
   private AdminApi api;
+  private final CommandsImpl commands;
+  private volatile io.meridian.controller.StateStore store;
 
   private ControllerRoleImpl(RoleContext ctx, Clock clock) {
     this.ctx = ctx;
@@ -63,6 +65,7 @@ public final class ControllerRoleImpl implements ControllerRole {
     this.metrics = ControllerMetrics.register(ctx.ops().registry());
     this.lane = vertx.createSharedWorkerExecutor("meridian-controller-" + System.identityHashCode(this), 1);
     this.engine = ControllerEngine.create(config, AdminState.EMPTY, clock.instant());
+    this.commands = new CommandsImpl(this);
   }
 
   public static ControllerRoleImpl create(RoleContext ctx, Clock clock) {
@@ -82,6 +85,16 @@ public final class ControllerRoleImpl implements ControllerRole {
   /** A recent plan by version, or null when it is older than the kept history. */
   RoutingPlan plan(long version) {
     return history.get(version);
+  }
+
+  @Override
+  public io.meridian.controller.Commands commands() {
+    return commands;
+  }
+
+  /** The state store, or null until operators' state is read. */
+  io.meridian.controller.StateStore store() {
+    return store;
   }
 
   ControllerEngine engine() {
@@ -148,6 +161,7 @@ public final class ControllerRoleImpl implements ControllerRole {
       engine.resume(bus.currentPlan(), clock.instant());
       return null;
     }).compose(v -> loadState()).compose(v -> vertx.createHttpServer(serverOptions()).requestHandler(router)
+        .invalidRequestHandler(AdminApi::invalidRequest)
         .listen(config.controller().adminListen().port(), config.controller().adminListen().host())
         .compose(s -> {
           server = s;
@@ -168,7 +182,7 @@ public final class ControllerRoleImpl implements ControllerRole {
     return onLane(() -> {
       io.meridian.controller.StateStore store = openStore();
       engine.setAdmin(store.load());
-      api.useStore(store);
+      this.store = store;
       stateLoaded = true;
       return (Void) null;
     }).recover(e -> {
@@ -206,7 +220,8 @@ public final class ControllerRoleImpl implements ControllerRole {
 
   /** Plain HTTP, or TLS with the PEM files of {@code admin.tls} (paths relative to the config file). */
   private io.vertx.core.http.HttpServerOptions serverOptions() {
-    io.vertx.core.http.HttpServerOptions o = new io.vertx.core.http.HttpServerOptions();
+    io.vertx.core.http.HttpServerOptions o = new io.vertx.core.http.HttpServerOptions()
+        .setMaxInitialLineLength(AdminApi.MAX_REQUEST_LINE).setMaxHeaderSize(AdminApi.MAX_HEADERS);
     var tls = config.admin().tls();
     if (tls == null) {
       return o;
@@ -249,9 +264,7 @@ public final class ControllerRoleImpl implements ControllerRole {
   /** Hook for automatic changes of operators' state (expiry, promotion): persisted by the state store. */
   void persistAutomatic(AdminState next, List<JsonObject> events) {
     engine.setAdmin(next);
-    if (api != null) {
-      api.persistAutomatic(next, events);
-    }
+    commands.persistAutomatic(next, events);
   }
 
   /**
@@ -304,8 +317,9 @@ public final class ControllerRoleImpl implements ControllerRole {
     Promise<Void> done = Promise.promise();
     Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
     closed.onComplete(ar -> {
-      if (api != null) {
-        api.close();
+      io.meridian.controller.StateStore s = store;
+      if (s != null) {
+        s.close();
       }
       lane.close();
       done.complete();
