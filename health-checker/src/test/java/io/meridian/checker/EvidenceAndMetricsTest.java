@@ -34,22 +34,22 @@ class EvidenceAndMetricsTest {
     us.watermarks("{\"eu-west\": 4711}");
     CheckerHarness h = new CheckerHarness(vertx, "regions:\n" + CheckerHarness.region("us-east", 40, -74, us.url())
         + CheckerHarness.region("eu-west", 50, 8, eu.url())
-        + "health_check:\n  interval: 100ms\n  timeout: 80ms\n  rise: 1\n  fall: 2\n  report_interval: 100ms\n"
+        + "health_check:\n  interval: 300ms\n  timeout: 250ms\n  rise: 1\n  fall: 2\n  report_interval: 100ms\n"
         + "  vantage_points: [vp-one, vp-two]\n  ops_listen: 127.0.0.1:0\n");
     get(h.role.start());
     WebClient web = WebClient.create(vertx);
     try {
       HealthReport ok = h.await(r -> r.vantagePoint().equals("vp-two")
-          && r.regions().stream().allMatch(x -> x.health() == Health.HEALTHY), Duration.ofSeconds(3));
+          && r.regions().stream().allMatch(x -> x.health() == Health.HEALTHY), Duration.ofSeconds(10));
       assertEquals(Map.of("eu-west", 4711L), ok.regions().get(0).watermarks());
-      h.await(r -> r.vantagePoint().equals("vp-one"), Duration.ofSeconds(3));
+      h.await(r -> r.vantagePoint().equals("vp-one"), Duration.ofSeconds(10));
 
       int mark = h.mark();
       eu.mode(RegionApp.Mode.ERROR_500);
       // both vantage points must have judged it (each runs its own probes; one can be a report behind the other)
       for (String vp : new String[] {"vp-one", "vp-two"}) {
         h.await(mark, r -> r.vantagePoint().equals(vp) && CheckerHarness.healthOf(r, "eu-west") == Health.FAILED,
-            Duration.ofSeconds(3));
+            Duration.ofSeconds(10));
       }
 
       int port = h.role.opsPort();
