@@ -24,6 +24,7 @@ LAT_QPS="${3:-20000}"
 SERVER_CPU="${SERVER_CPU:-0}"
 CLIENT_CPU="${CLIENT_CPU:-1}"
 WARMUP="${WARMUP:-20}"
+MIXES="${MIXES:-plain ecs}" # e.g. MIXES=ecs for an A/B of the ECS path only
 work="$here/geodns/target/bench-dns"
 MPORT="${MERIDIAN_PORT:-18053}"
 GPORT="${GDNSD_PORT:-18054}"
@@ -130,7 +131,7 @@ first_eu=$(awk -F, '$2 == "EU" {print $1; exit}' "$work/ecs-subnets.csv")
 echo "   EU client $first_eu -> meridian $(check "$MPORT" "$first_eu"), gdnsd $(check "$GPORT" "$first_eu")"
 
 declare -A R
-for mix in plain ecs; do
+for mix in $MIXES; do
   # the servers share one core: run them one after the other, never together
   kill -STOP "$gpid"; R[meridian-$mix]=$(run_mix meridian "$mpid" "$MPORT" "$mix"); kill -CONT "$gpid"
   kill -STOP "$mpid"; R[gdnsd-$mix]=$(run_mix gdnsd "$gpid" "$GPORT" "$mix"); kill -CONT "$mpid"
@@ -138,7 +139,7 @@ done
 
 printf '\n%-9s %-6s %10s %9s %12s %8s %7s | %9s %9s %9s\n' server mix QPS mean_ms QPS/cpu_s cpu_s lost \
   lat_mean lat_p50 lat_p99
-for mix in plain ecs; do
+for mix in $MIXES; do
   for s in meridian gdnsd; do
     read -r qps mean per cpu lost lmean p50 p99 <<<"${R[$s-$mix]}"
     printf '%-9s %-6s %10.0f %9.3f %12s %8s %7s | %9s %9s %9s\n' "$s" "$mix" "$qps" "$mean" "$per" "$cpu" "$lost" \
@@ -146,7 +147,7 @@ for mix in plain ecs; do
   done
 done
 echo
-for mix in plain ecs; do
+for mix in $MIXES; do
   read -r mq _ mp _ _ _ _ m99 <<<"${R[meridian-$mix]}"
   read -r gq _ gp _ _ _ _ g99 <<<"${R[gdnsd-$mix]}"
   awk -v mix="$mix" -v mq="$mq" -v gq="$gq" -v mp="$mp" -v gp="$gp" -v m99="$m99" -v g99="$g99" 'BEGIN {
