@@ -191,15 +191,25 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
 
   /**
    * Passive outlier detection: an upstream with {@code consecutiveFailures} 5xx or connect failures in a row is
-   * ejected for {@code baseEjection}, doubled on each further ejection (up to 32×).
+   * ejected for {@code baseEjection}, doubled on each further ejection (up to 32×). Ejection never takes a region
+   * down by itself (Envoy's max ejection percent and panic threshold): at most {@code maxEjectionPercent} of a
+   * region's upstreams are ejected at once, never its last non-ejected one, and should all be ejected anyway the
+   * region's upstreams are used as if none were.
+   *
+   * @param enabled              false (or {@code consecutive_failures: 0}): no upstream is ever ejected
+   * @param consecutiveFailures  failures in a row that eject an upstream
+   * @param baseEjection         first ejection's length
+   * @param maxEjectionPercent   share of a region's upstreams that may be ejected at the same time
    */
-  public record Outliers(int consecutiveFailures, Duration baseEjection) {
-    public static final Outliers DEFAULT = new Outliers(5, Duration.ofSeconds(10));
+  public record Outliers(boolean enabled, int consecutiveFailures, Duration baseEjection, int maxEjectionPercent) {
+    public static final Outliers DEFAULT = new Outliers(true, 5, Duration.ofSeconds(10), 50);
 
     static Outliers parse(ConfigNode n) {
-      n.rejectUnknownKeys(Set.of("consecutive_failures", "base_ejection"));
-      return new Outliers(n.integer("consecutive_failures", 5, 1, 1000),
-          n.duration("base_ejection", Duration.ofSeconds(10), Duration.ofMillis(10)));
+      n.rejectUnknownKeys(Set.of("enabled", "consecutive_failures", "base_ejection", "max_ejection_percent"));
+      int failures = n.integer("consecutive_failures", 5, 0, 1000);
+      return new Outliers(n.bool("enabled", true) && failures > 0, failures,
+          n.duration("base_ejection", Duration.ofSeconds(10), Duration.ofMillis(10)),
+          n.integer("max_ejection_percent", 50, 0, 100));
     }
   }
 
@@ -212,20 +222,22 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
    * @param maxBodyBytes       request body size; 0 for no limit
    * @param headerReadTimeout  time a client has to send its complete request head
    * @param idleTimeout        a client connection with no traffic for this long is closed
+   * @param bodyIdleTimeout    a request body with no byte from the client for this long is cut with 408
    */
   public record Limits(int maxHeaderBytes, int maxHeaders, int maxUriBytes, long maxBodyBytes,
-      Duration headerReadTimeout, Duration idleTimeout) {
+      Duration headerReadTimeout, Duration idleTimeout, Duration bodyIdleTimeout) {
     public static final Limits DEFAULT = new Limits(16384, 100, 8192, 100L << 20, Duration.ofSeconds(10),
-        Duration.ofSeconds(60));
+        Duration.ofSeconds(60), Duration.ofSeconds(30));
 
     static Limits parse(ConfigNode n) {
       n.rejectUnknownKeys(Set.of("max_header_bytes", "max_headers", "max_uri_bytes", "max_body_bytes",
-          "header_read_timeout", "idle_timeout"));
+          "header_read_timeout", "idle_timeout", "body_idle_timeout"));
       return new Limits(n.integer("max_header_bytes", 16384, 1024, 1 << 20), n.integer("max_headers", 100, 1, 10_000),
           n.integer("max_uri_bytes", 8192, 256, 1 << 20),
           (long) n.number("max_body_bytes", 100L << 20, 0, Long.MAX_VALUE),
           n.duration("header_read_timeout", Duration.ofSeconds(10), Duration.ofMillis(100)),
-          n.duration("idle_timeout", Duration.ofSeconds(60), Duration.ofSeconds(1)));
+          n.duration("idle_timeout", Duration.ofSeconds(60), Duration.ofSeconds(1)),
+          n.duration("body_idle_timeout", Duration.ofSeconds(30), Duration.ofMillis(100)));
     }
   }
 

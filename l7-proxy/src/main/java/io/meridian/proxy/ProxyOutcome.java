@@ -26,6 +26,8 @@ public enum ProxyOutcome {
   UPSTREAM_TIMEOUT(504, "upstream_timeout", "the upstream did not answer in time"),
   /** The upstream failed after the request body had started to stream, so it cannot be retried. */
   UPSTREAM_FAILED(502, "upstream_failed", "the upstream failed while the request was in flight"),
+  /** The client stopped sending its request body for longer than {@code limits.body_idle_timeout}. */
+  BODY_TIMEOUT(408, "body_timeout", "the request body stalled longer than the body idle timeout"),
   /** A malformed or dangerous request (smuggling shapes, bad headers). */
   BAD_REQUEST(400, "bad_request", "malformed request"),
   /** A request body above the configured limit. */

@@ -74,23 +74,54 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
       peerIp = a.getAddress().getAddress();
     }
     lastActive = System.nanoTime();
-    armIdle(limits.idleTimeout().toNanos());
+    armIdle(Math.min(limits.idleTimeout().toNanos(), limits.bodyIdleTimeout().toNanos()));
     ctx.fireChannelActive();
   }
 
-  /** One timer per connection per idle period (not per request): re-armed for what remains when it fires. */
+  /**
+   * One timer per connection per idle period (not per request): re-armed for what remains when it fires, and never
+   * for longer than the body idle timeout, so a request body that stalls is noticed in time. While the request
+   * body is relayed ({@link #BODY}) the limit is {@code body_idle_timeout}: a client that stops sending mid-body
+   * gets 408 and the upstream connection (holding a partial body) is dropped. Reading paused by back-pressure
+   * from the upstream is not the client stalling.
+   */
   private void armIdle(long delayNanos) {
     idleTimer = ctx.executor().schedule(() -> {
       if (phase == CLOSED) {
         return;
       }
-      long left = limits.idleTimeout().toNanos() - (System.nanoTime() - lastActive);
-      if (left <= 0) {
-        ch.close();
+      long now = System.nanoTime();
+      boolean body = phase == BODY;
+      if (body && !ch.config().isAutoRead()) {
+        lastActive = now; // waiting for the upstream to take more: the client is not idle
+      }
+      long left = (body ? limits.bodyIdleTimeout() : limits.idleTimeout()).toNanos() - (now - lastActive);
+      if (left > 0) {
+        armIdle(Math.min(left, limits.bodyIdleTimeout().toNanos()));
+      } else if (body) {
+        bodyStalled();
       } else {
-        armIdle(left);
+        ch.close();
       }
     }, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** The client sent no body byte for {@code body_idle_timeout}: 408 (RFC 9110 §15.5.9) and close. */
+  private void bodyStalled() {
+    H1Exchange cur = x;
+    boolean answered = cur != null && cur.headWritten();
+    if (cur != null) {
+      cur.clientBodyStalled(); // the partial body never reaches the upstream as a whole one
+    }
+    phase = CLOSED;
+    releasePending();
+    if (answered) {
+      ch.close(); // the upstream's answer is under way: nothing can follow it
+      return;
+    }
+    loop.engine.metrics.refused(ProxyOutcome.BODY_TIMEOUT.label()); // the exchange counted the request itself
+    ch.writeAndFlush(Unpooled.wrappedBuffer(SmugglingGuard.rejection(ProxyOutcome.BODY_TIMEOUT)))
+        .addListener(ChannelFutureListener.CLOSE);
   }
 
   void touch(long now) {
@@ -297,6 +328,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     }
     if (r == H1Parser.BODY_DONE) {
       phase = AWAIT;
+      x.bodySent(); // the response timeout runs from here, not from the head (a slow upload is not the upstream's)
       if (buf.isReadable()) {
         hold(buf);
         return;

@@ -273,6 +273,14 @@ final class H1Exchange extends Exchange {
     }
   }
 
+  /** The client's body stalled past the body idle timeout: counted as the client's 408, not the upstream's. */
+  void clientBodyStalled() {
+    abortUpstream();
+    if (!finished) {
+      complete(408, ProxyOutcome.BODY_TIMEOUT);
+    }
+  }
+
   void clientClosed() {
     if (tunnel) {
       abortUpstream();

@@ -102,9 +102,11 @@ final class VertxExchange extends Exchange {
         creq.setChunked(true);
       }
       bodyStarted = true;
-      sreq.pipe().endOnFailure(false).to(creq).onFailure(err -> {
-        if (!finished) {
-          creq.reset(0, err); // the client's body broke off: never let the upstream see a truncated body as whole
+      sreq.pipe().endOnFailure(false).to(creq).onComplete(done -> {
+        if (done.succeeded()) {
+          bodySent(); // the response timeout runs from here: a slow upload is the client's pace
+        } else if (!finished) {
+          creq.reset(0, done.cause()); // the client's body broke off: never let the upstream see a truncated body
         }
       });
     } else {

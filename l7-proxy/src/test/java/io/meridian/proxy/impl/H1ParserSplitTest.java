@@ -155,7 +155,7 @@ class H1ParserSplitTest {
   @Test
   void limitsTripAtTheSameByteAtEverySplit() {
     ProxyConfig.Limits small = new ProxyConfig.Limits(200, 10, 50, 1000, java.time.Duration.ofSeconds(10),
-        java.time.Duration.ofSeconds(60));
+        java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(30));
     java.util.function.Function<String, List<String>> check = msg -> {
       List<String> whole = run(H1Parser.forRequests(small), false, msg);
       for (int i = 1; i < msg.length(); i++) {
