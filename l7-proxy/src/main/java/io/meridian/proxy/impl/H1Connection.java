@@ -340,6 +340,14 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     }
   }
 
+  /**
+   * Whether the client wants the connection kept after this request: HTTP/1.1 unless {@code Connection: close},
+   * HTTP/1.0 only with {@code Connection: keep-alive} (RFC 9112 §9.3, and its Appendix C.2.2 for 1.0).
+   */
+  boolean clientKeepsAlive() {
+    return !parser.connectionClose && (!parser.http10 || parser.connectionKeepAlive);
+  }
+
   /** Whether the request has been read completely (its body relayed). */
   boolean requestDone() {
     return phase == AWAIT || phase == TUNNEL;
@@ -384,7 +392,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     if (phase == CLOSED) {
       return;
     }
-    if (!keepAlive || phase != AWAIT || parser.connectionClose || parser.http10) {
+    if (!keepAlive || phase != AWAIT || !clientKeepsAlive()) {
       closeAfterFlush();
       return;
     }
@@ -488,7 +496,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
    * value and the version, so a keep-alive connection builds them once, not per request.
    */
   byte[] forwardingBlock(H1Exchange x) {
-    int i = parser.find("host");
+    int i = parser.hostField;
     byte[] h = parser.head;
     int vs = i < 0 ? 0 : parser.f[4 * i + 2];
     int ve = i < 0 ? 0 : parser.f[4 * i + 3];
@@ -532,6 +540,9 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String path() {
+    if (parser.emptyPath) {
+      return "/";
+    }
     byte[] h = parser.head;
     int end = pathEnd();
     if (end - parser.targetStart == 1 && h[parser.targetStart] == '/') {
@@ -552,7 +563,11 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String authority() {
-    return parser.value("host");
+    if (parser.absoluteForm) { // the target's authority (RFC 9112 §3.2.2); a Host beside it names the same
+      return new String(parser.head, parser.authStart, parser.authEnd - parser.authStart, StandardCharsets.ISO_8859_1);
+    }
+    int i = parser.hostField;
+    return i < 0 ? null : parser.value(i);
   }
 
   @Override
@@ -567,13 +582,13 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
    * the route match compares these bytes without making the String.
    */
   long hostRange() {
-    int i = parser.find("host");
-    if (i < 0) {
+    int i = parser.hostField;
+    if (i < 0 && !parser.absoluteForm) {
       return -1;
     }
     byte[] h = parser.head;
-    int vs = parser.f[4 * i + 2];
-    int ve = parser.f[4 * i + 3];
+    int vs = parser.absoluteForm ? parser.authStart : parser.f[4 * i + 2];
+    int ve = parser.absoluteForm ? parser.authEnd : parser.f[4 * i + 3];
     int end = ve;
     if (vs < ve && h[vs] == '[') { // IPv6 literal
       int close = vs;

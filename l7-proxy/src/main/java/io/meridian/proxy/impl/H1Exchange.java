@@ -34,6 +34,8 @@ final class H1Exchange extends Exchange {
   private boolean headWritten;
   private boolean tunnel;
   private int status;
+  /** The response head told the client the connection closes after it. */
+  private boolean closeClient;
 
   H1Exchange(H1Connection conn, ProxyEngine.Snapshot s, ProxyEngine.RouteRuntime route, byte[] clientIp, int zone,
       long start, boolean hasBody) {
@@ -51,6 +53,7 @@ final class H1Exchange extends Exchange {
     headWritten = false;
     tunnel = false;
     status = 0;
+    closeClient = false;
     websocket = q.upgradeWebsocket;
     init(s, route, clientIp, zone, start, hasBody);
     return this;
@@ -129,7 +132,17 @@ final class H1Exchange extends Exchange {
     UpstreamConn c = upc;
     byte[] h = q.head;
     HeadBuilder b = conn.loop.head.reset();
-    b.bytes(h, 0, q.targetEnd).bytes(q.http10 ? HTTP10 : HTTP11);
+    if (q.absoluteForm) {
+      // RFC 9112 §3.2.1: to an origin server the target goes in origin form, "/" for an empty path
+      b.bytes(h, 0, q.methodEnd + 1);
+      if (q.emptyPath) {
+        b.ascii("/");
+      }
+      b.bytes(h, q.targetStart, q.targetEnd - q.targetStart);
+    } else {
+      b.bytes(h, 0, q.targetEnd);
+    }
+    b.bytes(q.http10 ? HTTP10 : HTTP11);
     // which forwarding fields the client sent: usually none, and then the block is the connection's cached one
     int sent = 0;
     for (int i = 0; i < q.fields; i++) {
@@ -155,8 +168,8 @@ final class H1Exchange extends Exchange {
       int k = 4 * i;
       b.field(h, f[k], f[k + 1], f[k + 2], f[k + 3]);
     }
-    if (!hasHost && !q.http10) {
-      b.line("host: " + c.up.host + ":" + c.up.port);
+    if (!hasHost && q.absoluteForm) {
+      b.ascii("host: ").line(req.authority()); // HTTP/1.0 in absolute form without Host
     }
     if (q.chunked) {
       b.line("transfer-encoding: chunked");
@@ -421,7 +434,7 @@ final class H1Exchange extends Exchange {
     }
     conn.touch(now);
     complete(status, null);
-    conn.exchangeDone(true);
+    conn.exchangeDone(!closeClient);
   }
 
   /** The upstream connection closed while this exchange used it. */
@@ -531,8 +544,12 @@ final class H1Exchange extends Exchange {
       if (rp.chunked) {
         b.line("transfer-encoding: chunked");
       }
-      if (rp.untilClose() || q.connectionClose || q.http10) {
+      // an HTTP/1.0 client cannot parse chunked framing: its connection ends the body (RFC 9112 §6.3)
+      closeClient = rp.untilClose() || !conn.clientKeepsAlive() || (q.http10 && rp.chunked);
+      if (closeClient) {
         b.line("connection: close");
+      } else if (q.http10) {
+        b.line("connection: keep-alive"); // RFC 9112 Appendix C.2.2: a 1.0 client keeps it only when told
       }
     }
     b.bytes(region.regionField);
@@ -562,13 +579,16 @@ final class H1Exchange extends Exchange {
     if (outcome.retryAfter()) {
       sb.append("retry-after: ").append(Math.max(1, s.proxy().retryAfter().toSeconds())).append("\r\n");
     }
-    if (close || q.connectionClose || q.http10) {
+    boolean keep = !close && conn.clientKeepsAlive();
+    if (!keep) {
       // an unread request body makes the connection unusable for the next request (RFC 9112 §9.6)
       sb.append("connection: close\r\n");
+    } else if (q.http10) {
+      sb.append("connection: keep-alive\r\n");
     }
     sb.append("content-length: ").append(body.length()).append("\r\n\r\n").append(body);
     conn.ch.writeAndFlush(Unpooled.wrappedBuffer(sb.toString().getBytes(StandardCharsets.ISO_8859_1)));
     headWritten = true;
-    conn.exchangeDone(!close);
+    conn.exchangeDone(keep);
   }
 }

@@ -46,8 +46,28 @@ final class VertxExchange extends Exchange {
       return;
     }
     RequestOptions o = new RequestOptions().setMethod(sreq.method()).setHost(up.host).setPort(up.port)
-        .setSsl(up.ssl).setURI(sreq.uri()).setConnectTimeout(s.proxy().connectTimeout().toMillis());
+        .setSsl(up.ssl).setURI(originForm(sreq.uri())).setConnectTimeout(s.proxy().connectTimeout().toMillis());
     vh.client.request(o).onComplete(this::connected);
+  }
+
+  /**
+   * The target as an origin server expects it (RFC 9112 §3.2.1): an absolute-form target (accepted per §3.2.2,
+   * its authority checked against Host by {@link SmugglingGuard}) loses scheme and authority; "/" for an empty
+   * path.
+   */
+  static String originForm(String uri) {
+    if (uri.isEmpty() || uri.charAt(0) == '/' || uri.equals("*")) {
+      return uri;
+    }
+    int scheme = uri.indexOf("://");
+    if (scheme < 0) {
+      return uri;
+    }
+    int i = scheme + 3;
+    while (i < uri.length() && uri.charAt(i) != '/' && uri.charAt(i) != '?') {
+      i++;
+    }
+    return i == uri.length() ? "/" : uri.charAt(i) == '?' ? "/" + uri.substring(i) : uri.substring(i);
   }
 
   private void openTunnel(Upstream up) {
