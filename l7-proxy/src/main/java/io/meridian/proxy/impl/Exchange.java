@@ -454,6 +454,15 @@ abstract class Exchange implements RegionSelector.Constraint {
     }
   }
 
+  /**
+   * No connection to the upstream came free within {@code upstream_pool.queue_timeout} (or its queue is full):
+   * 503 with Retry-After. Not the upstream's failure: nothing was sent, and it counts nowhere against it.
+   */
+  final void upstreamBusy() {
+    h.engine.metrics.shed(region.region, ProxyMetrics.UPSTREAM_POOL);
+    finishWithError(ProxyOutcome.UPSTREAM_BUSY, region.region);
+  }
+
   private boolean canRetry() {
     if (attempts >= s.proxy().retries().maxAttempts()) {
       return false;

@@ -34,6 +34,8 @@ final class H1Exchange extends Exchange {
   private boolean headWritten;
   private boolean tunnel;
   private int status;
+  /** The upstream pool this exchange waits in for a connection, or null. */
+  private H1Loop.Pool queuedOn;
   /** The response head told the client the connection closes after it. */
   private boolean closeClient;
 
@@ -54,6 +56,7 @@ final class H1Exchange extends Exchange {
     tunnel = false;
     status = 0;
     closeClient = false;
+    queuedOn = null;
     websocket = q.upgradeWebsocket;
     init(s, route, clientIp, zone, start, hasBody);
     return this;
@@ -73,16 +76,54 @@ final class H1Exchange extends Exchange {
   @Override
   void send(Upstream up) {
     H1Loop loop = conn.loop;
-    UpstreamConn c = loop.acquire(up);
+    H1Loop.Pool p = loop.pool(up);
+    UpstreamConn c = loop.acquire(p);
     if (c != null) {
       attach(c);
       writeRequest();
       return;
     }
+    io.meridian.config.ProxyConfig.UpstreamPool limits = s.proxy().upstreamPool();
+    if (H1Loop.mayConnect(p, limits)) {
+      connectNew(up, p);
+    } else if (loop.enqueue(p, this, limits)) {
+      queuedOn = p; // a released connection or a free slot comes to this exchange in arrival order
+    } else {
+      upstreamBusy();
+    }
+  }
+
+  /** Whether this exchange still waits in {@code p}'s queue. */
+  boolean waitingFor(H1Loop.Pool p) {
+    return queuedOn == p && !finished;
+  }
+
+  /** Waited for a connection and got an idle one. */
+  void usePooled(UpstreamConn c) {
+    queuedOn = null;
+    attach(c);
+    writeRequest();
+  }
+
+  /** Waited longer than {@code upstream_pool.queue_timeout}. */
+  void queueTimedOut() {
+    queuedOn = null;
+    upstreamBusy();
+  }
+
+  /** Opens a new connection to {@code up}, counted in its pool until it closes. */
+  void connectNew(Upstream up, H1Loop.Pool p) {
+    queuedOn = null;
+    H1Loop loop = conn.loop;
     UpstreamConn nc = new UpstreamConn(loop, up);
     attach(nc);
+    loop.connecting(p);
     ChannelFuture f = loop.connect(up, nc, (int) s.proxy().connectTimeout().toMillis());
     f.addListener(done -> {
+      if (done.isSuccess()) {
+        nc.ch.closeFuture().addListener(closed -> loop.closed(up, p));
+      }
+      loop.connected(up, p, done.isSuccess());
       if (upc != nc) {
         if (done.isSuccess()) {
           nc.ch.close(); // this attempt was abandoned meanwhile

@@ -46,7 +46,9 @@ final class VertxExchange extends Exchange {
       return;
     }
     RequestOptions o = new RequestOptions().setMethod(sreq.method()).setHost(up.host).setPort(up.port)
-        .setSsl(up.ssl).setURI(originForm(sreq.uri())).setConnectTimeout(s.proxy().connectTimeout().toMillis());
+        .setSsl(up.ssl).setURI(originForm(sreq.uri()))
+        // Vert.x counts the wait for a pooled connection into this timeout: the queue's bound plus the connect's
+        .setConnectTimeout(s.proxy().connectTimeout().toMillis() + s.proxy().upstreamPool().queueTimeout().toMillis());
     vh.client.request(o).onComplete(this::connected);
   }
 
@@ -102,6 +104,10 @@ final class VertxExchange extends Exchange {
       return;
     }
     if (ar.failed()) {
+      if (ar.cause() instanceof io.vertx.core.http.ConnectionPoolTooBusyException) {
+        upstreamBusy(); // the wait queue is full (upstream_pool.max_queued)
+        return;
+      }
       // nothing was sent: safe to retry whatever the method (the body is still unread, paused)
       upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true);
       return;
