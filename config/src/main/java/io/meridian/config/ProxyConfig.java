@@ -28,11 +28,13 @@ import java.util.Set;
  *                         it serves HTTP/2 only, so the strict HTTP/1.1 framing guard of {@code listen} holds
  * @param tls              optional TLS for {@code listen} (HTTP/2 and HTTP/1.1 by ALPN)
  * @param upstreamTls      how https:// upstreams are verified and authenticated
+ * @param upstreamPool     upstream connection limits and the queue a request waits in when they are reached
  */
 public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duration connectTimeout,
     Duration responseTimeout, List<Route> routes, int trustedHops, Retries retries, Outliers outliers,
     Limits limits, double inFlightPerCapacityRps, Duration retryAfter, boolean accessLog, Users users,
-    Homes homes, ReadYourWrites readYourWrites, ListenAddress h2cListen, Tls tls, UpstreamTls upstreamTls) {
+    Homes homes, ReadYourWrites readYourWrites, ListenAddress h2cListen, Tls tls, UpstreamTls upstreamTls,
+    UpstreamPool upstreamPool) {
 
   /** Where a request's user id comes from. */
   public enum UserSource { NONE, HEADER, COOKIE, JWT }
@@ -173,6 +175,31 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
   }
 
   /**
+   * Connections to each upstream, per event loop of the proxy. A request that finds no idle connection opens one
+   * unless {@code maxConnections} are open or {@code maxConnecting} are being opened; then it waits (first come,
+   * first served) for a connection to come free or a slot to open one, at most {@code queueTimeout}, and at most
+   * {@code maxQueued} requests wait. A cold burst of new clients thus opens connections at a pace the origin's
+   * accept queue takes, instead of a SYN flood whose dropped SYNs outlast the connect timeout.
+   *
+   * @param maxConnections  connections open (idle or busy) per upstream and event loop
+   * @param maxConnecting   connection attempts in progress per upstream and event loop
+   * @param queueTimeout    how long a request waits for a connection before 503 {@code upstream_busy}
+   * @param maxQueued       requests waiting per upstream and event loop; beyond, 503 {@code upstream_busy} at once
+   */
+  public record UpstreamPool(int maxConnections, int maxConnecting, Duration queueTimeout, int maxQueued) {
+    public static final UpstreamPool DEFAULT = new UpstreamPool(512, 32, Duration.ofSeconds(5), 4096);
+
+    static UpstreamPool parse(ConfigNode n) {
+      n.rejectUnknownKeys(Set.of("max_connections", "max_connecting", "queue_timeout", "max_queued"));
+      int max = n.integer("max_connections", 512, 1, 100_000);
+      // attempts in progress count as connections, so at most max_connections of them are ever in progress
+      int connecting = n.integer("max_connecting", 32, 1, 100_000);
+      return new UpstreamPool(max, connecting, n.duration("queue_timeout", Duration.ofSeconds(5), Duration.ZERO),
+          n.integer("max_queued", 4096, 0, 1_000_000));
+    }
+  }
+
+  /**
    * Retries of idempotent requests and of requests provably never sent, to the next eligible region.
    *
    * @param maxAttempts    attempts per request including the first
@@ -191,15 +218,25 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
 
   /**
    * Passive outlier detection: an upstream with {@code consecutiveFailures} 5xx or connect failures in a row is
-   * ejected for {@code baseEjection}, doubled on each further ejection (up to 32×).
+   * ejected for {@code baseEjection}, doubled on each further ejection (up to 32×). Ejection never takes a region
+   * down by itself (Envoy's max ejection percent and panic threshold): at most {@code maxEjectionPercent} of a
+   * region's upstreams are ejected at once, never its last non-ejected one, and should all be ejected anyway the
+   * region's upstreams are used as if none were.
+   *
+   * @param enabled              false (or {@code consecutive_failures: 0}): no upstream is ever ejected
+   * @param consecutiveFailures  failures in a row that eject an upstream
+   * @param baseEjection         first ejection's length
+   * @param maxEjectionPercent   share of a region's upstreams that may be ejected at the same time
    */
-  public record Outliers(int consecutiveFailures, Duration baseEjection) {
-    public static final Outliers DEFAULT = new Outliers(5, Duration.ofSeconds(10));
+  public record Outliers(boolean enabled, int consecutiveFailures, Duration baseEjection, int maxEjectionPercent) {
+    public static final Outliers DEFAULT = new Outliers(true, 5, Duration.ofSeconds(10), 50);
 
     static Outliers parse(ConfigNode n) {
-      n.rejectUnknownKeys(Set.of("consecutive_failures", "base_ejection"));
-      return new Outliers(n.integer("consecutive_failures", 5, 1, 1000),
-          n.duration("base_ejection", Duration.ofSeconds(10), Duration.ofMillis(10)));
+      n.rejectUnknownKeys(Set.of("enabled", "consecutive_failures", "base_ejection", "max_ejection_percent"));
+      int failures = n.integer("consecutive_failures", 5, 0, 1000);
+      return new Outliers(n.bool("enabled", true) && failures > 0, failures,
+          n.duration("base_ejection", Duration.ofSeconds(10), Duration.ofMillis(10)),
+          n.integer("max_ejection_percent", 50, 0, 100));
     }
   }
 
@@ -212,20 +249,22 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
    * @param maxBodyBytes       request body size; 0 for no limit
    * @param headerReadTimeout  time a client has to send its complete request head
    * @param idleTimeout        a client connection with no traffic for this long is closed
+   * @param bodyIdleTimeout    a request body with no byte from the client for this long is cut with 408
    */
   public record Limits(int maxHeaderBytes, int maxHeaders, int maxUriBytes, long maxBodyBytes,
-      Duration headerReadTimeout, Duration idleTimeout) {
+      Duration headerReadTimeout, Duration idleTimeout, Duration bodyIdleTimeout) {
     public static final Limits DEFAULT = new Limits(16384, 100, 8192, 100L << 20, Duration.ofSeconds(10),
-        Duration.ofSeconds(60));
+        Duration.ofSeconds(60), Duration.ofSeconds(30));
 
     static Limits parse(ConfigNode n) {
       n.rejectUnknownKeys(Set.of("max_header_bytes", "max_headers", "max_uri_bytes", "max_body_bytes",
-          "header_read_timeout", "idle_timeout"));
+          "header_read_timeout", "idle_timeout", "body_idle_timeout"));
       return new Limits(n.integer("max_header_bytes", 16384, 1024, 1 << 20), n.integer("max_headers", 100, 1, 10_000),
           n.integer("max_uri_bytes", 8192, 256, 1 << 20),
           (long) n.number("max_body_bytes", 100L << 20, 0, Long.MAX_VALUE),
           n.duration("header_read_timeout", Duration.ofSeconds(10), Duration.ofMillis(100)),
-          n.duration("idle_timeout", Duration.ofSeconds(60), Duration.ofSeconds(1)));
+          n.duration("idle_timeout", Duration.ofSeconds(60), Duration.ofSeconds(1)),
+          n.duration("body_idle_timeout", Duration.ofSeconds(30), Duration.ofMillis(100)));
     }
   }
 
@@ -274,9 +313,9 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
 
   public static ProxyConfig defaults() {
     return new ProxyConfig(ListenAddress.parse("127.0.0.1:8080"), ListenAddress.parse("127.0.0.1:9180"),
-        Duration.ofSeconds(2), Duration.ofSeconds(30), List.of(catchAll()), 0, Retries.DEFAULT, Outliers.DEFAULT,
+        Duration.ofSeconds(5), Duration.ofSeconds(30), List.of(catchAll()), 0, Retries.DEFAULT, Outliers.DEFAULT,
         Limits.DEFAULT, 1.0, Duration.ofSeconds(1), false, Users.NONE, Homes.NONE, ReadYourWrites.NONE, null, null,
-        UpstreamTls.DEFAULT);
+        UpstreamTls.DEFAULT, UpstreamPool.DEFAULT);
   }
 
   static ProxyConfig parse(ConfigNode n) {
@@ -286,10 +325,12 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
   static ProxyConfig parse(ConfigNode n, java.nio.file.Path baseDir) {
     n.rejectUnknownKeys(Set.of("listen", "ops_listen", "connect_timeout", "response_timeout", "routes",
         "trusted_hops", "retries", "outlier_detection", "limits", "in_flight_per_capacity_rps", "retry_after",
-        "access_log", "users", "homes", "read_your_writes", "h2c_listen", "tls", "upstream_tls"));
+        "access_log", "users", "homes", "read_your_writes", "h2c_listen", "tls", "upstream_tls", "upstream_pool"));
     ListenAddress listen = n.listen("listen", "127.0.0.1:8080");
     ListenAddress ops = n.listen("ops_listen", "127.0.0.1:9180");
-    Duration connect = n.duration("connect_timeout", Duration.ofSeconds(2), Duration.ofMillis(1));
+    // 5 s (Envoy's default): an origin whose accept queue overflows drops SYNs, which the kernel resends after
+    // 1 s and 3 s; 2 s let a cold burst fail where the third SYN would have got through
+    Duration connect = n.duration("connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(1));
     Duration response = n.duration("response_timeout", Duration.ofSeconds(30), Duration.ofMillis(1));
     List<Route> routes = n.list("routes", r -> {
       r.rejectUnknownKeys(Set.of("name", "host", "path_prefix", "methods", "policy", "consistency", "residency"));
@@ -321,6 +362,8 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     Tls tls = n.child("tls").isPresent() ? Tls.parse(n.child("tls"), baseDir) : null;
     UpstreamTls upTls = n.child("upstream_tls").isPresent() ? UpstreamTls.parse(n.child("upstream_tls"), baseDir)
         : UpstreamTls.DEFAULT;
+    UpstreamPool pool = n.child("upstream_pool").isPresent() ? UpstreamPool.parse(n.child("upstream_pool"))
+        : UpstreamPool.DEFAULT;
     for (int i = 0; i < routes.size(); i++) {
       Route rt = routes.get(i);
       if ((rt.policy() == Policy.HOME || rt.consistency() != Consistency.EVENTUAL
@@ -334,6 +377,7 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
       }
     }
     return new ProxyConfig(listen, ops, connect, response, routes.isEmpty() ? List.of(catchAll()) : routes,
-        trustedHops, retries, outliers, limits, inFlight, retryAfter, accessLog, users, homes, ryw, h2c, tls, upTls);
+        trustedHops, retries, outliers, limits, inFlight, retryAfter, accessLog, users, homes, ryw, h2c, tls, upTls,
+        pool);
   }
 }

@@ -22,10 +22,14 @@ public enum ProxyOutcome {
   PLAN_SHORTFALL(503, "plan_shortfall", "no capacity is planned for this request's share of its zone; retry later"),
   /** Every upstream attempt failed to connect or was reset before a response. */
   UPSTREAM_UNREACHABLE(502, "upstream_unreachable", "could not reach an upstream"),
+  /** No connection to the chosen upstream came free in {@code upstream_pool.queue_timeout}, or its queue is full. */
+  UPSTREAM_BUSY(503, "upstream_busy", "no connection to the upstream came free in time; retry later"),
   /** The upstream did not send response headers within the response timeout. */
   UPSTREAM_TIMEOUT(504, "upstream_timeout", "the upstream did not answer in time"),
   /** The upstream failed after the request body had started to stream, so it cannot be retried. */
   UPSTREAM_FAILED(502, "upstream_failed", "the upstream failed while the request was in flight"),
+  /** The client stopped sending its request body for longer than {@code limits.body_idle_timeout}. */
+  BODY_TIMEOUT(408, "body_timeout", "the request body stalled longer than the body idle timeout"),
   /** A malformed or dangerous request (smuggling shapes, bad headers). */
   BAD_REQUEST(400, "bad_request", "malformed request"),
   /** A request body above the configured limit. */
@@ -57,7 +61,7 @@ public enum ProxyOutcome {
 
   /** Whether the response carries Retry-After: the request was refused for load, not for what it is. */
   public boolean retryAfter() {
-    return this == SHED || this == OVER_CAPACITY || this == PLAN_SHORTFALL;
+    return this == SHED || this == OVER_CAPACITY || this == PLAN_SHORTFALL || this == UPSTREAM_BUSY;
   }
 
   /** Human-readable reason, used in the JSON error body. */

@@ -44,7 +44,16 @@ class ProxyConfigValidationTest {
         Arguments.of("  limits: {header_read_timeout: 5}\n",
             "p.yaml:9 proxy.limits.header_read_timeout: must be a duration like 500ms, 30s, 5m or 1h, got '5'"),
         Arguments.of("  upstream_tls: {client_cert_file: c.pem}\n",
-            "p.yaml:9 proxy.upstream_tls.client_key_file: client_cert_file and client_key_file go together"));
+            "p.yaml:9 proxy.upstream_tls.client_key_file: client_cert_file and client_key_file go together"),
+        Arguments.of("  upstream_pool: {max_connections: 0}\n",
+            "p.yaml:9 proxy.upstream_pool.max_connections: must be between 1 and 100000, got 0"),
+        Arguments.of("  upstream_pool: {queue_size: 10}\n",
+            "p.yaml:9 proxy.upstream_pool.queue_size: unknown key; expected one of [max_connecting, max_connections,"
+                + " max_queued, queue_timeout]"),
+        Arguments.of("  outlier_detection: {max_ejection_percent: 101}\n",
+            "p.yaml:9 proxy.outlier_detection.max_ejection_percent: must be between 0 and 100, got 101"),
+        Arguments.of("  limits: {body_idle_timeout: 10ms}\n",
+            "p.yaml:9 proxy.limits.body_idle_timeout: must be at least 100ms, got 10ms"));
   }
 
   @ParameterizedTest

@@ -46,6 +46,8 @@ class ProxyUpstreamKilledTest {
     AtomicInteger served = new AtomicInteger();
     Map<String, AtomicInteger> byRegion = new ConcurrentHashMap<>();
     List<String> errors = new CopyOnWriteArrayList<>();
+    // a cold JVM on a busy machine took longer than the 800 ms before the kill for its first request
+    assertEquals(200, bed.get("/warm-up").statusCode());
     long stopAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2500);
     ExecutorService pool = Executors.newFixedThreadPool(clients);
     List<Future<?>> running = new ArrayList<>();
@@ -79,7 +81,9 @@ class ProxyUpstreamKilledTest {
         "traffic must have moved from eu-west to us-east: " + byRegion);
     assertTrue(served.get() > 100, "served " + served.get());
     assertTrue(bed.metric("meridian_proxy_retries_total{region=\"eu-west\"}") >= 1);
-    assertTrue(bed.metric("meridian_proxy_upstream_ejections_total{region=\"eu-west\",upstream=\"http://127.0.0.1:"
-        + bed.upstreamPorts.get("eu-west") + "\"}") >= 1);
+    // a region's only upstream is never ejected (it would take the region down until the ejection ends, also
+    // after the origin is back): the refused connects are retried elsewhere instead, until the plan drops it
+    assertEquals(0, bed.metric("meridian_proxy_upstream_ejections_total{region=\"eu-west\",upstream=\"http://127.0.0.1:"
+        + bed.upstreamPorts.get("eu-west") + "\"}"));
   }
 }

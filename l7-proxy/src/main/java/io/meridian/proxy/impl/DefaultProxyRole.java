@@ -191,7 +191,9 @@ public final class DefaultProxyRole implements ProxyRole {
               .setKeepAliveTimeout(55).setPipelining(false).setTcpNoDelay(true).setDecompressionSupported(false)
               .setMaxHeaderSize(64 * 1024).setMaxInitialLineLength(8192)
               .setConnectTimeout((int) cfg.connectTimeout().toMillis()).setName("meridian-proxy"))
-          .with(new PoolOptions().setHttp1MaxSize(512).setMaxWaitQueueSize(-1))
+          // the same limits as the HTTP/1.1 path's pool; Vert.x has no cap on attempts in progress
+          .with(new PoolOptions().setHttp1MaxSize(cfg.upstreamPool().maxConnections())
+              .setMaxWaitQueueSize(cfg.upstreamPool().maxQueued()))
           .build();
       HttpServerOptions so = new HttpServerOptions().setHost(cfg.listen().host()).setPort(listenPort)
           .setTcpNoDelay(true).setHttp2ClearTextEnabled(false).setCompressionSupported(false)

@@ -62,6 +62,8 @@ abstract class Exchange implements RegionSelector.Constraint {
   private RegionUpstreams full;
   private long responseDeadline;
   private boolean awaitingResponse;
+  /** The current attempt's response head arrived. */
+  private boolean responseSeen;
   boolean timedOut;
 
   Exchange(ProxyLoop h, ProxyEngine.Snapshot s, RequestView req, ProxyEngine.RouteRuntime route, byte[] clientIp,
@@ -110,6 +112,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     full = null;
     responseDeadline = 0;
     awaitingResponse = false;
+    responseSeen = false;
     timedOut = false;
   }
 
@@ -325,12 +328,29 @@ abstract class Exchange implements RegionSelector.Constraint {
   }
 
   /**
-   * The request went out: from now the response timeout runs. One FIFO queue per event loop instead of a timer
-   * per request (a timer per request kept every exchange reachable until it fired: 30 s of garbage at full rate).
+   * The request head went out. Without a body the request is complete, and the response timeout runs from now;
+   * with one it runs from {@link #bodySent()}: a slow upload is the client's pace, not the upstream's (nginx's
+   * proxy_read_timeout and haproxy's timeout server count the same way). One FIFO queue per event loop instead
+   * of a timer per request (a timer per request kept every exchange reachable until it fired: 30 s of garbage at
+   * full rate); arming order is deadline order because every deadline is now + the same timeout.
    */
   final void sent() {
     sentAt = System.nanoTime();
-    responseDeadline = sentAt + s.proxy().responseTimeout().toNanos();
+    if (!hasBody) {
+      armResponseTimeout(sentAt);
+    }
+  }
+
+  /** The last byte of the request body went to the upstream: from now the response timeout runs. */
+  final void bodySent() {
+    if (finished || responseSeen || awaitingResponse || upstream == null) {
+      return; // answered early (say a 413 before the body's end), or already over
+    }
+    armResponseTimeout(System.nanoTime());
+  }
+
+  private void armResponseTimeout(long now) {
+    responseDeadline = now + s.proxy().responseTimeout().toNanos();
     awaitingResponse = true;
     h.awaitResponse(this);
   }
@@ -359,14 +379,12 @@ abstract class Exchange implements RegionSelector.Constraint {
    */
   final boolean responded(int status) {
     awaitingResponse = false;
+    responseSeen = true;
     long now = System.nanoTime();
     region.latency(h.engine.metrics).observe((now - sentAt) / 1e9);
-    ProxyConfig.Outliers od = s.proxy().outliers();
     if (status >= 500) {
       region.errors.increment();
-      if (upstream.onFailure(now, od.consecutiveFailures(), od.baseEjection().toNanos())) {
-        h.engine.metrics.ejection(region.region, upstream.label);
-      }
+      countAgainstUpstream(now);
       if ((status == 502 || status == 503 || status == 504) && !hasBody && idempotent && canRetry()) {
         abortUpstream(); // discard this answer; the connection is not reused
         retryElsewhere();
@@ -414,10 +432,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     awaitingResponse = false;
     long now = System.nanoTime();
     region.errors.increment();
-    ProxyConfig.Outliers od = s.proxy().outliers();
-    if (upstream.onFailure(now, od.consecutiveFailures(), od.baseEjection().toNanos())) {
-      h.engine.metrics.ejection(region.region, upstream.label);
-    }
+    countAgainstUpstream(now);
     lastFailure = outcome;
     boolean retryable = neverSent || (idempotent && !hasBody);
     if (retryable && canRetry()) {
@@ -426,6 +441,26 @@ abstract class Exchange implements RegionSelector.Constraint {
       releaseRegion();
       finishWithError(outcome, region.region);
     }
+  }
+
+  /**
+   * One more failure of the current upstream for outlier detection. Only failures of the upstream count: what
+   * the client did (went away, broke its body's framing, stalled it) never reaches here, and the response
+   * timeout starts after the whole request was forwarded, so a slow upload cannot eject a healthy origin.
+   */
+  private void countAgainstUpstream(long now) {
+    if (region.onFailure(upstream, now, s.proxy().outliers())) {
+      h.engine.metrics.ejection(region.region, upstream.label);
+    }
+  }
+
+  /**
+   * No connection to the upstream came free within {@code upstream_pool.queue_timeout} (or its queue is full):
+   * 503 with Retry-After. Not the upstream's failure: nothing was sent, and it counts nowhere against it.
+   */
+  final void upstreamBusy() {
+    h.engine.metrics.shed(region.region, ProxyMetrics.UPSTREAM_POOL);
+    finishWithError(ProxyOutcome.UPSTREAM_BUSY, region.region);
   }
 
   private boolean canRetry() {
@@ -443,6 +478,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     releaseRegion();
     markTried(region.region);
     timedOut = false;
+    responseSeen = false;
     attempt();
   }
 

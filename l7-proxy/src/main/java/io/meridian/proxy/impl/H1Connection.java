@@ -74,23 +74,54 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
       peerIp = a.getAddress().getAddress();
     }
     lastActive = System.nanoTime();
-    armIdle(limits.idleTimeout().toNanos());
+    armIdle(Math.min(limits.idleTimeout().toNanos(), limits.bodyIdleTimeout().toNanos()));
     ctx.fireChannelActive();
   }
 
-  /** One timer per connection per idle period (not per request): re-armed for what remains when it fires. */
+  /**
+   * One timer per connection per idle period (not per request): re-armed for what remains when it fires, and never
+   * for longer than the body idle timeout, so a request body that stalls is noticed in time. While the request
+   * body is relayed ({@link #BODY}) the limit is {@code body_idle_timeout}: a client that stops sending mid-body
+   * gets 408 and the upstream connection (holding a partial body) is dropped. Reading paused by back-pressure
+   * from the upstream is not the client stalling.
+   */
   private void armIdle(long delayNanos) {
     idleTimer = ctx.executor().schedule(() -> {
       if (phase == CLOSED) {
         return;
       }
-      long left = limits.idleTimeout().toNanos() - (System.nanoTime() - lastActive);
-      if (left <= 0) {
-        ch.close();
+      long now = System.nanoTime();
+      boolean body = phase == BODY;
+      if (body && !ch.config().isAutoRead()) {
+        lastActive = now; // waiting for the upstream to take more: the client is not idle
+      }
+      long left = (body ? limits.bodyIdleTimeout() : limits.idleTimeout()).toNanos() - (now - lastActive);
+      if (left > 0) {
+        armIdle(Math.min(left, limits.bodyIdleTimeout().toNanos()));
+      } else if (body) {
+        bodyStalled();
       } else {
-        armIdle(left);
+        ch.close();
       }
     }, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** The client sent no body byte for {@code body_idle_timeout}: 408 (RFC 9110 §15.5.9) and close. */
+  private void bodyStalled() {
+    H1Exchange cur = x;
+    boolean answered = cur != null && cur.headWritten();
+    if (cur != null) {
+      cur.clientBodyStalled(); // the partial body never reaches the upstream as a whole one
+    }
+    phase = CLOSED;
+    releasePending();
+    if (answered) {
+      ch.close(); // the upstream's answer is under way: nothing can follow it
+      return;
+    }
+    loop.engine.metrics.refused(ProxyOutcome.BODY_TIMEOUT.label()); // the exchange counted the request itself
+    ch.writeAndFlush(Unpooled.wrappedBuffer(SmugglingGuard.rejection(ProxyOutcome.BODY_TIMEOUT)))
+        .addListener(ChannelFutureListener.CLOSE);
   }
 
   void touch(long now) {
@@ -297,6 +328,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     }
     if (r == H1Parser.BODY_DONE) {
       phase = AWAIT;
+      x.bodySent(); // the response timeout runs from here, not from the head (a slow upload is not the upstream's)
       if (buf.isReadable()) {
         hold(buf);
         return;
@@ -306,6 +338,14 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     if (phase == BODY && !x.upstreamWritable()) {
       ch.config().setAutoRead(false); // the upstream's channelWritabilityChanged resumes reading
     }
+  }
+
+  /**
+   * Whether the client wants the connection kept after this request: HTTP/1.1 unless {@code Connection: close},
+   * HTTP/1.0 only with {@code Connection: keep-alive} (RFC 9112 §9.3, and its Appendix C.2.2 for 1.0).
+   */
+  boolean clientKeepsAlive() {
+    return !parser.connectionClose && (!parser.http10 || parser.connectionKeepAlive);
   }
 
   /** Whether the request has been read completely (its body relayed). */
@@ -352,7 +392,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     if (phase == CLOSED) {
       return;
     }
-    if (!keepAlive || phase != AWAIT || parser.connectionClose || parser.http10) {
+    if (!keepAlive || phase != AWAIT || !clientKeepsAlive()) {
       closeAfterFlush();
       return;
     }
@@ -456,7 +496,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
    * value and the version, so a keep-alive connection builds them once, not per request.
    */
   byte[] forwardingBlock(H1Exchange x) {
-    int i = parser.find("host");
+    int i = parser.hostField;
     byte[] h = parser.head;
     int vs = i < 0 ? 0 : parser.f[4 * i + 2];
     int ve = i < 0 ? 0 : parser.f[4 * i + 3];
@@ -500,6 +540,9 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String path() {
+    if (parser.emptyPath) {
+      return "/";
+    }
     byte[] h = parser.head;
     int end = pathEnd();
     if (end - parser.targetStart == 1 && h[parser.targetStart] == '/') {
@@ -520,7 +563,11 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String authority() {
-    return parser.value("host");
+    if (parser.absoluteForm) { // the target's authority (RFC 9112 §3.2.2); a Host beside it names the same
+      return new String(parser.head, parser.authStart, parser.authEnd - parser.authStart, StandardCharsets.ISO_8859_1);
+    }
+    int i = parser.hostField;
+    return i < 0 ? null : parser.value(i);
   }
 
   @Override
@@ -535,13 +582,13 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
    * the route match compares these bytes without making the String.
    */
   long hostRange() {
-    int i = parser.find("host");
-    if (i < 0) {
+    int i = parser.hostField;
+    if (i < 0 && !parser.absoluteForm) {
       return -1;
     }
     byte[] h = parser.head;
-    int vs = parser.f[4 * i + 2];
-    int ve = parser.f[4 * i + 3];
+    int vs = parser.absoluteForm ? parser.authStart : parser.f[4 * i + 2];
+    int ve = parser.absoluteForm ? parser.authEnd : parser.f[4 * i + 3];
     int end = ve;
     if (vs < ve && h[vs] == '[') { // IPv6 literal
       int close = vs;

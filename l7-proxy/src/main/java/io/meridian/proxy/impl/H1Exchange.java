@@ -34,6 +34,10 @@ final class H1Exchange extends Exchange {
   private boolean headWritten;
   private boolean tunnel;
   private int status;
+  /** The upstream pool this exchange waits in for a connection, or null. */
+  private H1Loop.Pool queuedOn;
+  /** The response head told the client the connection closes after it. */
+  private boolean closeClient;
 
   H1Exchange(H1Connection conn, ProxyEngine.Snapshot s, ProxyEngine.RouteRuntime route, byte[] clientIp, int zone,
       long start, boolean hasBody) {
@@ -51,6 +55,8 @@ final class H1Exchange extends Exchange {
     headWritten = false;
     tunnel = false;
     status = 0;
+    closeClient = false;
+    queuedOn = null;
     websocket = q.upgradeWebsocket;
     init(s, route, clientIp, zone, start, hasBody);
     return this;
@@ -70,16 +76,54 @@ final class H1Exchange extends Exchange {
   @Override
   void send(Upstream up) {
     H1Loop loop = conn.loop;
-    UpstreamConn c = loop.acquire(up);
+    H1Loop.Pool p = loop.pool(up);
+    UpstreamConn c = loop.acquire(p);
     if (c != null) {
       attach(c);
       writeRequest();
       return;
     }
+    io.meridian.config.ProxyConfig.UpstreamPool limits = s.proxy().upstreamPool();
+    if (H1Loop.mayConnect(p, limits)) {
+      connectNew(up, p);
+    } else if (loop.enqueue(p, this, limits)) {
+      queuedOn = p; // a released connection or a free slot comes to this exchange in arrival order
+    } else {
+      upstreamBusy();
+    }
+  }
+
+  /** Whether this exchange still waits in {@code p}'s queue. */
+  boolean waitingFor(H1Loop.Pool p) {
+    return queuedOn == p && !finished;
+  }
+
+  /** Waited for a connection and got an idle one. */
+  void usePooled(UpstreamConn c) {
+    queuedOn = null;
+    attach(c);
+    writeRequest();
+  }
+
+  /** Waited longer than {@code upstream_pool.queue_timeout}. */
+  void queueTimedOut() {
+    queuedOn = null;
+    upstreamBusy();
+  }
+
+  /** Opens a new connection to {@code up}, counted in its pool until it closes. */
+  void connectNew(Upstream up, H1Loop.Pool p) {
+    queuedOn = null;
+    H1Loop loop = conn.loop;
     UpstreamConn nc = new UpstreamConn(loop, up);
     attach(nc);
+    loop.connecting(p);
     ChannelFuture f = loop.connect(up, nc, (int) s.proxy().connectTimeout().toMillis());
     f.addListener(done -> {
+      if (done.isSuccess()) {
+        nc.ch.closeFuture().addListener(closed -> loop.closed(up, p));
+      }
+      loop.connected(up, p, done.isSuccess());
       if (upc != nc) {
         if (done.isSuccess()) {
           nc.ch.close(); // this attempt was abandoned meanwhile
@@ -129,7 +173,17 @@ final class H1Exchange extends Exchange {
     UpstreamConn c = upc;
     byte[] h = q.head;
     HeadBuilder b = conn.loop.head.reset();
-    b.bytes(h, 0, q.targetEnd).bytes(q.http10 ? HTTP10 : HTTP11);
+    if (q.absoluteForm) {
+      // RFC 9112 §3.2.1: to an origin server the target goes in origin form, "/" for an empty path
+      b.bytes(h, 0, q.methodEnd + 1);
+      if (q.emptyPath) {
+        b.ascii("/");
+      }
+      b.bytes(h, q.targetStart, q.targetEnd - q.targetStart);
+    } else {
+      b.bytes(h, 0, q.targetEnd);
+    }
+    b.bytes(q.http10 ? HTTP10 : HTTP11);
     // which forwarding fields the client sent: usually none, and then the block is the connection's cached one
     int sent = 0;
     for (int i = 0; i < q.fields; i++) {
@@ -155,8 +209,8 @@ final class H1Exchange extends Exchange {
       int k = 4 * i;
       b.field(h, f[k], f[k + 1], f[k + 2], f[k + 3]);
     }
-    if (!hasHost && !q.http10) {
-      b.line("host: " + c.up.host + ":" + c.up.port);
+    if (!hasHost && q.absoluteForm) {
+      b.ascii("host: ").line(req.authority()); // HTTP/1.0 in absolute form without Host
     }
     if (q.chunked) {
       b.line("transfer-encoding: chunked");
@@ -270,6 +324,14 @@ final class H1Exchange extends Exchange {
     abortUpstream();
     if (!finished) {
       complete(400, ProxyOutcome.BAD_REQUEST);
+    }
+  }
+
+  /** The client's body stalled past the body idle timeout: counted as the client's 408, not the upstream's. */
+  void clientBodyStalled() {
+    abortUpstream();
+    if (!finished) {
+      complete(408, ProxyOutcome.BODY_TIMEOUT);
     }
   }
 
@@ -413,7 +475,7 @@ final class H1Exchange extends Exchange {
     }
     conn.touch(now);
     complete(status, null);
-    conn.exchangeDone(true);
+    conn.exchangeDone(!closeClient);
   }
 
   /** The upstream connection closed while this exchange used it. */
@@ -523,8 +585,12 @@ final class H1Exchange extends Exchange {
       if (rp.chunked) {
         b.line("transfer-encoding: chunked");
       }
-      if (rp.untilClose() || q.connectionClose || q.http10) {
+      // an HTTP/1.0 client cannot parse chunked framing: its connection ends the body (RFC 9112 §6.3)
+      closeClient = rp.untilClose() || !conn.clientKeepsAlive() || (q.http10 && rp.chunked);
+      if (closeClient) {
         b.line("connection: close");
+      } else if (q.http10) {
+        b.line("connection: keep-alive"); // RFC 9112 Appendix C.2.2: a 1.0 client keeps it only when told
       }
     }
     b.bytes(region.regionField);
@@ -554,13 +620,16 @@ final class H1Exchange extends Exchange {
     if (outcome.retryAfter()) {
       sb.append("retry-after: ").append(Math.max(1, s.proxy().retryAfter().toSeconds())).append("\r\n");
     }
-    if (close || q.connectionClose || q.http10) {
+    boolean keep = !close && conn.clientKeepsAlive();
+    if (!keep) {
       // an unread request body makes the connection unusable for the next request (RFC 9112 §9.6)
       sb.append("connection: close\r\n");
+    } else if (q.http10) {
+      sb.append("connection: keep-alive\r\n");
     }
     sb.append("content-length: ").append(body.length()).append("\r\n\r\n").append(body);
     conn.ch.writeAndFlush(Unpooled.wrappedBuffer(sb.toString().getBytes(StandardCharsets.ISO_8859_1)));
     headWritten = true;
-    conn.exchangeDone(!close);
+    conn.exchangeDone(keep);
   }
 }

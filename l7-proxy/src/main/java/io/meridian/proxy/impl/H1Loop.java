@@ -32,7 +32,7 @@ final class H1Loop extends ProxyLoop {
   final EventLoop eventLoop;
   private final SslContext tls;
   private final Bootstrap bootstrap;
-  private final IdentityHashMap<Upstream, ArrayDeque<UpstreamConn>> idle = new IdentityHashMap<>();
+  private final IdentityHashMap<Upstream, Pool> idle = new IdentityHashMap<>();
   private final List<io.netty.util.concurrent.ScheduledFuture<?>> timers = new ArrayList<>();
   private boolean pruning;
   /** Request and response heads of this loop's exchanges are assembled here, one at a time. */
@@ -59,14 +59,33 @@ final class H1Loop extends ProxyLoop {
     timers.add(eventLoop.scheduleAtFixedRate(task, periodMs, periodMs, TimeUnit.MILLISECONDS));
   }
 
-  /** An idle, open connection to {@code up}, or null. */
-  UpstreamConn acquire(Upstream up) {
-    ArrayDeque<UpstreamConn> q = idle.get(up);
-    if (q == null) {
-      return null;
+  /**
+   * One upstream's connections on this loop: the idle ones (most recently used last), how many are open or
+   * opening, and the requests waiting for one (see {@code proxy.upstream_pool}).
+   */
+  static final class Pool {
+    final ArrayDeque<UpstreamConn> idle = new ArrayDeque<>();
+    /** Open or being opened: idle, busy and connecting. */
+    int open;
+    int connecting;
+    /** Waiting exchanges, with the generation and the time each started to wait. */
+    final ArrayDeque<H1Exchange> waiting = new ArrayDeque<>();
+    final ArrayDeque<long[]> waitingSince = new ArrayDeque<>();
+  }
+
+  Pool pool(Upstream up) {
+    Pool p = idle.get(up);
+    if (p == null) {
+      p = new Pool();
+      idle.put(up, p);
     }
+    return p;
+  }
+
+  /** An idle, open connection to {@code up}, or null. */
+  UpstreamConn acquire(Pool p) {
     UpstreamConn c;
-    while ((c = q.pollLast()) != null) {
+    while ((c = p.idle.pollLast()) != null) {
       if (c.ch.isActive()) {
         return c;
       }
@@ -74,15 +93,119 @@ final class H1Loop extends ProxyLoop {
     return null;
   }
 
-  /** Back to the pool after a complete response on a reusable connection, idle from {@code now}. */
+  /** Whether a new connection may be opened now under {@code limits}. */
+  static boolean mayConnect(Pool p, io.meridian.config.ProxyConfig.UpstreamPool limits) {
+    return p.open < limits.maxConnections() && p.connecting < limits.maxConnecting();
+  }
+
+  /**
+   * {@code x} (at its current generation) waits for a connection to {@code up}; false when the queue is full.
+   * Served first come, first served by {@link #release} and {@link #slotFreed}; timed out by the sweep.
+   */
+  boolean enqueue(Pool p, H1Exchange x, io.meridian.config.ProxyConfig.UpstreamPool limits) {
+    if (p.waiting.size() >= limits.maxQueued()) {
+      return false;
+    }
+    p.waiting.addLast(x);
+    p.waitingSince.addLast(new long[] {x.generation, System.nanoTime()});
+    if (!queueSweep) {
+      queueSweep = true;
+      periodic(50, this::sweepQueues);
+    }
+    return true;
+  }
+
+  private boolean queueSweep;
+
+  /** The first exchange still waiting in {@code p}, dequeued, or null. */
+  private static H1Exchange nextWaiting(Pool p) {
+    H1Exchange x;
+    while ((x = p.waiting.pollFirst()) != null) {
+      long[] meta = p.waitingSince.pollFirst();
+      if (x.generation == meta[0] && x.waitingFor(p)) {
+        return x;
+      }
+    }
+    return null;
+  }
+
+  private void sweepQueues() {
+    long now = System.nanoTime();
+    long limit = engine.config().proxy().upstreamPool().queueTimeout().toNanos();
+    for (Pool p : idle.values()) {
+      long[] meta;
+      while ((meta = p.waitingSince.peekFirst()) != null) {
+        H1Exchange x = p.waiting.peekFirst();
+        boolean live = x.generation == meta[0] && x.waitingFor(p);
+        if (live && now - meta[1] < limit) {
+          break;
+        }
+        p.waiting.pollFirst();
+        p.waitingSince.pollFirst();
+        if (live) {
+          x.queueTimedOut();
+        }
+      }
+    }
+  }
+
+  /** A connection attempt to {@code up} starts: counted against the pool's limits until it closes. */
+  void connecting(Pool p) {
+    p.open++;
+    p.connecting++;
+  }
+
+  /** The attempt finished; {@code ok}: the connection is open (and counted until it closes). */
+  void connected(Upstream up, Pool p, boolean ok) {
+    p.connecting--;
+    if (!ok) {
+      p.open--;
+    }
+    slotFreed(up, p);
+  }
+
+  /** An open connection of {@code p} closed. */
+  void closed(Upstream up, Pool p) {
+    p.open--;
+    slotFreed(up, p);
+  }
+
+  /** A connection or attempt slot came free: the first waiting request may open a connection now. */
+  private void slotFreed(Upstream up, Pool p) {
+    if (p.waiting.isEmpty()) {
+      return;
+    }
+    io.meridian.config.ProxyConfig.UpstreamPool limits = engine.config().proxy().upstreamPool();
+    while (mayConnect(p, limits)) {
+      H1Exchange x = nextWaiting(p);
+      if (x == null) {
+        return;
+      }
+      x.connectNew(up, p);
+    }
+  }
+
+  /**
+   * Back after a complete response on a reusable connection, idle from {@code now}: to the first waiting request
+   * if there is one, else to the pool.
+   */
   void release(Upstream up, UpstreamConn c, long now) {
-    ArrayDeque<UpstreamConn> q = idle.computeIfAbsent(up, k -> new ArrayDeque<>());
-    if (q.size() >= MAX_IDLE_PER_UPSTREAM || !c.ch.isActive()) {
+    Pool p = pool(up);
+    if (!c.ch.isActive()) {
+      c.ch.close();
+      return;
+    }
+    H1Exchange w = nextWaiting(p);
+    if (w != null) {
+      w.usePooled(c);
+      return;
+    }
+    if (p.idle.size() >= MAX_IDLE_PER_UPSTREAM) {
       c.ch.close();
       return;
     }
     c.idleSince = now;
-    q.addLast(c);
+    p.idle.addLast(c);
     if (!pruning) {
       pruning = true;
       periodic(5000, this::prune);
@@ -91,15 +214,16 @@ final class H1Loop extends ProxyLoop {
 
   /** An idle connection closed by the upstream leaves the pool. */
   void forget(Upstream up, UpstreamConn c) {
-    ArrayDeque<UpstreamConn> q = idle.get(up);
-    if (q != null) {
-      q.remove(c);
+    Pool p = idle.get(up);
+    if (p != null) {
+      p.idle.remove(c);
     }
   }
 
   private void prune() {
     long now = System.nanoTime();
-    for (ArrayDeque<UpstreamConn> q : idle.values()) {
+    for (Pool p : idle.values()) {
+      ArrayDeque<UpstreamConn> q = p.idle;
       // oldest first: the deque is in release order
       UpstreamConn c;
       while ((c = q.peekFirst()) != null && now - c.idleSince > IDLE_UPSTREAM_NANOS) {
@@ -140,9 +264,9 @@ final class H1Loop extends ProxyLoop {
     eventLoop.execute(() -> {
       timers.forEach(t -> t.cancel(false));
       timers.clear();
-      for (ArrayDeque<UpstreamConn> q : idle.values()) {
-        q.forEach(c -> c.ch.close());
-        q.clear();
+      for (Pool p : idle.values()) {
+        p.idle.forEach(c -> c.ch.close());
+        p.idle.clear();
       }
     });
   }

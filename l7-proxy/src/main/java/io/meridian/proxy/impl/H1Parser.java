@@ -94,6 +94,19 @@ final class H1Parser {
   /** A Connection field names other fields (beyond keep-alive/close/upgrade): those are hop-by-hop too. */
   boolean hasConnection;
   boolean expectContinue;
+  /**
+   * The request target was in absolute form (RFC 9112 §3.2.2, {@code http://host/path}): its authority is
+   * head[authStart, authEnd), {@link #targetStart} is where its path (or query) starts, and {@link #emptyPath}
+   * says the path is empty (the origin form then starts with "/").
+   */
+  boolean absoluteForm;
+  int authStart;
+  int authEnd;
+  boolean emptyPath;
+  private boolean https;
+  /** Host fields seen, and the first one's index. */
+  private int hostFields;
+  int hostField;
   /** The request line was the HTTP/2 connection preface (RFC 9113 §3.4). */
   boolean h2Preface;
   /** A byte of the next head has arrived (for the header-read timeout). */
@@ -166,6 +179,10 @@ final class H1Parser {
     headStarted = false;
     lineHasControl = false;
     http10 = false;
+    absoluteForm = false;
+    emptyPath = false;
+    hostFields = 0;
+    hostField = -1;
     status = 0;
     error = null;
   }
@@ -453,6 +470,43 @@ final class H1Parser {
     methodEnd = sp1;
     targetStart = sp1 + 1;
     targetEnd = sp2;
+    return h[targetStart] == '/' || h[targetStart] == '*' ? null : absoluteTarget();
+  }
+
+  /**
+   * RFC 9112 §3.2.2: a server MUST accept the absolute form. An http(s) URI's authority becomes the request's
+   * host (routed on, compared with Host) and the path the proxy forwards; other schemes, a userinfo part
+   * (RFC 9110 §4.2.4: a recipient treats it as an error) or an empty host are refused. CONNECT's authority form
+   * is not accepted here.
+   */
+  private ProxyOutcome absoluteTarget() {
+    byte[] h = head;
+    int t = targetStart;
+    int p;
+    if (targetEnd - t > 7 && regionIs(h, t, "http://")) {
+      p = t + 7;
+      https = false;
+    } else if (targetEnd - t > 8 && regionIs(h, t, "https://")) {
+      p = t + 8;
+      https = true;
+    } else {
+      return ProxyOutcome.BAD_REQUEST;
+    }
+    int e = p;
+    while (e < targetEnd && h[e] != '/' && h[e] != '?') {
+      if (h[e] == '@' || h[e] == '#') {
+        return ProxyOutcome.BAD_REQUEST;
+      }
+      e++;
+    }
+    if (e == p || h[p] == ':') {
+      return ProxyOutcome.BAD_REQUEST;
+    }
+    absoluteForm = true;
+    authStart = p;
+    authEnd = e;
+    targetStart = e;
+    emptyPath = e == targetEnd || h[e] == '?';
     return null;
   }
 
@@ -563,6 +617,19 @@ final class H1Parser {
           hasConnection |= hasOtherToken(b, vs, ve);
         }
       }
+      case 4 -> {
+        if (request && nameIs(b, from, "host")) {
+          if (hostFields++ == 0) {
+            hostField = fields - 1;
+          }
+          for (int i = vs; i < ve; i++) {
+            byte c = b[i];
+            if (c == ' ' || c == '\t' || c == ',' || c == '/' || c == '?' || c == '#' || c == '@') {
+              return ProxyOutcome.BAD_REQUEST; // not a uri-host [":" port] (RFC 9110 §7.2): 400 (RFC 9112 §3.2)
+            }
+          }
+        }
+      }
       case 6 -> {
         if (nameIs(b, from, "expect")) {
           expectContinue |= hasToken(b, vs, ve, "100-continue");
@@ -632,6 +699,14 @@ final class H1Parser {
 
   private int endOfHead() {
     if (request && sawTe && contentLength >= 0) {
+      return fail(ProxyOutcome.BAD_REQUEST);
+    }
+    // RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host and for any request with more than one (the
+    // origin would see both, and which one a hop believes is how cache poisoning and routing bypasses start);
+    // with an absolute-form target the Host must name the same authority (RFC 9112 §3.2.2 lets a server ignore
+    // Host then; refusing keeps Host, X-Forwarded-Host and the route in agreement)
+    if (request && (hostFields > 1 || (hostFields == 0 && !http10)
+        || (absoluteForm && hostFields == 1 && !sameAuthority()))) {
       return fail(ProxyOutcome.BAD_REQUEST);
     }
     if (request && !chunked && contentLength > 0 && maxBody > 0 && contentLength > maxBody) {
@@ -852,6 +927,45 @@ final class H1Parser {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether the Host field names the absolute target's authority: host case-insensitively, ports equal once the
+   * scheme's default fills in a missing one ({@code example.com} = {@code example.com:80} for http).
+   */
+  private boolean sameAuthority() {
+    byte[] h = head;
+    int hs = f[4 * hostField + 2];
+    int he = f[4 * hostField + 3];
+    int aPort = portStart(h, authStart, authEnd);
+    int hPort = portStart(h, hs, he);
+    int aHostEnd = aPort < 0 ? authEnd : aPort - 1;
+    int hHostEnd = hPort < 0 ? he : hPort - 1;
+    if (aHostEnd - authStart != hHostEnd - hs) {
+      return false;
+    }
+    for (int i = 0; i < aHostEnd - authStart; i++) {
+      if ((h[authStart + i] | 0x20) != (h[hs + i] | 0x20)) {
+        return false;
+      }
+    }
+    long dflt = https ? 443 : 80;
+    long ap = aPort < 0 || aPort == authEnd ? dflt : parseDecimal(h, aPort, authEnd);
+    long hp = hPort < 0 || hPort == he ? dflt : parseDecimal(h, hPort, he);
+    return ap >= 0 && ap == hp;
+  }
+
+  /** Where the port of the authority in b[s, e) starts (after its ':'), or -1 without one; IPv6 literals kept. */
+  private static int portStart(byte[] b, int s, int e) {
+    for (int i = e - 1; i >= s; i--) {
+      if (b[i] == ':') {
+        return i + 1;
+      }
+      if (b[i] == ']') {
+        return -1;
+      }
+    }
+    return -1;
   }
 
   /** A non-negative decimal of at most 18 digits in b[s, e) (no sign, no spaces: RFC 9110 §8.6), else -1. */

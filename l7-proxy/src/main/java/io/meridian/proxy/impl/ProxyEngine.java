@@ -215,6 +215,9 @@ final class ProxyEngine {
      * (a route whose host is not ASCII is matched on the decoded strings).
      */
     RouteRuntime route(H1Connection c) {
+      if (c.parser.emptyPath) {
+        return route((RequestView) c); // "http://host" or "http://host?q": the path is "/", not in the head
+      }
       byte[] h = c.parser.head;
       int ps = c.parser.targetStart;
       int pe = c.pathEnd();

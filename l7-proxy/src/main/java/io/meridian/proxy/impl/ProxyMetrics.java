@@ -142,6 +142,8 @@ public final class ProxyMetrics {
   static final String CONCURRENCY = "concurrency";
   static final String CAPACITY = "capacity";
   static final String PLAN_SHORTFALL = "plan_shortfall";
+  /** No upstream connection came free in time (`proxy.upstream_pool`). */
+  static final String UPSTREAM_POOL = "upstream_pool";
 
   private volatile CounterDataPoint shortfallPoint;
 

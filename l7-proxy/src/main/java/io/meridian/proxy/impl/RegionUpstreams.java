@@ -72,9 +72,16 @@ final class RegionUpstreams {
     p.inc();
   }
 
-  /** The next non-ejected upstream in round-robin order, or null when all are ejected. */
+  /**
+   * The next non-ejected upstream in round-robin order; when every one is ejected, the next one regardless
+   * (Envoy's panic mode): passive outlier detection guesses from this proxy's own failures, so it may shift
+   * traffic between a region's upstreams but never take the whole region away. Null only without upstreams.
+   */
   Upstream pick(long nowNanos) {
     int n = upstreams.length;
+    if (n == 0) {
+      return null;
+    }
     int start = cursor.getAndIncrement() & Integer.MAX_VALUE;
     for (int i = 0; i < n; i++) {
       Upstream u = upstreams[(start + i) % n];
@@ -82,16 +89,29 @@ final class RegionUpstreams {
         return u;
       }
     }
-    return null;
+    return upstreams[start % n];
   }
 
-  /** Whether every upstream of the region is ejected right now. */
-  boolean allEjected(long nowNanos) {
-    for (Upstream u : upstreams) {
-      if (u.available(nowNanos)) {
-        return false;
+  /**
+   * Counts a failure of {@code u} and ejects it when it reaches the threshold, unless that would leave the
+   * region with more than the allowed share of its upstreams ejected, or with none available: a region whose
+   * only origin failed a few times (a restart) must get the first request after the origin is back.
+   *
+   * @return true when this failure ejected {@code u}
+   */
+  boolean onFailure(Upstream u, long nowNanos, io.meridian.config.ProxyConfig.Outliers od) {
+    if (!od.enabled() || !u.countFailure(od.consecutiveFailures())) {
+      return false;
+    }
+    int ejected = 1; // u, if ejected now
+    for (Upstream o : upstreams) {
+      if (o != u && !o.available(nowNanos)) {
+        ejected++;
       }
     }
-    return true;
+    if (ejected >= upstreams.length || ejected * 100 > od.maxEjectionPercent() * upstreams.length) {
+      return false;
+    }
+    return u.eject(nowNanos, od.baseEjection().toNanos());
   }
 }

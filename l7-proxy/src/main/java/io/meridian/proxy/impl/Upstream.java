@@ -45,16 +45,24 @@ final class Upstream {
     }
   }
 
-  /**
-   * Counts a 5xx or connect failure; ejects the upstream after {@code threshold} in a row.
-   *
-   * @return true when this failure ejected it
-   */
-  boolean onFailure(long nowNanos, int threshold, long baseEjectionNanos) {
-    if (consecutiveFailures.incrementAndGet() < threshold || (ejected && nowNanos - ejectedUntilNanos < 0)) {
+  /** Counts a 5xx or connect failure; true when it is the {@code threshold}-th in a row (and resets the count). */
+  boolean countFailure(int threshold) {
+    if (consecutiveFailures.incrementAndGet() < threshold) {
       return false;
     }
     consecutiveFailures.set(0);
+    return true;
+  }
+
+  /**
+   * Ejects this upstream until {@code now} + the base ejection doubled per earlier ejection.
+   *
+   * @return false when it is ejected already
+   */
+  boolean eject(long nowNanos, long baseEjectionNanos) {
+    if (ejected && nowNanos - ejectedUntilNanos < 0) {
+      return false;
+    }
     int n = Math.min(ejections.getAndIncrement(), MAX_BACKOFF_DOUBLINGS);
     ejectedUntilNanos = nowNanos + (baseEjectionNanos << n);
     ejected = true;

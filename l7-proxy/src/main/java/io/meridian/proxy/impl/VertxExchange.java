@@ -46,8 +46,30 @@ final class VertxExchange extends Exchange {
       return;
     }
     RequestOptions o = new RequestOptions().setMethod(sreq.method()).setHost(up.host).setPort(up.port)
-        .setSsl(up.ssl).setURI(sreq.uri()).setConnectTimeout(s.proxy().connectTimeout().toMillis());
+        .setSsl(up.ssl).setURI(originForm(sreq.uri()))
+        // Vert.x counts the wait for a pooled connection into this timeout: the queue's bound plus the connect's
+        .setConnectTimeout(s.proxy().connectTimeout().toMillis() + s.proxy().upstreamPool().queueTimeout().toMillis());
     vh.client.request(o).onComplete(this::connected);
+  }
+
+  /**
+   * The target as an origin server expects it (RFC 9112 §3.2.1): an absolute-form target (accepted per §3.2.2,
+   * its authority checked against Host by {@link SmugglingGuard}) loses scheme and authority; "/" for an empty
+   * path.
+   */
+  static String originForm(String uri) {
+    if (uri.isEmpty() || uri.charAt(0) == '/' || uri.equals("*")) {
+      return uri;
+    }
+    int scheme = uri.indexOf("://");
+    if (scheme < 0) {
+      return uri;
+    }
+    int i = scheme + 3;
+    while (i < uri.length() && uri.charAt(i) != '/' && uri.charAt(i) != '?') {
+      i++;
+    }
+    return i == uri.length() ? "/" : uri.charAt(i) == '?' ? "/" + uri.substring(i) : uri.substring(i);
   }
 
   private void openTunnel(Upstream up) {
@@ -82,6 +104,10 @@ final class VertxExchange extends Exchange {
       return;
     }
     if (ar.failed()) {
+      if (ar.cause() instanceof io.vertx.core.http.ConnectionPoolTooBusyException) {
+        upstreamBusy(); // the wait queue is full (upstream_pool.max_queued)
+        return;
+      }
       // nothing was sent: safe to retry whatever the method (the body is still unread, paused)
       upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true);
       return;
@@ -102,9 +128,11 @@ final class VertxExchange extends Exchange {
         creq.setChunked(true);
       }
       bodyStarted = true;
-      sreq.pipe().endOnFailure(false).to(creq).onFailure(err -> {
-        if (!finished) {
-          creq.reset(0, err); // the client's body broke off: never let the upstream see a truncated body as whole
+      sreq.pipe().endOnFailure(false).to(creq).onComplete(done -> {
+        if (done.succeeded()) {
+          bodySent(); // the response timeout runs from here: a slow upload is the client's pace
+        } else if (!finished) {
+          creq.reset(0, done.cause()); // the client's body broke off: never let the upstream see a truncated body
         }
       });
     } else {

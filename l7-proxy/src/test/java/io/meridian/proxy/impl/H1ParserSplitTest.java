@@ -155,7 +155,7 @@ class H1ParserSplitTest {
   @Test
   void limitsTripAtTheSameByteAtEverySplit() {
     ProxyConfig.Limits small = new ProxyConfig.Limits(200, 10, 50, 1000, java.time.Duration.ofSeconds(10),
-        java.time.Duration.ofSeconds(60));
+        java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(30));
     java.util.function.Function<String, List<String>> check = msg -> {
       List<String> whole = run(H1Parser.forRequests(small), false, msg);
       for (int i = 1; i < msg.length(); i++) {
@@ -190,7 +190,7 @@ class H1ParserSplitTest {
     H1Parser p = H1Parser.forRequests(LIMITS);
     assertEquals(List.of("ERROR:bad_request"), run(p, false, "GET / HTTP/1.1\r\nX-A: \u0002\r\n\r\n"));
     p.reset();
-    String next = "GET / HTTP/1.1\r\nX-B: fine\r\n\r\n";
+    String next = "GET / HTTP/1.1\r\nHost: x\r\nX-B: fine\r\n\r\n";
     assertEquals(List.of("HEAD@" + next.length(), "BODY@" + next.length()), run(p, false, next));
   }
 }

@@ -1,6 +1,7 @@
 package io.meridian.proxy.impl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.meridian.config.ProxyConfig;
 import io.netty.buffer.Unpooled;
@@ -46,9 +47,18 @@ class RouteHeadMatchTest {
       for (String target : TARGETS) {
         for (String host : HOSTS) {
           H1Connection c = new H1Connection(null, ProxyConfig.Limits.DEFAULT);
-          String head = method + " " + target + " HTTP/1.1\r\n" + (host == null ? "" : "Host: " + host + "\r\n")
+          // without Host only HTTP/1.0 is valid (RFC 9112 §3.2: an HTTP/1.1 request without Host is refused)
+          String head = method + " " + target + (host == null ? " HTTP/1.0\r\n" : " HTTP/1.1\r\nHost: " + host + "\r\n")
               + "\r\n";
           int r = c.parser.feed(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));
+          if (target.startsWith("http://") && host != null && r == H1Parser.ERROR) {
+            // a Host naming another authority than the absolute target: refused before any route (RFC 9112 §3.2.2)
+            assertEquals(io.meridian.proxy.ProxyOutcome.BAD_REQUEST, c.parser.error, head);
+            assertTrue(!host.toLowerCase(java.util.Locale.ROOT).startsWith("api.example.com")
+                || host.toLowerCase(java.util.Locale.ROOT).startsWith("api.example.com:8080"), head);
+            checked++;
+            continue;
+          }
           assertEquals(H1Parser.HEAD_DONE, r, head);
           ProxyEngine.RouteRuntime expected = s.route((RequestView) c);
           ProxyEngine.RouteRuntime actual = s.route(c);
