@@ -112,7 +112,14 @@ final class AdminApi {
     router.get("/openapi.json").handler(this::openapi);
     // The console: static files from the jar (classpath console/). They are public like /openapi.json; every
     // piece of data the page shows comes from /v1/* with the operator's bearer token.
-    router.get("/console").handler(rc -> rc.redirect("/console/"));
+    // vertx-web's "/console" also matches "/console/": redirect only the bare path, or the redirect loops
+    router.get("/console").handler(rc -> {
+      if (rc.request().path().equals("/console")) {
+        rc.redirect("/console/");
+      } else {
+        rc.next();
+      }
+    });
     router.get("/console/*").handler(StaticHandler.create("console").setIndexPage("index.html")
         .setDirectoryListing(false));
     // no file uploads: BodyHandler would otherwise create a file-uploads/ directory wherever the process runs
