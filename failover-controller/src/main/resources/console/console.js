@@ -298,6 +298,7 @@
     state.pending = { action, region };
     $("action").hidden = false;
     $("action-what").textContent = action + " " + region;
+    $("reason").value = "";
     $("force").disabled = ROLE_RANK[state.role] < ROLE_RANK.admin;
     $("force").checked = false;
     $("force").title = $("force").disabled ? "needs the admin role (you are " + state.role + ")" : "";

@@ -81,7 +81,8 @@ class ConsoleBrowserTest {
 
   @Test
   void operatorSeesRegionsPreviewsAndDrainsLive(Vertx vertx, @TempDir Path dir) throws Exception {
-    try (TestDeployment d = new TestDeployment(vertx, dir, "", TestDeployment.tokensYaml())) {
+    try (TestDeployment d = new TestDeployment(vertx, dir, "demand_estimates: {39N78W: 400, 45N122W: 300}\n",
+        TestDeployment.tokensYaml())) {
       d.report(List.of("vp-frankfurt", "vp-virginia"), List.of());
       d.evaluate();
       browser.get(d.baseUrl() + "/console");
@@ -100,6 +101,12 @@ class ConsoleBrowserTest {
       // health per vantage point comes from the observations stream
       wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("region-us-east"), "vp-frankfurt: healthy"));
       assertTrue(text("who").contains("olga (operator)"), text("who"));
+      // planned load from the plan, measured load from a proxy's traffic report
+      wait.until(ExpectedConditions.attributeToBe(By.cssSelector("#region-us-east .bar.planned"), "aria-valuenow",
+          "400"));
+      d.bus.publishTraffic(new io.meridian.core.TrafficReport("proxy-1", d.clock.instant(), java.util.Map.of(),
+          java.util.Map.of("us-east", 123.0), java.util.Map.of(), java.util.Map.of()));
+      wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("region-us-east"), "measured 123 rps"));
       shot("signed-in");
 
       // drain us-west: the preview shows every region's predicted load and changes nothing
