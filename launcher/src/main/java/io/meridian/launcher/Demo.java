@@ -165,6 +165,7 @@ public final class Demo {
         "  L7 proxy    http://127.0.0.1:" + ports.proxy() + "   ops http://127.0.0.1:" + ports.proxyOps() + "/metrics",
         "  checker     ops http://127.0.0.1:" + ports.checkerOps() + "/metrics",
         "  controller  admin API http://127.0.0.1:" + ports.admin() + "  (token: " + ADMIN_TOKEN + ")",
+        "  console     http://127.0.0.1:" + ports.admin() + "/console/  (open it in a browser, sign in with the token)",
         "  config      " + configFile + " (edits apply live)",
         "  demand      6,000 rps estimated (controller.demand_estimates); regions are planned up to 80% of capacity",
         "",

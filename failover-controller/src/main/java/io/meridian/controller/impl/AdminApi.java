@@ -21,9 +21,14 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,8 +51,22 @@ final class AdminApi {
   private final io.meridian.config.ListenAddress boundListen;
   private final AdminConfig.Tls boundTls;
 
+  /**
+   * The latest report of every vantage point and proxy as JSON, for {@code GET /v1/observations}: the console
+   * shows health per vantage point and measured load, which the plan (a combined verdict, a planned load) does
+   * not carry. Kept here, apart from the engine's {@link HealthView}, so reading them never touches the lane.
+   */
+  private final Map<String, JsonObject> healthReports = new ConcurrentHashMap<>();
+  private final Map<String, JsonObject> trafficReports = new ConcurrentHashMap<>();
+  private final List<Consumer<JsonObject>> observers = new CopyOnWriteArrayList<>();
+
   private AdminApi(ControllerRoleImpl role) {
     this.role = role;
+    role.bus().onHealth(r -> observe("health", r.vantagePoint(), healthReports,
+        io.meridian.core.ReportJson.toJson(r)));
+    // an empty traffic report is how a bus says its proxy is gone: it no longer measures anything
+    role.bus().onTraffic(r -> observe("traffic", r.source(), trafficReports,
+        r.isEmpty() ? null : io.meridian.core.ReportJson.toJson(r)));
     this.boundListen = role.config().controller().adminListen();
     this.boundTls = role.config().admin().tls();
     this.auth = new AdminAuth(role.config().admin(), boundListen);
@@ -79,8 +98,30 @@ final class AdminApi {
     return new AdminApi(role);
   }
 
+  private void observe(String type, String source, Map<String, JsonObject> latest, JsonObject report) {
+    if (report == null) {
+      latest.remove(source);
+    } else {
+      latest.put(source, report);
+    }
+    JsonObject event = new JsonObject().put("type", type).put("source", source).put("report", report);
+    observers.forEach(o -> o.accept(event));
+  }
+
   void mount(Router router) {
     router.get("/openapi.json").handler(this::openapi);
+    // The console: static files from the jar (classpath console/). They are public like /openapi.json; every
+    // piece of data the page shows comes from /v1/* with the operator's bearer token.
+    // vertx-web's "/console" also matches "/console/": redirect only the bare path, or the redirect loops
+    router.get("/console").handler(rc -> {
+      if (rc.request().path().equals("/console")) {
+        rc.redirect("/console/");
+      } else {
+        rc.next();
+      }
+    });
+    router.get("/console/*").handler(StaticHandler.create("console").setIndexPage("index.html")
+        .setDirectoryListing(false));
     // no file uploads: BodyHandler would otherwise create a file-uploads/ directory wherever the process runs
     router.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY));
     router.route("/v1/*").handler(this::authenticate);
@@ -90,6 +131,12 @@ final class AdminApi {
     router.get("/v1/regions").handler(this::regions);
     router.get("/v1/audit").handler(this::audit);
     router.get("/v1/events").handler(this::events);
+    router.get("/v1/observations").handler(this::observations);
+    router.get("/v1/whoami").handler(rc -> {
+      AdminAuth.Principal p = rc.get(PRINCIPAL);
+      json(rc, 200, new JsonObject().put("name", p == null ? null : p.name())
+          .put("role", p == null ? "admin" : p.role().name().toLowerCase()));
+    });
     router.post("/v1/regions/:id/:action").handler(rc -> {
       String action = rc.pathParam("action");
       if (List.of("drain", "undrain", "fail", "restore").contains(action)) {
@@ -277,6 +324,28 @@ final class AdminApi {
       }
     });
     res.closeHandler(v -> cancel.run());
+  }
+
+  /**
+   * Server-sent events of what the controller observes: first the latest health report of every vantage point
+   * and traffic report of every proxy, then each new one ({@code event: health|traffic}, data {@code {type,
+   * source, report}}; {@code report} null when a proxy is gone).
+   */
+  private void observations(RoutingContext rc) {
+    HttpServerResponse res = rc.response();
+    res.setChunked(true).putHeader("content-type", "text/event-stream").putHeader("cache-control", "no-cache");
+    res.write(": meridian controller observations\n\n");
+    Consumer<JsonObject> send = e -> {
+      if (!res.ended() && !res.closed()) {
+        res.write("event: " + e.getString("type") + "\ndata: " + e.encode() + "\n\n");
+      }
+    };
+    healthReports.forEach((k, v) -> send.accept(new JsonObject().put("type", "health").put("source", k)
+        .put("report", v)));
+    trafficReports.forEach((k, v) -> send.accept(new JsonObject().put("type", "traffic").put("source", k)
+        .put("report", v)));
+    observers.add(send);
+    res.closeHandler(v -> observers.remove(send));
   }
 
   /**
