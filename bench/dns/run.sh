@@ -137,6 +137,12 @@ for mix in $MIXES; do
   kill -STOP "$mpid"; R[gdnsd-$mix]=$(run_mix gdnsd "$gpid" "$GPORT" "$mix"); kill -CONT "$mpid"
 done
 
+# memory as the operator sees it, after both mixes: resident now (VmRSS) and at its peak (VmHWM)
+rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %d MB  ", $1, $2 / 1024}' "/proc/$1/status"; }
+echo
+echo "meridian RSS: $(rss "$mpid")"
+echo "gdnsd    RSS: $(rss "$gpid")"
+
 printf '\n%-9s %-6s %10s %9s %12s %8s %7s | %9s %9s %9s\n' server mix QPS mean_ms QPS/cpu_s cpu_s lost \
   lat_mean lat_p50 lat_p99
 for mix in $MIXES; do

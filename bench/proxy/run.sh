@@ -195,6 +195,19 @@ measure meridian "$MERIDIAN_PORT" "$MERIDIAN_PID"
 [ -n "${VERTX_PID:-}" ] && measure mer-vertx "$MERIDIAN_VX_PORT" "$VERTX_PID"
 measure nginx "$NGINX_PORT" "$NGINX_PID"
 measure haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
+# memory as the operator sees it, after the runs: resident now (VmRSS) and at its peak (VmHWM); nginx and haproxy
+# per process (nginx: its master and worker)
+rss() {
+  local p
+  for p in $1 $(pgrep -P "$1" || true); do
+    [ -r "/proc/$p/status" ] && awk -v p="$p" '/^VmRSS|^VmHWM/ {s = s sprintf("%s %d MB  ", $1, $2 / 1024)}
+      END {printf "[%s] %s", p, s}' "/proc/$p/status"
+  done
+}
+echo "RSS meridian: $(rss "$MERIDIAN_PID")"
+[ -n "${VERTX_PID:-}" ] && echo "RSS mer-vertx: $(rss "$VERTX_PID")"
+echo "RSS nginx: $(rss "$NGINX_PID")"
+echo "RSS haproxy: $(rss "$HAPROXY_PID")"
 for m in meridian ${VERTX_PID:+mer-vertx}; do
   for peer in nginx haproxy; do
     awk -v mr="${RPS[$m]}" -v pr="${RPS[$peer]}" -v mc="${CPU[$m]}" -v pc="${CPU[$peer]}" \
