@@ -46,7 +46,7 @@ public final class DnsFixture implements AutoCloseable {
   public static final String PARIS = "100.64.2.0/24";
   public static final String TOKYO = "100.64.3.0/24";
 
-  static final String REGIONS = """
+  public static final String REGIONS = """
       version: 1
       regions:
         - id: us-east
@@ -85,7 +85,7 @@ public final class DnsFixture implements AutoCloseable {
           - {cidr: "::1/128", latitude: 40.71, longitude: -74.01, country: US, continent: NA}
       """;
 
-  static final String DEFAULT_DNS = """
+  public static final String DEFAULT_DNS = """
       dns:
         listen: 127.0.0.1:0
         ops_listen: 127.0.0.1:0
@@ -143,7 +143,7 @@ public final class DnsFixture implements AutoCloseable {
         + "\n  reload_check_interval: 100ms\n  nets:") + dnsSection);
   }
 
-  static DnsFixture startYaml(Path dir, String yaml) throws Exception {
+  public static DnsFixture startYaml(Path dir, String yaml) throws Exception {
     Path file = dir.resolve("meridian.yaml");
     Files.writeString(file, yaml);
     return new DnsFixture(dir, ConfigLoader.load(file));

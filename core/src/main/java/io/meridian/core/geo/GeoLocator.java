@@ -36,6 +36,30 @@ public interface GeoLocator extends AutoCloseable {
   /** Number of successful database (re)loads, including the first. */
   long databaseLoads();
 
+  /**
+   * Changes whenever {@link #locate} may start answering differently: a database (re)load or a
+   * {@link #reconfigure}. Tables derived from the locator (GeoDNS's ECS scopes) are tagged with it.
+   */
+  long version();
+
+  /**
+   * Visits every network that bounds a location for one address family: the {@code nets} overrides and the
+   * database's networks. Every address between two consecutive network boundaries locates alike — except inside
+   * the networks visited with {@code uniform} false: the IPv6 ranges a database aliases to its IPv4 networks
+   * (::/96, ::ffff:0:0/96, 2001::/32 Teredo, 2002::/16 6to4), whose addresses locate as the IPv4 address inside
+   * them. Blocking (walks the whole database): call from a worker, never from a query.
+   *
+   * @param addressBytes  4 (IPv4) or 16 (IPv6)
+   */
+  void forEachNetwork(int addressBytes, NetworkVisitor visitor);
+
+  /** Receives networks from {@link #forEachNetwork}. */
+  @FunctionalInterface
+  interface NetworkVisitor {
+    /** {@code address} is the network's first address, {@code addressBytes} long; the array may be reused. */
+    void network(byte[] address, int prefix, boolean uniform);
+  }
+
   @Override
   void close();
 }

@@ -52,6 +52,15 @@ public final class NetsTable {
     return null;
   }
 
+  /** Visits the overrides of one family (4 or 16 address bytes). */
+  public void forEach(int addressBytes, GeoLocator.NetworkVisitor visitor) {
+    for (Entry e : entries) {
+      if (e.network.length == addressBytes) {
+        visitor.network(e.network.clone(), e.prefix, true);
+      }
+    }
+  }
+
   static boolean matches(byte[] net, byte[] addr, int prefix) {
     int full = prefix >>> 3;
     for (int i = 0; i < full; i++) {

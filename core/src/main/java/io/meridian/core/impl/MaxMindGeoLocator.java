@@ -38,6 +38,7 @@ public final class MaxMindGeoLocator implements GeoLocator {
   private volatile NetsTable nets;
   private final AtomicReference<Loaded> db = new AtomicReference<>();
   private final AtomicLong loads = new AtomicLong();
+  private final AtomicLong version = new AtomicLong();
   private volatile Path path;
   private long timerId = -1;
 
@@ -80,6 +81,7 @@ public final class MaxMindGeoLocator implements GeoLocator {
       Reader reader = new Reader(p.toFile(), Reader.FileMode.MEMORY_MAPPED, new CHMCache());
       db.set(new Loaded(reader, p, modified, size));
       loads.incrementAndGet();
+      version.incrementAndGet();
       LOG.info("GeoIP database loaded: {} ({}, built {})", p, reader.getMetadata().getDatabaseType(),
           reader.getMetadata().getBuildDate());
     } catch (IOException | RuntimeException e) {
@@ -126,6 +128,7 @@ public final class MaxMindGeoLocator implements GeoLocator {
   @Override
   public void reconfigure(GeoConfig config) {
     nets = NetsTable.of(config.nets());
+    version.incrementAndGet();
     if (config.database() != null && !config.database().equals(path)) {
       path = config.database();
       vertx.executeBlocking(() -> {
@@ -144,6 +147,47 @@ public final class MaxMindGeoLocator implements GeoLocator {
   @Override
   public long databaseLoads() {
     return loads.get();
+  }
+
+  @Override
+  public long version() {
+    return version.get();
+  }
+
+  /** Ranges an IPv6 database aliases to its IPv4 tree (libmaxminddb and MaxMind's writers alias these). */
+  private static final int[][] ALIASED_V6 = {{0, 0, 0, 96}, {0, 0xffff, 5, 96}, {0x2001, 0, 0, 32}, {0x2002, 0, 0, 16}};
+
+  @Override
+  public void forEachNetwork(int addressBytes, NetworkVisitor visitor) {
+    nets.forEach(addressBytes, visitor);
+    if (addressBytes == 16) {
+      for (int[] alias : ALIASED_V6) {
+        // built by hand: InetAddress turns ::ffff:a.b.c.d into a 4-byte address
+        byte[] a = new byte[16];
+        a[0] = (byte) (alias[0] >>> 8);
+        a[1] = (byte) alias[0];
+        a[2 * alias[2]] = (byte) (alias[1] >>> 8);
+        a[2 * alias[2] + 1] = (byte) alias[1];
+        visitor.network(a, alias[3], false);
+      }
+    }
+    Loaded l = db.get();
+    if (l == null) {
+      return;
+    }
+    // the reader's iteration skips the aliases and returns the ::/96 subtree as IPv4 networks
+    try {
+      com.maxmind.db.Networks<GeoRecord> it = l.reader.networks(GeoRecord.class);
+      while (it.hasNext()) {
+        com.maxmind.db.Network n = it.next().getNetwork();
+        byte[] a = n.getNetworkAddress().getAddress();
+        if (a.length == addressBytes) {
+          visitor.network(a, n.getPrefixLength(), true);
+        }
+      }
+    } catch (IOException | com.maxmind.db.InvalidNetworkException e) {
+      throw new IllegalStateException("GeoIP database " + l.path + " could not be walked", e);
+    }
   }
 
   @Override

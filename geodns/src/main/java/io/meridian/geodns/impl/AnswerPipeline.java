@@ -72,6 +72,19 @@ public final class AnswerPipeline {
   private volatile RateLimiter rateLimiter = RateLimiter.OFF;
   /** Server cookie secrets (RFC 7873); null when cookies are off. Swapped whole on rotation. */
   private volatile ServerCookies cookies;
+  /** ECS scope runs (RFC 7871 §7.2.1), rebuilt on {@link #SCOPE_WORKER} when the plan, zones or locator change. */
+  private volatile EcsScopes scopes;
+  private final java.util.concurrent.atomic.AtomicBoolean scopesPending = new java.util.concurrent.atomic.AtomicBoolean();
+  /**
+   * One background thread for every pipeline's scope tables: a build walks the whole GeoIP database (seconds for
+   * GeoLite2 City) and must never run on an event loop or a UDP thread.
+   */
+  private static final java.util.concurrent.ExecutorService SCOPE_WORKER =
+      java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "meridian-ecs-scopes");
+        t.setDaemon(true);
+        return t;
+      });
   /** Tests turn it off to compare the fast path's bytes with the full pipeline's. */
   volatile boolean fastPath = true;
 
@@ -112,9 +125,61 @@ public final class AnswerPipeline {
     this.clock = clock;
   }
 
+  /**
+   * The widest ECS scope for {@code client} (4 or 16 bytes) under the current plan and zones. While a table is
+   * being rebuilt after a plan or zone change, the plan-independent location runs answer (still correct); after a
+   * database or {@code nets} change, until the new runs are built, the full address length (/32, /128): never
+   * wider than the data allows. No allocation, no lock.
+   */
+  int widestScope(Query q) {
+    byte[] client = q.client;
+    EcsScopes s = scopes;
+    if (s == null || s.locations.geoVersion != (geo == null ? -1 : geo.version())) {
+      rebuildScopes();
+      return client.length * 8;
+    }
+    Authority a = authority;
+    // the plan this query's region was chosen from (a newer one may have been swapped in since)
+    boolean fresh = s.served.plan() == q.plan && s.served.changes() == q.changes && s.authority == a;
+    if (!fresh && (served != s.served || a != s.authority)) {
+      rebuildScopes();
+    }
+    return s.scope(client, fresh);
+  }
+
+  /** Schedules a scope table build for the current state, unless one is already waiting to start. */
+  void rebuildScopes() {
+    if (!scopesPending.get() && scopesPending.compareAndSet(false, true)) {
+      SCOPE_WORKER.execute(this::buildScopes);
+    }
+  }
+
+  /** Builds the scope table for the state read now; reuses the location runs while the locator is unchanged. */
+  void buildScopes() {
+    scopesPending.set(false); // first: a change after the reads below schedules another build
+    try {
+      EcsScopes cur = scopes;
+      ServedPlan sp = served;
+      Authority a = authority;
+      long version = geo == null ? -1 : geo.version();
+      EcsScopes.Locations l = cur != null && cur.locations.geoVersion == version ? cur.locations
+          : EcsScopes.Locations.build(geo);
+      scopes = EcsScopes.of(l, sp, a);
+    } catch (RuntimeException e) {
+      LOG.error("ECS scope table could not be built; scopes stay /32 (/128) or the previous table's", e);
+    }
+  }
+
+  /** The current scope table (tests, reports). */
+  EcsScopes scopes() {
+    return scopes;
+  }
+
   static AnswerPipeline create(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings,
       Clock clock) {
-    return new AnswerPipeline(geo, metrics, plan, settings, clock);
+    AnswerPipeline p = new AnswerPipeline(geo, metrics, plan, settings, clock);
+    p.buildScopes(); // at start-up, like the database's first load: the first answers have their scopes
+    return p;
   }
 
   /** The stage names in order, for docs and tests. */
@@ -134,6 +199,7 @@ public final class AnswerPipeline {
         settings.longestChangeWindowMillis());
     served = new ServedPlan(p, changes);
     metrics.planVersion(p.version());
+    rebuildScopes();
   }
 
   RoutingPlan plan() {
@@ -142,6 +208,7 @@ public final class AnswerPipeline {
 
   void authority(Authority a) {
     this.authority = a;
+    rebuildScopes();
   }
 
   Authority authority() {
@@ -151,6 +218,7 @@ public final class AnswerPipeline {
   void settings(Settings s) {
     this.settings = s;
     locations.clear(); // a config change may have changed the nets overrides
+    rebuildScopes();
   }
 
   Settings settings() {
@@ -570,7 +638,7 @@ public final class AnswerPipeline {
     if (q.geo == null) {
       return;
     }
-    GeoAnswers.answer(q, q.plan, metrics);
+    GeoAnswers.answer(q, q.plan, q.ecsSource > 0 ? widestScope(q) : 0, metrics);
   }
 
   /** RFC 2308 §2.1/§2.2: NXDOMAIN and NODATA carry the zone's SOA, with the negative TTL, in authority. */

@@ -271,7 +271,7 @@ final class FastPath {
     if (ecsOff >= 0 && source > 0) {
       q.ecsFamily = family;
       q.ecsSource = source;
-      scope = GeoAnswers.ecsScope(q, plan);
+      scope = GeoAnswers.ecsScope(q, plan, p.widestScope(q));
     }
     byte[] nsid = nsidAsked ? s.nsid() : null;
     int optionsLen = (ecsOff >= 0 ? 4 + ecsLen : 0) + (nsid != null ? 4 + nsid.length : 0)

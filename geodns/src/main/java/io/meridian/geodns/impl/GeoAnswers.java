@@ -19,10 +19,10 @@ import org.xbill.DNS.Type;
 final class GeoAnswers {
   private GeoAnswers() {}
 
-  static void answer(Query q, RoutingPlan plan, DnsMetrics metrics) {
+  static void answer(Query q, RoutingPlan plan, int widestScope, DnsMetrics metrics) {
     GeoNameSpec g = q.geo;
     Message resp = q.response;
-    q.ecsScope = ecsScope(q, plan);
+    q.ecsScope = ecsScope(q, plan, widestScope);
     if (q.explain) {
       explain(q, plan);
       return;
@@ -120,16 +120,18 @@ final class GeoAnswers {
   }
 
   /**
-   * RFC 7871 §7.2.1: the scope is as wide as the answer allows. The answer holds for the whole GeoIP network the
-   * address fell in — unless the plan splits traffic by client hash, which varies per /24 (/56).
+   * RFC 7871 §7.2.1: the scope is as wide as the answer allows. {@code widestScope} is the widest prefix around the
+   * client whose every address lands in the same zone/route decision ({@link EcsScopes}: neighbouring networks with
+   * the same answer merged, as gdnsd does); it may be longer than the source prefix when the source range holds
+   * addresses with other answers (§7.2.1: "not specific enough"). While the plan splits the client's zone by client
+   * hash, which varies per /24 (/56), the scope is at least that.
    */
-  static int ecsScope(Query q, RoutingPlan plan) {
+  static int ecsScope(Query q, RoutingPlan plan, int widestScope) {
     if (q.ecsSource <= 0) {
       return 0;
     }
     int family = q.ecsFamily == 1 ? 32 : 128;
-    // an unlocated client's answer is not about its address: the scope stays what the resolver sent
-    int scope = q.location == null || q.unlocated != null ? q.ecsSource : q.location.networkPrefix();
+    int scope = widestScope;
     if (q.location != null && q.unlocated == null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
       scope = Math.max(scope, io.meridian.core.ClientKey.prefix(q.client));
     }
