@@ -280,6 +280,16 @@ public final class ControllerRoleImpl implements ControllerRole {
       }
     });
     election = e;
+    // a follower's reads follow the leader's journal as it grows, not only when a plan changes (a freeze changes none)
+    String stateDir = etcdBus.prefix() + "state/";
+    subscriptions.add(etcdBus.etcd().watch(stateDir, 0, io.meridian.etcd.EtcdClient.listener(events -> {
+      if (!leads()) {
+        refreshFollowerState();
+      }
+    }, () -> {
+      refreshFollowerState();
+      return etcdBus.etcd().getPrefix(stateDir).map(io.meridian.etcd.EtcdClient.Range::revision);
+    }))::cancel);
     LOG.info("controller {} campaigns for leadership (lease_ttl {} s, admin URL {})", id,
         config.stateStore().etcd().leaseTtl().toSeconds(), url);
     e.start().onFailure(err -> LOG.warn("controller election did not start: {}", err.getMessage()));
