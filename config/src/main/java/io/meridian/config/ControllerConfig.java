@@ -33,12 +33,16 @@ import java.util.regex.Pattern;
  * @param successors           home region → region promoted when it fails (same residency group)
  * @param latencyMs            measured round-trip times, zone id → region id → ms; the planner prefers them to
  *                             great-circle distance where present
+ * @param advertisedAdminUrl   where the other controllers reach this one's admin API when it leads (they forward
+ *                             mutating calls there), or null: derived from {@code adminListen} (a wildcard host
+ *                             becomes this machine's host name; https when admin.tls is set)
  */
 public record ControllerConfig(ListenAddress adminListen, double headroom, Duration failbackHoldDown,
     Duration evaluateInterval, int rampSteps, Duration rampInterval, double drainStep, Duration drainInterval,
     int maxConcurrentDrains, int autoChangesPerMinute, Planner planner, Map<String, Double> demandEstimates,
     Duration demandWindow, HomeFailover homeFailover, Map<String, String> successors,
-    Map<String, Map<String, Double>> latencyMs, int demandMinRequests, Duration demandHalfLife) {
+    Map<String, Map<String, Double>> latencyMs, int demandMinRequests, Duration demandHalfLife,
+    String advertisedAdminUrl) {
 
   /** Planning algorithm. */
   public enum Planner { MIN_COST, WATERFALL }
@@ -73,7 +77,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
       Duration evaluateInterval) {
     this(adminListen, headroom, failbackHoldDown, evaluateInterval, 4, Duration.ofSeconds(10), 0.25,
         Duration.ofSeconds(10), 1, 6, Planner.MIN_COST, Map.of(), Duration.ofSeconds(30), HomeFailover.MANUAL,
-        Map.of(), Map.of(), 100, Duration.ofMinutes(1));
+        Map.of(), Map.of(), 100, Duration.ofMinutes(1), null);
   }
 
   public static ControllerConfig defaults() {
@@ -85,7 +89,7 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
     n.rejectUnknownKeys(Set.of("admin_listen", "headroom", "failback_hold_down", "evaluate_interval",
         "ramp_steps", "ramp_interval", "drain_step", "drain_interval", "max_concurrent_drains",
         "auto_changes_per_minute", "planner", "demand_estimates", "demand_window", "home_failover", "successors", "latency_ms",
-        "demand_min_requests", "demand_half_life"));
+        "demand_min_requests", "demand_half_life", "advertised_admin_url"));
     ControllerConfig d = defaults();
     ListenAddress admin = n.listen("admin_listen", "127.0.0.1:9090");
     double headroom = n.number("headroom", d.headroom(), 0.01, 1.0);
@@ -153,6 +157,28 @@ public record ControllerConfig(ListenAddress adminListen, double headroom, Durat
     });
     return new ControllerConfig(admin, headroom, holdDown, every, rampSteps, rampInterval, drainStep,
         drainInterval, maxDrains, autoPerMinute, planner, estimates, window, homeFailover, successors, latency,
-        minRequests, halfLife);
+        minRequests, halfLife, advertisedUrl(n));
+  }
+
+  /** An absolute http(s) URL with a host, no path beyond "/", or absent. */
+  private static String advertisedUrl(ConfigNode n) {
+    ConfigNode v = n.child("advertised_admin_url");
+    String s = v.asString(null);
+    if (s == null) {
+      return null;
+    }
+    try {
+      java.net.URI u = new java.net.URI(s);
+      boolean ok = ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null
+          && (u.getPath() == null || u.getPath().isEmpty() || u.getPath().equals("/")) && u.getQuery() == null;
+      if (ok) {
+        return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+      }
+    } catch (java.net.URISyntaxException e) {
+      // reported below
+    }
+    v.problem("must be an http or https URL with a host and no path, like https://ctl-a.internal:9090, got '"
+        + s + "'");
+    return null;
   }
 }

@@ -47,7 +47,12 @@ public enum Refusal {
    * Every mutation retries the store. Reads, planning and the data planes carry on with the current state.
    */
   STATE_STORE_UNAVAILABLE(503, "state_store_unavailable",
-      "the change cannot be made durable now; nothing was changed, retry later");
+      "the change cannot be made durable now; nothing was changed, retry later"),
+  /**
+   * This controller does not lead and knows no leader to forward the command to (an election is under way, or
+   * the leader it knew stopped answering): nothing was changed; retry, the same Idempotency-Key applies it once.
+   */
+  NO_LEADER(503, "no_leader", "no controller leads now; nothing was changed, retry shortly");
 
   private final int status;
   private final String label;

@@ -39,6 +39,25 @@ final class MeridianProcess implements AutoCloseable {
     process.waitFor(20, TimeUnit.SECONDS);
   }
 
+  /** SIGSTOP: the JVM freezes mid-step, as in a long GC pause or a VM migration; nothing runs until {@link #resume}. */
+  void pause() throws IOException, InterruptedException {
+    signal("STOP");
+  }
+
+  /** SIGCONT after {@link #pause}; harmless on a process that runs. */
+  void resume() throws IOException, InterruptedException {
+    if (process != null && process.isAlive()) {
+      signal("CONT");
+    }
+  }
+
+  private void signal(String name) throws IOException, InterruptedException {
+    Process k = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+    if (k.waitFor(10, TimeUnit.SECONDS) && k.exitValue() != 0) {
+      throw new IOException("kill -" + name + " " + process.pid() + " exited with " + k.exitValue());
+    }
+  }
+
   void restart() throws IOException, InterruptedException {
     kill();
     launch();

@@ -177,6 +177,14 @@ public final class Ctl {
     out.printf(Locale.ROOT, "plan v%d   shortfall %.1f rps%s%n", body.getLong("plan_version"),
         body.getDouble("shortfall_rps", 0.0), body.getJsonObject("frozen") == null ? ""
             : "   AUTOMATION FROZEN: " + body.getJsonObject("frozen").getString("reason"));
+    JsonObject ctl = body.getJsonObject("controller");
+    if (ctl != null && !"single".equals(ctl.getString("role"))) {
+      // with several controllers: who decides now, and whether the one asked is it
+      JsonObject l = ctl.getJsonObject("leader");
+      out.printf(Locale.ROOT, "leader %s   asked: %s (%s)%n", l == null ? "NONE (election under way; changes"
+          + " are refused with 503 no_leader)" : l.getString("id") + " at " + l.getString("url") + " (term "
+          + l.getLong("term") + ")", ctl.getString("id"), ctl.getString("role"));
+    }
     out.printf(Locale.ROOT, "%-14s %-8s %-9s %-11s %6s %9s %9s %6s  %s%n", "REGION", "GROUP", "HEALTH",
         "LIFECYCLE", "SHARE", "LOAD", "CAPACITY", "UTIL", "NOTE / OVERRIDE");
     for (Object o : body.getJsonArray("regions")) {

@@ -149,6 +149,7 @@ final class AdminApi {
     router.post("/v1/homes/:home/restore").handler(rc -> mutate(rc, "unpromote", rc.pathParam("home")));
     router.post("/v1/zones/:zone/pin").handler(rc -> mutate(rc, "pin", rc.pathParam("zone")));
     router.post("/v1/zones/:zone/unpin").handler(rc -> mutate(rc, "unpin", rc.pathParam("zone")));
+    router.post("/v1/commands").handler(this::command);
     router.post("/v1/freeze").handler(rc -> mutate(rc, "freeze", "automation"));
     router.post("/v1/unfreeze").handler(rc -> mutate(rc, "unfreeze", "automation"));
     // vertx-web answers these with plain text or HTML by default; every refusal here is JSON with the field,
@@ -296,7 +297,7 @@ final class AdminApi {
     JsonObject frozen = admin.frozen() == null ? null : new JsonObject().put("reason", admin.frozen().reason())
         .put("by", admin.frozen().by());
     json(rc, 200, new JsonObject().put("plan_version", plan.version()).put("shortfall_rps", plan.shortfallRps())
-        .put("frozen", frozen).put("regions", out));
+        .put("frozen", frozen).put("controller", role.leadership()).put("regions", out));
   }
 
   private void audit(RoutingContext rc) {
@@ -361,7 +362,7 @@ final class AdminApi {
       refuse(rc, r);
       return;
     }
-    role.commands().submit(request).onComplete(ar -> {
+    ((CommandsImpl) role.commands()).submit(request, rc.request().getHeader("Authorization"), 0).onComplete(ar -> {
       if (ar.failed()) {
         json(rc, 500, new JsonObject().put("error", "internal").put("status", 500)
             .put("message", String.valueOf(ar.cause())));
@@ -373,6 +374,65 @@ final class AdminApi {
       }
       json(rc, o.status(), o.body());
     });
+  }
+
+  /**
+   * {@code POST /v1/commands}: a {@link CommandRequest} as JSON in, its {@link Outcome} as JSON out (with the
+   * outcome's status). What a follower forwards to the leader; scripts may use it too. The issuer is the caller's
+   * token, whatever the body says: a forwarding controller hands on the caller's token, not its own authority.
+   */
+  private void command(RoutingContext rc) {
+    CommandRequest request;
+    try {
+      if (!rc.queryParams().isEmpty()) {
+        throw Refusal.INVALID_REQUEST.at(rc.queryParams().names().iterator().next(), null,
+            "no query parameters; dry_run goes in the body");
+      }
+      JsonObject j = body(rc);
+      for (String f : j.fieldNames()) {
+        if (!List.of("command", "issuer", "dry_run", "idempotency_key").contains(f)) {
+          throw Refusal.INVALID_REQUEST.at(f, j.getValue(f), "no field '" + f + "'; a command request has command,"
+              + " dry_run and idempotency_key (issuer is taken from the token)");
+        }
+      }
+      if (!(j.getValue("command") instanceof JsonObject c)) {
+        throw Refusal.INVALID_REQUEST.at("command", j.getValue("command"), "an object with action, target and the"
+            + " action's fields");
+      }
+      Object dry = j.getValue("dry_run", false);
+      if (!(dry instanceof Boolean d)) {
+        throw Refusal.INVALID_REQUEST.at("dry_run", dry, "true or false");
+      }
+      Object key = j.getValue("idempotency_key");
+      if (key != null && !(key instanceof String)) {
+        throw Refusal.INVALID_REQUEST.at("idempotency_key", key, "a string");
+      }
+      String header = rc.request().getHeader("Idempotency-Key");
+      if (header != null && !header.equals(key)) {
+        throw Refusal.INVALID_REQUEST.at("Idempotency-Key", header, "the same as the body's idempotency_key ("
+            + key + ")");
+      }
+      AdminAuth.Principal p = rc.get(PRINCIPAL);
+      request = new CommandRequest(Command.fromJson(c), new CommandRequest.Issuer(p.name(), p.role()), d,
+          (String) key);
+    } catch (Refusal.Exception r) {
+      refuse(rc, r);
+      return;
+    }
+    int hops = (int) Math.max(0, Math.min(Forwarder.MAX_HOPS, parseLong(rc.request().getHeader(Forwarder.HOPS), 0)));
+    String from = rc.request().getHeader(Forwarder.FORWARDED_BY);
+    if (from != null) {
+      LOG.info("{} {} forwarded by {}", request.command().action(), request.command().target(), from);
+    }
+    ((CommandsImpl) role.commands()).submit(request, rc.request().getHeader("Authorization"), hops)
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            json(rc, 500, new JsonObject().put("error", "internal").put("status", 500)
+                .put("message", String.valueOf(ar.cause())));
+            return;
+          }
+          json(rc, ar.result().status(), ar.result().toJson());
+        });
   }
 
   private static CommandRequest request(RoutingContext rc, String action, String target) {

@@ -47,8 +47,23 @@ final class CommandsImpl implements Commands {
 
   @Override
   public Future<Outcome> submit(CommandRequest request) {
+    return submit(request, null, 0);
+  }
+
+  /**
+   * {@link #submit(CommandRequest)} with what forwarding needs: the caller's Authorization header (handed on to
+   * the leader as it is) and how many times the request was forwarded already.
+   */
+  Future<Outcome> submit(CommandRequest request, String authorization, int hops) {
+    if (!role.leads()) {
+      return forward(request, authorization, hops);
+    }
     String action = request.command().action();
     return role.onLane(() -> execute(request)).recover(e -> {
+      if (e instanceof io.meridian.etcd.NotLeaderException) {
+        // deposed between the check and the write (the fence refused it): nothing was written; the leader decides
+        return forward(request, authorization, hops);
+      }
       if (e instanceof Refusal.Exception r) {
         role.metrics().mutations.labelValues(action, "refused").inc();
         role.metrics().refusals.labelValues(r.kind().label()).inc();
@@ -63,8 +78,53 @@ final class CommandsImpl implements Commands {
     });
   }
 
+  /**
+   * A follower hands the command to the leader and relays its outcome; with no leader known (or none that
+   * answers) it refuses with 503 no_leader and nothing is acknowledged: the caller retries with the same key.
+   */
+  private Future<Outcome> forward(CommandRequest request, String authorization, int hops) {
+    var leader = role.leader();
+    Forwarder f = role.forwarder();
+    String action = request.command().action();
+    String why;
+    if (f == null || leader.isEmpty()) {
+      why = "no controller leads now (an election is under way)";
+    } else if (leader.get().id().equals(role.candidateId())) {
+      why = "this controller was just elected and is still reading the state from etcd";
+    } else if (leader.get().url() == null) {
+      why = "the leader " + leader.get().id() + " advertises no admin URL";
+    } else if (hops >= Forwarder.MAX_HOPS) {
+      why = "forwarded " + hops + " times already; leadership is changing";
+    } else {
+      String url = leader.get().url();
+      String id = leader.get().id();
+      return f.forward(url, request, authorization, hops + 1).map(o -> {
+        role.metrics().forwarded.labelValues("relayed").inc();
+        LOG.info("{} {}: forwarded to the leader {} at {}: {} {}", action, request.command().target(), id, url,
+            o.status(), o instanceof Outcome.Refused r ? r.rule().label() : "");
+        return o;
+      }).recover(e -> {
+        role.metrics().forwarded.labelValues("unreachable").inc();
+        return Future.succeededFuture(noLeader(action, request, "the leader " + id + " at " + url
+            + " did not answer (" + e.getMessage() + ")"));
+      });
+    }
+    role.metrics().forwarded.labelValues("no_leader").inc();
+    return Future.succeededFuture(noLeader(action, request, why));
+  }
+
+  private Outcome noLeader(String action, CommandRequest request, String why) {
+    role.metrics().mutations.labelValues(action, "refused").inc();
+    role.metrics().refusals.labelValues(Refusal.NO_LEADER.label()).inc();
+    return new Outcome.Refused(Refusal.NO_LEADER.with(action + " " + request.command().target()
+        + " was not applied: " + why + "; retry (with the same Idempotency-Key it applies once)"));
+  }
+
   /** Runs on the lane: replays, judges, previews and (unless a dry run) persists one command. */
   private Outcome execute(CommandRequest req) {
+    if (!role.leads()) {
+      throw new io.meridian.etcd.NotLeaderException("deposed before the command ran", role.leader().orElse(null));
+    }
     ControllerEngine engine = role.engine();
     AdminState admin = engine.admin();
     Instant now = role.clock().instant();

@@ -21,6 +21,9 @@ public final class ControllerMetrics {
   final Counter mutations;
   final Counter authFailures;
   final Counter events;
+  final Gauge leader;
+  final Counter leaderChanges;
+  final Counter forwarded;
 
   private ControllerMetrics(PrometheusRegistry registry) {
     plansPublished = Counter.builder().name("meridian_controller_plans_published_total")
@@ -51,6 +54,13 @@ public final class ControllerMetrics {
         .register(registry);
     events = Counter.builder().name("meridian_controller_events_total")
         .help("Lifecycle and admin events, by type").labelNames("type").register(registry);
+    leader = Gauge.builder().name("meridian_controller_leader")
+        .help("1 while this controller leads (plans, publishes and applies commands), else 0").register(registry);
+    leaderChanges = Counter.builder().name("meridian_controller_leader_changes_total")
+        .help("Leader changes this controller observed (a new leader key, or none)").register(registry);
+    forwarded = Counter.builder().name("meridian_controller_forwarded_commands_total")
+        .help("Commands this controller forwarded to the leader, by outcome (relayed, no_leader, unreachable)")
+        .labelNames("outcome").register(registry);
   }
 
   public static ControllerMetrics register(PrometheusRegistry registry) {

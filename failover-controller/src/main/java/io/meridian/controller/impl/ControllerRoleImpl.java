@@ -55,6 +55,15 @@ public final class ControllerRoleImpl implements ControllerRole {
   private AdminApi api;
   private final CommandsImpl commands;
   private volatile io.meridian.controller.StateStore store;
+  /** With {@code state_store.type: etcd}: every controller campaigns; only the leader plans and applies. */
+  private final boolean campaigns;
+  private volatile io.meridian.etcd.LeaderElection election;
+  /** The term this controller won and has not lost since, or -1. Set on the election's context. */
+  private volatile long electedTerm = -1;
+  /** Took over: state reloaded from etcd and lifecycles resumed for {@link #electedTerm}. Written on the lane. */
+  private volatile boolean leading;
+  private final AtomicBoolean followerRefreshQueued = new AtomicBoolean();
+  private volatile Forwarder forwarder;
 
   private ControllerRoleImpl(RoleContext ctx, Clock clock) {
     this.ctx = ctx;
@@ -66,6 +75,48 @@ public final class ControllerRoleImpl implements ControllerRole {
     this.lane = vertx.createSharedWorkerExecutor("meridian-controller-" + System.identityHashCode(this), 1);
     this.engine = ControllerEngine.create(config, AdminState.EMPTY, clock.instant());
     this.commands = new CommandsImpl(this);
+    this.campaigns = config.stateStore().type() == io.meridian.config.StateStoreConfig.Type.ETCD
+        && bus instanceof io.meridian.etcd.EtcdControlBus;
+  }
+
+  /**
+   * Whether this controller may plan, publish and apply commands now: always with the embedded store (one
+   * controller); with etcd only once it won the election and reloaded the state, and only while the election
+   * says it still leads (a process resuming from a pause answers false before any timer ran).
+   */
+  boolean leads() {
+    if (!campaigns) {
+      return true;
+    }
+    io.meridian.etcd.LeaderElection e = election;
+    return e != null && leading && e.isLeader();
+  }
+
+  /** The leader as last observed: empty with no leader, before the first observation, or without an election. */
+  java.util.Optional<io.meridian.etcd.LeaderInfo> leader() {
+    io.meridian.etcd.LeaderElection e = election;
+    return e == null ? java.util.Optional.empty() : e.leader();
+  }
+
+  /** This controller's candidate id, or null without an election. */
+  String candidateId() {
+    io.meridian.etcd.LeaderElection e = election;
+    return e == null ? null : e.candidateId();
+  }
+
+  Forwarder forwarder() {
+    return forwarder;
+  }
+
+  /** Who leads and whether this controller does: part of {@code GET /v1/regions} and of /readyz. */
+  JsonObject leadership() {
+    if (!campaigns) {
+      return new JsonObject().put("role", "single").put("leads", true);
+    }
+    var l = leader();
+    return new JsonObject().put("id", candidateId()).put("role", leads() ? "leader" : "follower")
+        .put("leads", leads()).put("leader", l.map(i -> new JsonObject().put("id", i.id()).put("url", i.url())
+            .put("term", i.term())).orElse(null));
   }
 
   public static ControllerRoleImpl create(RoleContext ctx, Clock clock) {
@@ -138,10 +189,18 @@ public final class ControllerRoleImpl implements ControllerRole {
   public Future<Void> start() {
     ctx.ops().readiness("admin-api", () -> server == null ? "admin API not listening yet" : null);
     ctx.ops().readiness("state", () -> stateLoaded ? null : "operators' state not read yet (state store unreachable)");
+    ctx.ops().info("controller", this::leadership);
     subscriptions.add(bus.onPlan(p -> {
       history.put(p.version(), p);
       while (history.size() > HISTORY) {
         history.pollFirstEntry();
+      }
+      if (campaigns && !leads()) {
+        // a new plan usually follows a command: a follower's reads (overrides, audit) catch up with the leader's
+        refreshFollowerState();
+        emit(ControllerEngine.event(p.createdAt(), "plan_published", null, "plan v" + p.version() + " (published by "
+            + leader().map(io.meridian.etcd.LeaderInfo::id).orElse("the leader") + "): " + p.reason())
+            .put("version", p.version()));
       }
     }));
     subscriptions.add(bus.onHealth(report -> onLane(() -> {
@@ -165,11 +224,145 @@ public final class ControllerRoleImpl implements ControllerRole {
         .listen(config.controller().adminListen().port(), config.controller().adminListen().host())
         .compose(s -> {
           server = s;
+          if (campaigns) {
+            startElection(s.actualPort());
+          }
           timer = vertx.setPeriodic(config.controller().evaluateInterval().toMillis(), id -> scheduleEvaluation());
           LOG.info("controller admin API listening on {}:{}", config.controller().adminListen().host(),
               s.actualPort());
           return stateLoaded ? evaluateNow().<Void>mapEmpty() : Future.<Void>succeededFuture();
         }));
+  }
+
+  /**
+   * Campaigns for leadership; every plan and state-store write is fenced by it from now on. Started once the admin
+   * listener is bound, so the URL it advertises answers forwarded commands the moment it wins.
+   */
+  private void startElection(int port) {
+    var etcdBus = (io.meridian.etcd.EtcdControlBus) bus;
+    String host = config.controller().adminListen().host();
+    if (host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") || host.isEmpty()) {
+      host = localHostName();
+    }
+    String url = config.controller().advertisedAdminUrl() != null ? config.controller().advertisedAdminUrl()
+        : (config.admin().tls() == null ? "http" : "https") + "://" + (host.contains(":") && !host.startsWith("[")
+        ? "[" + host + "]" : host) + ":" + port;
+    String id = localHostName() + ":" + port;
+    io.meridian.etcd.LeaderElection e = io.meridian.etcd.LeaderElection.create(vertx, etcdBus.etcd(),
+        etcdBus.prefix() + "controller/", id, config.stateStore().etcd().leaseTtl(), url);
+    etcdBus.guardPlanWrites(e.fence());
+    if (store instanceof EtcdStateStore es) {
+      es.guardWrites(e.fence());
+    }
+    forwarder = new Forwarder(vertx, config, id, config.stateStore().etcd().timeout());
+    e.listen(new io.meridian.etcd.LeaderElection.Listener() {
+      @Override
+      public void elected(long term) {
+        electedTerm = term;
+        takeOver(term);
+      }
+
+      @Override
+      public void deposed(String reason) {
+        // stop at once: in-flight writes are refused by the fence, new ones are not started
+        electedTerm = -1;
+        leading = false;
+        metrics.leader.set(0);
+        emit(ControllerEngine.event(clock.instant(), "leader_deposed", null, id + " no longer leads: " + reason));
+        refreshFollowerState();
+      }
+
+      @Override
+      public void leaderChanged(java.util.Optional<io.meridian.etcd.LeaderInfo> leader) {
+        metrics.leaderChanges.inc();
+        emit(ControllerEngine.event(clock.instant(), "leader_changed", null, leader.map(l -> "leader: " + l.id()
+            + " at " + l.url() + " (term " + l.term() + ")").orElse("no leader")));
+      }
+    });
+    election = e;
+    // a follower's reads follow the leader's journal as it grows, not only when a plan changes (a freeze changes none)
+    String stateDir = etcdBus.prefix() + "state/";
+    subscriptions.add(etcdBus.etcd().watch(stateDir, 0, io.meridian.etcd.EtcdClient.listener(events -> {
+      if (!leads()) {
+        refreshFollowerState();
+      }
+    }, () -> {
+      refreshFollowerState();
+      return etcdBus.etcd().getPrefix(stateDir).map(io.meridian.etcd.EtcdClient.Range::revision);
+    }))::cancel);
+    LOG.info("controller {} campaigns for leadership (lease_ttl {} s, admin URL {})", id,
+        config.stateStore().etcd().leaseTtl().toSeconds(), url);
+    e.start().onFailure(err -> LOG.warn("controller election did not start: {}", err.getMessage()));
+  }
+
+  /**
+   * A new leader first reloads operators' state from etcd, so it holds every command the previous leader
+   * acknowledged, and resumes lifecycles from the plan etcd holds; only then does it plan and accept commands.
+   * Its first plan's version is above the current one (the bus refuses anything else), so versions never go back.
+   */
+  private void takeOver(long term) {
+    var etcdBus = (io.meridian.etcd.EtcdControlBus) bus;
+    long t0 = System.nanoTime();
+    onLane(() -> {
+      if (electedTerm != term) {
+        return false;
+      }
+      EtcdStateStore fresh = EtcdStateStore.open(etcdBus.etcd(), etcdBus.prefix(),
+          config.stateStore().etcd().timeout());
+      fresh.guardWrites(election.fence());
+      engine.setAdmin(fresh.load());
+      engine.resume(bus.currentPlan(), clock.instant());
+      store = fresh;
+      stateLoaded = true;
+      leading = electedTerm == term;
+      return leading;
+    }).onComplete(ar -> {
+      if (ar.succeeded() && ar.result()) {
+        metrics.leader.set(1);
+        LOG.info("controller {} took over as leader (term {}) in {} ms: state revision {}, resuming from plan v{}",
+            candidateId(), term, (System.nanoTime() - t0) / 1_000_000, engine.admin().revision(),
+            bus.currentPlan().version());
+        emit(ControllerEngine.event(clock.instant(), "leader_elected", null, candidateId() + " leads (term "
+            + term + ")"));
+        scheduleEvaluation();
+      } else if (ar.failed() && electedTerm == term) {
+        LOG.warn("controller {} won term {} but cannot read the state from etcd yet ({}); retrying in 1 s",
+            candidateId(), term, ar.cause().getMessage());
+        vertx.setTimer(1000, id -> takeOver(term));
+      }
+    });
+  }
+
+  /** A follower re-reads operators' state from etcd (coalesced), so its read calls show the leader's. */
+  private void refreshFollowerState() {
+    if (!followerRefreshQueued.compareAndSet(false, true)) {
+      return;
+    }
+    var etcdBus = (io.meridian.etcd.EtcdControlBus) bus;
+    onLane(() -> {
+      followerRefreshQueued.set(false);
+      if (leads()) {
+        return null;
+      }
+      EtcdStateStore fresh = EtcdStateStore.open(etcdBus.etcd(), etcdBus.prefix(),
+          config.stateStore().etcd().timeout());
+      io.meridian.etcd.LeaderElection e = election;
+      if (e != null) {
+        fresh.guardWrites(e.fence());
+      }
+      engine.setAdmin(fresh.load());
+      store = fresh;
+      stateLoaded = true;
+      return null;
+    }).onFailure(err -> LOG.debug("follower state refresh failed: {}", err.getMessage()));
+  }
+
+  private static String localHostName() {
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      return "localhost";
+    }
   }
 
   /**
@@ -240,7 +433,7 @@ public final class ControllerRoleImpl implements ControllerRole {
   }
 
   void scheduleEvaluation() {
-    if (stateLoaded && evaluationQueued.compareAndSet(false, true)) {
+    if (stateLoaded && leads() && evaluationQueued.compareAndSet(false, true)) {
       evaluateNow().onFailure(e -> LOG.error("evaluation failed", e));
     }
   }
@@ -249,6 +442,9 @@ public final class ControllerRoleImpl implements ControllerRole {
   public Future<RoutingPlan> evaluateNow() {
     return onLane(() -> {
       evaluationQueued.set(false);
+      if (!leads()) {
+        return bus.currentPlan(); // a follower neither plans nor publishes
+      }
       long t0 = System.nanoTime();
       Instant now = clock.instant();
       ControllerEngine.Evaluation ev = engine.evaluate(bus.currentPlan(), now);
@@ -309,6 +505,17 @@ public final class ControllerRoleImpl implements ControllerRole {
 
   @Override
   public Future<Void> stop() {
+    io.meridian.etcd.LeaderElection e = election;
+    // a graceful stop hands over at once instead of a lease TTL later
+    Future<Void> resigned = e == null ? Future.succeededFuture() : e.resign().recover(x -> Future.succeededFuture());
+    return resigned.compose(v -> stop0());
+  }
+
+  private Future<Void> stop0() {
+    Forwarder f = forwarder;
+    if (f != null) {
+      f.close();
+    }
     subscriptions.forEach(ControlBus.Subscription::cancel);
     subscriptions.clear();
     if (timer >= 0) {

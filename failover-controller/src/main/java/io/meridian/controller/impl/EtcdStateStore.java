@@ -6,6 +6,8 @@ import io.meridian.etcd.EtcdClient;
 import io.meridian.etcd.EtcdClient.Cmp;
 import io.meridian.etcd.EtcdClient.Op;
 import io.meridian.etcd.KeyValue;
+import io.meridian.etcd.NotLeaderException;
+import io.meridian.etcd.WriteFence;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
@@ -51,6 +53,7 @@ public final class EtcdStateStore implements StateStore {
   private final int snapshotEvery;
   private final AuditWindow recent = new AuditWindow();
   private volatile Supplier<List<Cmp>> guards = List::of;
+  private volatile WriteFence fence;
   private AdminState state = AdminState.EMPTY;
   private long seq;
   private long snapshotSeq;
@@ -91,6 +94,39 @@ public final class EtcdStateStore implements StateStore {
   /** Guards every write must also pass (the controller's leadership, once there are several). */
   public void guardWrites(Supplier<List<Cmp>> g) {
     this.guards = g;
+  }
+
+  /**
+   * Guards every write with a leader's fence: a write the fence refuses throws {@link NotLeaderException} (the
+   * controller forwards the command to the leader) instead of the {@link IOException} a conflict or an unreachable
+   * etcd gets (answered 503).
+   */
+  public void guardWrites(WriteFence f) {
+    this.guards = f;
+    this.fence = f;
+  }
+
+  /** After a refused transaction: throws {@link NotLeaderException} when the fence is what refused it. */
+  private void explainRefusal(String what) throws IOException {
+    WriteFence f = fence;
+    if (f == null) {
+      return;
+    }
+    try {
+      f.verify().toCompletionStage().toCompletableFuture().get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof NotLeaderException nl) {
+        throw nl;
+      }
+      throw new IOException("etcd: " + what + " refused, and why could not be read: " + e.getCause().getMessage(),
+          e.getCause());
+    } catch (TimeoutException e) {
+      throw new IOException("etcd: " + what + " refused, and why could not be read within " + timeout.toMillis()
+          + " ms", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while reading why etcd refused " + what, e);
+    }
   }
 
   String entryKey(long n) {
@@ -164,6 +200,7 @@ public final class EtcdStateStore implements StateStore {
     EtcdClient.TxnResult r = await(etcd.txn(cmps, List.of(Op.put(entryKey(n), bytes, 0)), List.of()),
         "append entry " + n);
     if (!r.succeeded()) {
+      explainRefusal("entry " + n);
       throw new IOException("etcd: entry " + n + " was not written: another controller wrote it, or this one no"
           + " longer holds the leadership its writes are guarded by");
     }
@@ -187,7 +224,9 @@ public final class EtcdStateStore implements StateStore {
     cmps.add(Cmp.modRevision(entryKey(seq), Cmp.Result.GREATER, 0)); // our last entry is still there
     EtcdClient.TxnResult r = await(etcd.txn(cmps, List.of(Op.put(dir + "snapshot", snap, 0),
         Op.deleteRange(dir + "journal/", entryKey(seq + 1))), List.of()), "snapshot at entry " + seq);
-    if (r.succeeded()) {
+    if (!r.succeeded()) {
+      explainRefusal("the snapshot at entry " + seq);
+    } else {
       LOG.info("controller state snapshot at entry {} in etcd ({} bytes); entries up to it deleted", seq, snap.length);
       snapshotSeq = seq;
     }
