@@ -143,8 +143,13 @@ public final class EtcdBus implements EtcdControlBus {
 
   @Override
   public Source source() {
-    return new Source("etcd", planWatchUp, planWatchUp ? "watching " + prefix + META + " at "
-        + etcd.currentEndpoint() : "etcd unreachable (" + lastError + "): serving the last known plan");
+    if (planWatchUp) {
+      return new Source("etcd", true, "watching " + prefix + META + " at " + etcd.currentEndpoint());
+    }
+    // before the watch's first answer there is no error to report yet: say so rather than "unreachable ()"
+    return new Source("etcd", false, lastError == null || lastError.isEmpty()
+        ? "connecting to etcd at " + etcd.currentEndpoint() + ": serving the last known plan meanwhile"
+        : "etcd unreachable (" + lastError + "): serving the last known plan");
   }
 
   // ---- plans ----------------------------------------------------------------------------------------------
