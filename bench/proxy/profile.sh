@@ -44,7 +44,7 @@ proxy:
   listen: 127.0.0.1:$MERIDIAN_PORT
   ops_listen: 127.0.0.1:0
 CONF
-(cd "$ROOT" && mvn -q -pl l7-proxy test-compile && mvn -q -pl l7-proxy dependency:build-classpath \
+(cd "$ROOT" && mvn -q -pl l7-proxy -am -Denforcer.skip=true test-compile dependency:build-classpath \
   -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test) >/dev/null
 cp -r "$ROOT/l7-proxy/target/classes" "$WORK/classes" && cp -r "$ROOT/l7-proxy/target/test-classes" "$WORK/test-classes"
 taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \

@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$(mktemp -d /tmp/meridian-proxy-snapshot.XXXXXX)
-(cd "$ROOT" && mvn -q -pl l7-proxy test-compile && mvn -q -pl l7-proxy dependency:build-classpath \
+(cd "$ROOT" && mvn -q -pl l7-proxy -am -Denforcer.skip=true test-compile dependency:build-classpath \
   -Dmdep.outputFile="$OUT/cp.txt" -Dmdep.includeScope=test) >&2
 cp -r "$ROOT/l7-proxy/target/classes" "$ROOT/l7-proxy/target/test-classes" "$OUT/"
 echo "$OUT"
