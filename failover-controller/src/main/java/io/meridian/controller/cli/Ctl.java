@@ -144,6 +144,9 @@ public final class Ctl implements Callable<Integer> {
     @ParentCommand Ctl root;
     @Mixin Common common;
 
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+
     String admin() {
       String a = common.admin != null ? common.admin : root.common.admin != null ? root.common.admin : DEFAULT_ADMIN;
       return a.replaceAll("/+$", "");
@@ -206,7 +209,7 @@ public final class Ctl implements Callable<Integer> {
     return status >= 400 && status < 500 ? REFUSED : UNAVAILABLE;
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true,
+  @Command(name = "status",
       description = "Regions: health, lifecycle, traffic share, load, capacity, utilisation, overrides; the leader.")
   static final class Status extends Sub {
     @Override
@@ -247,7 +250,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "events", mixinStandardHelpOptions = true,
+  @Command(name = "events",
       description = "Follow the event stream (until interrupted, or --count events).")
   static final class Events extends Sub {
     @Option(names = "--count", paramLabel = "N", description = "stop after N events")
@@ -280,7 +283,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "audit", mixinStandardHelpOptions = true,
+  @Command(name = "audit",
       description = "The last audit entries: when, who, what, why.")
   static final class Audit extends Sub {
     @Option(names = "--limit", paramLabel = "N", description = "at most N entries (the API's default when left out)")
@@ -309,7 +312,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "whoami", mixinStandardHelpOptions = true, description = "The token's name and role.")
+  @Command(name = "whoami", description = "The token's name and role.")
   static final class Whoami extends Sub {
     @Override
     int exec(Client c, PrintStream out, PrintStream err) throws IOException, InterruptedException {
@@ -433,7 +436,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "drain", mixinStandardHelpOptions = true,
+  @Command(name = "drain",
       description = "Drain a region in steps within the other regions' headroom.")
   static final class Drain extends RegionMutation {
     @Mixin Expiry expiry;
@@ -445,10 +448,10 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "undrain", mixinStandardHelpOptions = true, description = "End a drain; the region ramps back.")
+  @Command(name = "undrain", description = "End a drain; the region ramps back.")
   static final class Undrain extends RegionMutation {}
 
-  @Command(name = "fail", mixinStandardHelpOptions = true, description = "Take a region out at once.")
+  @Command(name = "fail", description = "Take a region out at once.")
   static final class Fail extends RegionMutation {
     @Mixin Expiry expiry;
 
@@ -459,11 +462,11 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "restore", mixinStandardHelpOptions = true,
+  @Command(name = "restore",
       description = "Undo an operator fail; the region ramps back.")
   static final class Restore extends RegionMutation {}
 
-  @Command(name = "promote", mixinStandardHelpOptions = true,
+  @Command(name = "promote",
       description = "Promote a successor for a home region and fence the old home.")
   static final class Promote extends Mutation {
     @Parameters(index = "0", paramLabel = "HOME", description = "the home region")
@@ -487,7 +490,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "unpromote", mixinStandardHelpOptions = true,
+  @Command(name = "unpromote",
       description = "Give a promoted home back (fail back) and lift its fence.")
   static final class Unpromote extends Mutation {
     @Parameters(index = "0", paramLabel = "HOME", description = "the home region")
@@ -499,7 +502,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "pin", mixinStandardHelpOptions = true,
+  @Command(name = "pin",
       description = "Send a client zone to one region (--to) or split it by weight (--weight, repeated).")
   static final class Pin extends Mutation {
     @Parameters(index = "0", paramLabel = "ZONE", description = "the client zone")
@@ -534,7 +537,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "unpin", mixinStandardHelpOptions = true, description = "Remove a client zone's weights.")
+  @Command(name = "unpin", description = "Remove a client zone's weights.")
   static final class Unpin extends Mutation {
     @Parameters(index = "0", paramLabel = "ZONE", description = "the client zone")
     String zone;
@@ -545,7 +548,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "freeze", mixinStandardHelpOptions = true, description = "Freeze automation (failback, ramps,"
+  @Command(name = "freeze", description = "Freeze automation (failback, ramps,"
       + " drain steps, promotions); failover of unhealthy regions still happens.")
   static final class Freeze extends Mutation {
     @Mixin Expiry expiry;
@@ -562,7 +565,7 @@ public final class Ctl implements Callable<Integer> {
     }
   }
 
-  @Command(name = "unfreeze", mixinStandardHelpOptions = true, description = "Unfreeze automation.")
+  @Command(name = "unfreeze", description = "Unfreeze automation.")
   static final class Unfreeze extends Mutation {
     @Override
     String path() {
