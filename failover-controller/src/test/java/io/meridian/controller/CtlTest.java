@@ -36,7 +36,7 @@ class CtlTest {
       assertTrue(dry.out.matches("(?s).*us-central\\s+ACTIVE\\s+400\\.0\\s+800\\.0.*"), dry.out);
 
       Out weak = ctl("--admin", admin, "--token", "viewer-token", "fail", "us-west", "--reason", "x");
-      assertEquals(1, weak.code);
+      assertEquals(Ctl.AUTH, weak.code);
       assertTrue(weak.err.startsWith("REFUSED (403 FORBIDDEN)"), weak.err);
 
       Out usage = ctl("--admin", admin, "drain", "us-east");

@@ -23,15 +23,16 @@ import picocli.CommandLine.Parameters;
 @Command(name = "meridian", mixinStandardHelpOptions = true, version = "meridian 0.1.0",
     description = "Global traffic router and failover control plane: GeoDNS, L7 proxy, health checking and a "
         + "failover controller in one system.",
-    subcommands = {Main.Run.class, Main.DemoCmd.class, Main.ConfigCmd.class, Main.Ctl.class,
+    subcommands = {Main.Run.class, Main.DemoCmd.class, Main.ConfigCmd.class, Main.Completion.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
   public static void main(String[] args) {
     configureLogging();
     if (args.length > 0 && args[0].equals("ctl")) {
-      // ctl has its own argument grammar (sub-commands, --reason ...): hand it over untouched
-      System.exit(Ctl.invoke(java.util.Arrays.copyOfRange(args, 1, args.length)));
+      // ctl lives beside the admin API it talks to, in failover-controller, with its own exit codes
+      System.exit(io.meridian.controller.cli.Ctl.run(java.util.Arrays.copyOfRange(args, 1, args.length),
+          System.out, System.err));
     }
     int code = commandLine(new Main()).execute(args);
     // run and demo return only once the JVM is already shutting down (their shutdown hook has run): calling
@@ -46,7 +47,12 @@ public final class Main implements Callable<Integer> {
    * in logs captured through a pseudo-terminal and on terminals that do not render them.
    */
   static CommandLine commandLine(Object command) {
-    return new CommandLine(command).setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+    CommandLine cl = new CommandLine(command);
+    if (command instanceof Main) {
+      // ctl's own command line (main() hands 'ctl ...' straight to it): here for 'help ctl' and completion
+      cl.addSubcommand("ctl", io.meridian.controller.cli.Ctl.commandLine(System.out, System.err));
+    }
+    return cl.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
   }
 
   static void configureLogging() {
@@ -229,22 +235,27 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  @Command(name = "ctl", description = "Operate a running controller through its admin API "
-      + "(status, drain, undrain, fail, restore, promote, unpromote, freeze, unfreeze, events) with a token from"
-      + " admin.tokens: --token TOKEN or $MERIDIAN_TOKEN. Run 'meridian ctl --help'.",
-      mixinStandardHelpOptions = false)
-  static final class Ctl implements Callable<Integer> {
-    @Parameters(arity = "0..*", paramLabel = "ARGS")
-    String[] args = new String[0];
+  @Command(name = "completion", mixinStandardHelpOptions = true,
+      description = "Print a shell completion script for meridian and all its commands (ctl's included): "
+          + "source <(meridian completion bash), or in zsh source <(meridian completion zsh).")
+  static final class Completion implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "SHELL", description = "bash or zsh")
+    String shell;
 
     @Override
     public Integer call() {
-      return invoke(args);
+      return print(shell, System.out, System.err);
     }
 
-    static int invoke(String[] args) {
-      // The CLI lives beside the admin API it talks to, in failover-controller.
-      return io.meridian.controller.cli.Ctl.run(args, System.out, System.err);
+    static int print(String shell, PrintStream out, PrintStream err) {
+      if (!shell.equals("bash") && !shell.equals("zsh")) {
+        err.println("meridian completion: SHELL is bash or zsh, not '" + shell + "'");
+        return 2;
+      }
+      // one script for both: picocli's bash script loads zsh's bashcompinit when it runs in zsh
+      out.print(picocli.AutoComplete.bash("meridian", commandLine(new Main())));
+      out.flush();
+      return 0;
     }
   }
 }
