@@ -144,6 +144,7 @@ class EtcdMultiProcessTest {
     etcd.stop(true);
     dns.restart();
     awaitValue(() -> dig(US), "127.0.20.1", Duration.ofSeconds(60), dns);
+    awaitTrue(() -> dnsPlanStatus().containsKey("version"), Duration.ofSeconds(30), dns); // ops listener bound
     JsonObject status = dnsPlanStatus();
     assertEquals(beforeRestart, status.getLong("version"), "served from disk: " + status);
     assertTrue(dns.log().contains("resuming from the last plan on disk"), dns.log());
