@@ -54,10 +54,33 @@ class RegionRateLimiterTest {
   }
 
   @Test
+  void aLowRateStillAdmitsTwoRequestsAtOnceAndHoldsItsRateOverAnySecond() {
+    // a proxy's share of a region can be a few requests/s: two clients arriving together must not be turned away
+    RegionRateLimiter l = new RegionRateLimiter(T0);
+    l.setRate(26.7, T0); // 80 rps allowed, three proxies: one request per 37.5 ms
+    int n = 0;
+    while (l.tryAcquire(T0)) {
+      n++;
+    }
+    assertEquals(RegionRateLimiter.MIN_BURST, n);
+    List<Long> admitted = new ArrayList<>();
+    for (long t = T0 + 1_000 * MS; t < T0 + 6_000 * MS; t += MS) { // flooded: 1,000 offered per second
+      if (l.tryAcquire(t)) {
+        admitted.add(t);
+      }
+    }
+    assertTrue(maxInWindow(admitted, 1_000 * MS) <= 26.7 + RegionRateLimiter.MIN_BURST,
+        "max " + maxInWindow(admitted, 1_000 * MS));
+    assertEquals(5 * 26.7, admitted.size(), 3, "and it does admit the rate");
+  }
+
+  @Test
   void aRaisedRateTakesEffectAtOnceAndALoweredOneKeepsTheDebt() {
     RegionRateLimiter l = new RegionRateLimiter(T0);
     l.setRate(1, T0); // one per second
-    assertTrue(l.tryAcquire(T0));
+    for (int i = 0; i < RegionRateLimiter.MIN_BURST; i++) {
+      assertTrue(l.tryAcquire(T0));
+    }
     assertFalse(l.tryAcquire(T0 + 10 * MS));
     l.setRate(1000, T0 + 10 * MS); // the second of debt is now one millisecond of debt
     assertTrue(l.tryAcquire(T0 + 10 * MS), "not held back by the old, slow interval");
