@@ -168,12 +168,17 @@ public final class MeridianNode {
           }
           chain = chain.compose(v -> {
             OpsEndpoints ops = OpsEndpoints.create(vertx, r.label());
-            if (r == RoleName.DNS || r == RoleName.PROXY) {
-              PlanStatus.register(ops, bus);
-            }
             Role role = r.factory.apply(new RoleContext(vertx, config, bus, geo, ops));
             node.roles.add(role);
-            return role.start().onSuccess(x -> LOG.info("role {} started", r.label()));
+            return role.start().onSuccess(x -> {
+              // after the role's start: a role may register a check named "plan" of its own (the proxy's "a plan
+              // is present"), and a later registration under the same name replaces the earlier one; the entry
+              // operators read for the served plan's version, age and source is this one
+              if (r == RoleName.DNS || r == RoleName.PROXY) {
+                PlanStatus.register(ops, bus);
+              }
+              LOG.info("role {} started", r.label());
+            });
           });
         }
         watcher.onChange(cfg -> {
