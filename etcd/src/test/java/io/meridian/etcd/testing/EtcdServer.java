@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Assumptions;
  */
 public final class EtcdServer implements AutoCloseable {
   private final Path binary;
+  /** The address etcd listens on (clients and peers): 127.0.0.1 unless {@link #startOn} names another. */
+  private final String host;
   private final Path dataDir;
   private final int clientPort;
   private final int peerPort;
@@ -34,8 +36,9 @@ public final class EtcdServer implements AutoCloseable {
   private List<String> tlsCurl = List.of();
   private String scheme = "http";
 
-  private EtcdServer(Path binary, Path dataDir, int clientPort, int peerPort, List<String> extraArgs) {
+  private EtcdServer(Path binary, String host, Path dataDir, int clientPort, int peerPort, List<String> extraArgs) {
     this.binary = binary;
+    this.host = host;
     this.dataDir = dataDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
@@ -71,7 +74,17 @@ public final class EtcdServer implements AutoCloseable {
   }
 
   public static EtcdServer start(Path dataDir, String... extraArgs) throws IOException, InterruptedException {
-    EtcdServer s = new EtcdServer(requireBinary(), dataDir, freePort(), freePort(), List.of(extraArgs));
+    EtcdServer s = new EtcdServer(requireBinary(), "127.0.0.1", dataDir, freePort(), freePort(), List.of(extraArgs));
+    s.launch();
+    return s;
+  }
+
+  /**
+   * etcd on another local address than 127.0.0.1, e.g. one added to {@code lo} that processes in network
+   * namespaces reach through a veth (the failover drill's netns mode); its ports are free on that address.
+   */
+  public static EtcdServer startOn(String host, Path dataDir) throws IOException, InterruptedException {
+    EtcdServer s = new EtcdServer(requireBinary(), host, dataDir, freePort(host), freePort(host), List.of());
     s.launch();
     return s;
   }
@@ -82,7 +95,7 @@ public final class EtcdServer implements AutoCloseable {
    */
   public static EtcdServer startTls(Path dataDir, Path ca, Path cert, Path key, Path clientCert, Path clientKey)
       throws IOException, InterruptedException {
-    EtcdServer s = new EtcdServer(requireBinary(), dataDir, freePort(), freePort(), List.of("--cert-file",
+    EtcdServer s = new EtcdServer(requireBinary(), "127.0.0.1", dataDir, freePort(), freePort(), List.of("--cert-file",
         cert.toString(), "--key-file", key.toString(), "--trusted-ca-file", ca.toString(), "--client-cert-auth"));
     s.scheme = "https";
     s.tlsCurl = List.of("--cacert", ca.toString(), "--cert", clientCert.toString(), "--key", clientKey.toString());
@@ -96,8 +109,14 @@ public final class EtcdServer implements AutoCloseable {
     }
   }
 
+  private static int freePort(String host) throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    }
+  }
+
   public String endpoint() {
-    return scheme + "://127.0.0.1:" + clientPort;
+    return scheme + "://" + host + ":" + clientPort;
   }
 
   public int clientPort() {
@@ -110,7 +129,7 @@ public final class EtcdServer implements AutoCloseable {
 
   private void launch() throws IOException, InterruptedException {
     Files.createDirectories(dataDir);
-    String peer = "http://127.0.0.1:" + peerPort;
+    String peer = "http://" + host + ":" + peerPort;
     List<String> cmd = new java.util.ArrayList<>(List.of(binary.toString(), "--name", "t",
         "--data-dir", dataDir.resolve("data").toString(),
         "--listen-client-urls", endpoint(), "--advertise-client-urls", endpoint(),
