@@ -5,16 +5,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** A real {@code meridian run} in its own JVM, started from the test's class path; output goes to a log file. */
+/**
+ * A real {@code meridian run} in its own JVM, started from the test's class path; output goes to a log file.
+ * {@link #command} starts any other command the same way (the drill's region apps, {@code ./meridian run} as users
+ * start it, a command inside a network namespace), with the same kill, pause and restart.
+ */
 final class MeridianProcess implements AutoCloseable {
   private final List<String> command;
+  private final Map<String, String> environment;
   private final Path log;
   private Process process;
 
-  private MeridianProcess(List<String> command, Path log) {
+  private MeridianProcess(List<String> command, Map<String, String> environment, Path log) {
     this.command = command;
+    this.environment = environment;
     this.log = log;
   }
 
@@ -23,14 +30,26 @@ final class MeridianProcess implements AutoCloseable {
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
         Main.class.getName(), "run", "--config", config.toString()));
     cmd.addAll(List.of(args));
-    MeridianProcess p = new MeridianProcess(cmd, log);
+    return command(cmd, Map.of(), log);
+  }
+
+  /** Starts {@code command} with {@code environment} added to this JVM's; stdout and stderr go to {@code log}. */
+  static MeridianProcess command(List<String> command, Map<String, String> environment, Path log)
+      throws IOException {
+    MeridianProcess p = new MeridianProcess(List.copyOf(command), Map.copyOf(environment), log);
     p.launch();
     return p;
   }
 
   private void launch() throws IOException {
-    process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    b.environment().putAll(environment);
+    process = b.start();
+  }
+
+  long pid() {
+    return process.pid();
   }
 
   /** SIGKILL: no shutdown hook, nothing flushed. */
@@ -55,6 +74,13 @@ final class MeridianProcess implements AutoCloseable {
     Process k = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
     if (k.waitFor(10, TimeUnit.SECONDS) && k.exitValue() != 0) {
       throw new IOException("kill -" + name + " " + process.pid() + " exited with " + k.exitValue());
+    }
+  }
+
+  /** SIGTERM without waiting, so that several processes stop at once; {@link #close} then waits for each. */
+  void terminate() {
+    if (process != null && process.isAlive()) {
+      process.destroy();
     }
   }
 
