@@ -166,8 +166,12 @@ public final class Drill implements AutoCloseable {
       }
     }
     writeRecords();
+    List<DrillWatch.DataPlanePlan> applied = new ArrayList<>();
+    for (String p : dataPlaneOpsPorts.keySet()) {
+      applied.addAll(DrillWatch.appliedPlans(p, processLog(p)));
+    }
     return DrillReport.build(s, phases, load == null ? List.of() : load.samples(),
-        dns == null ? List.of() : dns.answers(), watch, facts, stoppedBy);
+        dns == null ? List.of() : dns.answers(), watch, applied, facts, stoppedBy);
   }
 
   /** Every request and DNS query as CSV in the work directory, for analysis beyond the report. */
@@ -476,7 +480,7 @@ public final class Drill implements AutoCloseable {
     awaitTrue(leader + " is back and follows " + other, Duration.ofSeconds(90), leader,
         () -> watch.follows(leader) && other.equals(watch.leader()));
     marks.put("old_leader_follows", DrillClock.now());
-    plansFlow(leader, marks, "pin");
+    plansFlow(leader, marks, notes, "pin");
     Thread.sleep(Math.min(s.hold.toMillis(), 3000));
     phases.add(new Phase("c", "kill -9 the leading controller", start, DrillClock.now(), marks, notes));
   }
@@ -486,7 +490,8 @@ public final class Drill implements AutoCloseable {
    * to the leader when {@code via} follows) pins {@link #PIN_ZONE} to the region that serves it anyway, then unpins
    * it; each plan must reach every DNS and proxy process.
    */
-  private void plansFlow(String via, Map<String, Long> marks, String markPrefix) throws Exception {
+  private void plansFlow(String via, Map<String, Long> marks, Map<String, Object> notes, String markPrefix)
+      throws Exception {
     for (String action : List.of("pin", "unpin")) {
       long before = watch.latestPlan().version();
       JsonObject body = new JsonObject().put("reason", "drill: plans keep flowing");
@@ -502,6 +507,7 @@ public final class Drill implements AutoCloseable {
       awaitTrue("every DNS and proxy process serves plan v" + version, Duration.ofSeconds(60), "dns-1",
           () -> watch.dataPlaneNow().values().stream().allMatch(d -> d.version() >= version));
       marks.put(markPrefix + "_" + action + "_everywhere", DrillClock.now());
+      notes.put(markPrefix + "_" + action + "_version", version);
     }
   }
 
@@ -527,10 +533,11 @@ public final class Drill implements AutoCloseable {
             .allMatch(watch::follows));
     marks.put("leader_again", DrillClock.now());
     String follower = CONTROLLERS.stream().filter(c -> !c.equals(watch.leader())).findFirst().orElseThrow();
-    plansFlow(follower, marks, "pin");
+    Map<String, Object> notes = new LinkedHashMap<>();
+    plansFlow(follower, marks, notes, "pin");
     Thread.sleep(Math.min(s.hold.toMillis(), 3000));
     phases.add(new Phase("d", "etcd stopped for " + s.etcdOutage.toSeconds() + " s", start, DrillClock.now(),
-        marks, Map.of()));
+        marks, notes));
   }
 
   // ---- (e) one checker partitioned from one region

@@ -28,6 +28,7 @@ final class DrillLoad {
   static final List<String> CONTINENTS = List.of("NA", "EU", "AS");
   static final int SUBNETS_PER_CONTINENT = 256;
   private static final int TIMER_MS = 2;
+  private static final int CATCH_UP_MS = 20;
 
   /**
    * One request.
@@ -86,11 +87,11 @@ final class DrillLoad {
   private void tick() {
     long due = (long) ((System.nanoTime() - startNanos) * rps / 1e9);
     long backlog = due - sent;
-    // A stall of the drill's own JVM (a GC, the machine's other load) is not replayed as a burst, which would be
-    // the driver's artefact, not the clients' (a constant rate is the load asked for): beyond what one timer tick
-    // is due (and at least one request), the backlog is dropped and counted, so the report can say the rate was
-    // not held.
-    long maxBurst = Math.max(1, (long) Math.ceil(rps * TIMER_MS / 1000.0));
+    // A stall of the drill's own JVM (a GC, the machine's other load) is not replayed as one burst, which would be
+    // the driver's artefact, not the clients' (a constant rate is the load asked for). A timer that fires a few
+    // milliseconds late is normal on a loaded machine: up to 20 ms of backlog is sent at once; beyond that the
+    // backlog is dropped and counted, so the report can say the rate was not held.
+    long maxBurst = Math.max(1, (long) Math.ceil(rps * CATCH_UP_MS / 1000.0));
     if (backlog > maxBurst) {
       skipped += backlog - maxBurst;
       synchronized (skips) {

@@ -45,11 +45,14 @@ final class DrillReport {
   private final List<DrillWatch.Leadership> leadership;
   private final List<DrillWatch.Metric> metrics;
   private final Map<String, Object> facts;
+  /** When each data plane applied each plan, from its own log (see {@link DrillWatch#appliedPlans}). */
+  private final List<DrillWatch.DataPlanePlan> applied;
 
   private DrillReport(Drill.Settings s, List<DrillLoad.Sample> samples, List<DrillDns.Answer> answers,
-      DrillWatch watch, Map<String, Object> facts) {
+      DrillWatch watch, List<DrillWatch.DataPlanePlan> applied, Map<String, Object> facts) {
     this.s = s;
     this.facts = facts;
+    this.applied = applied;
     this.samples = samples.stream().sorted(Comparator.comparingLong(DrillLoad.Sample::sentMicros)).toList();
     this.answers = answers.stream().sorted(Comparator.comparingLong(DrillDns.Answer::sentMicros)).toList();
     this.plans = watch == null ? List.of() : watch.plans();
@@ -61,8 +64,9 @@ final class DrillReport {
   }
 
   static DrillReport build(Drill.Settings s, List<Drill.Phase> phases, List<DrillLoad.Sample> samples,
-      List<DrillDns.Answer> answers, DrillWatch watch, Map<String, Object> facts, String stoppedBy) {
-    DrillReport r = new DrillReport(s, samples, answers, watch, facts);
+      List<DrillDns.Answer> answers, DrillWatch watch, List<DrillWatch.DataPlanePlan> applied,
+      Map<String, Object> facts, String stoppedBy) {
+    DrillReport r = new DrillReport(s, samples, answers, watch, applied, facts);
     r.header(phases, facts);
     Map<String, Drill.Phase> byId = new LinkedHashMap<>();
     phases.forEach(p -> byId.put(p.id(), p));
@@ -208,12 +212,12 @@ final class DrillReport {
     Map<String, Long> adopted = new LinkedHashMap<>();
     if (out != null) {
       for (String dp : dataPlaneNames()) {
-        adopted.put(dp, first(dataPlanes, d -> d.process().equals(dp) && d.version() >= out.version()
-            && d.micros() >= kill, DrillWatch.DataPlanePlan::micros));
+        adopted.put(dp, adoption(dp, out.version(), kill));
       }
     }
-    line("data planes serve that plan:       %s", adopted.entrySet().stream()
-        .map(e -> e.getKey() + " " + rel(e.getValue(), kill)).collect(Collectors.joining(", ")));
+    line("data planes apply that plan:       %s (%s)", adopted.entrySet().stream()
+        .map(e -> e.getKey() + " " + rel(e.getValue(), kill)).collect(Collectors.joining(", ")), applied.isEmpty()
+        ? "seen in their /readyz, polled every " + DrillWatch.DATA_PLANE_POLL_MS + " ms" : "the time in their logs");
     JsonObject aj = new JsonObject();
     adopted.forEach((k, v) -> aj.put(k, secs(v, kill)));
     pj.put("data_planes_on_plan_s", aj);
@@ -351,9 +355,8 @@ final class DrillReport {
         p.notes().get("killed_leader"), newLeader, rel(elected, kill), rel(polled, kill),
         Drill.seconds(s.leaseTtl));
     line("the old leader restarted and follows %s; a pin sent to it reached every data plane %s after it was sent,"
-        + " the unpin %s", rel(p.marks().get("old_leader_follows"), kill),
-        rel(p.marks().get("pin_pin_everywhere"), p.marks().get("pin_pin_sent")),
-        rel(p.marks().get("pin_unpin_everywhere"), p.marks().get("pin_unpin_sent")));
+        + " the unpin %s", rel(p.marks().get("old_leader_follows"), kill), pinReached(p, "pin"),
+        pinReached(p, "unpin"));
     pj.put("takeover_s", secs(elected != null ? elected : polled, kill)).put("takeover_seen_s", secs(polled, kill));
     check("c", "a new leader took over", newLeader + " " + rel(elected != null ? elected : polled, kill), "yes",
         polled != null, false);
@@ -379,8 +382,7 @@ final class DrillReport {
         (start - stop) / 1e6, String.join(", ", disconnected));
     line("etcd back: data planes reconnected %s", String.join(", ", reconnected));
     line("leader again %s after etcd was back; a pin reached every data plane %s after it was sent",
-        rel(p.marks().get("leader_again"), start),
-        rel(p.marks().get("pin_pin_everywhere"), p.marks().get("pin_pin_sent")));
+        rel(p.marks().get("leader_again"), start), pinReached(p, "pin"));
     // while etcd was down: both DNS servers answered every second, the proxies served
     List<String> perServer = new ArrayList<>();
     boolean dnsEverySecond = true;
@@ -603,6 +605,32 @@ final class DrillReport {
       sum += e.getValue() - atStart.getOrDefault(e.getKey(), 0.0);
     }
     return sum;
+  }
+
+  /** From the command sent until the last data plane applied its plan (by their logs where they have them). */
+  private String pinReached(Drill.Phase p, String action) {
+    Long sent = p.marks().get("pin_" + action + "_sent");
+    Object version = p.notes().get("pin_" + action + "_version");
+    if (sent == null || version == null) {
+      return "-";
+    }
+    Long last = sent;
+    for (String dp : dataPlaneNames()) {
+      Long at = adoption(dp, ((Number) version).longValue(), sent);
+      last = at == null || last == null ? null : Math.max(last, at);
+    }
+    return rel(last, sent);
+  }
+
+  /**
+   * When data plane {@code process} first served plan {@code version} or later, after {@code after}: the time in its
+   * own log when there is one, else when the drill's /readyz poll saw it.
+   */
+  private Long adoption(String process, long version, long after) {
+    Long logged = first(applied, d -> d.process().equals(process) && d.version() >= version && d.micros() >= after,
+        DrillWatch.DataPlanePlan::micros);
+    return logged != null ? logged : first(dataPlanes, d -> d.process().equals(process) && d.version() >= version
+        && d.micros() >= after, DrillWatch.DataPlanePlan::micros);
   }
 
   private static List<String> dataPlaneNames() {

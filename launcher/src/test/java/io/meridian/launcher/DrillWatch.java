@@ -30,10 +30,12 @@ import java.util.function.Consumer;
  * saw it.
  */
 final class DrillWatch {
-  static final long PLAN_POLL_MS = 100;
-  static final long DATA_PLANE_POLL_MS = 50;
+  // The drill shares a small machine with everything it runs: it polls no faster than its waits and its report
+  // need. When a data plane applied a plan is read from the process's own log (see appliedPlans), not from here.
+  static final long PLAN_POLL_MS = 250;
+  static final long DATA_PLANE_POLL_MS = 250;
   static final long LEADERSHIP_POLL_MS = 250;
-  static final long METRICS_POLL_MS = 250;
+  static final long METRICS_POLL_MS = 500;
 
   record RegionView(String health, String lifecycle, double share, double loadRps, double allowedRps,
       double capacityRps, boolean eligible) {}
@@ -65,6 +67,7 @@ final class DrillWatch {
   private final String token;
   private final List<Long> timers = new ArrayList<>();
   private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+  private final Map<String, Runnable> planFetchers = new ConcurrentHashMap<>();
   private volatile boolean running = true;
 
   private final TreeMap<Long, PlanView> plans = new TreeMap<>();
@@ -91,6 +94,7 @@ final class DrillWatch {
 
   void controller(String name, int adminPort) {
     poll(name + " plan", adminPort, "/v1/plan", PLAN_POLL_MS, body -> onPlan(new JsonObject(body)));
+    planFetchers.put(name, () -> fetch(adminPort, "/v1/plan", body -> onPlan(new JsonObject(body))));
     poll(name + " regions", adminPort, "/v1/regions", LEADERSHIP_POLL_MS, body -> onRegions(name,
         new JsonObject(body)), () -> onUnreachable(name));
     stream(name, adminPort, "/v1/events", j -> onEvent(name, j));
@@ -133,6 +137,19 @@ final class DrillWatch {
             });
       }));
     }
+  }
+
+  /** One GET now (a plan announced on the event stream is read at once rather than at the next poll). */
+  private void fetch(int port, String path, Consumer<String> onBody) {
+    client.request(options(port, path).setIdleTimeout(2000).setConnectTimeout(1000))
+        .compose(req -> req.send().compose(resp -> resp.body()))
+        .onSuccess(b -> {
+          try {
+            onBody.accept(b.toString());
+          } catch (RuntimeException notJson) {
+            // the next poll reads it
+          }
+        });
   }
 
   private RequestOptions options(int port, String path) {
@@ -231,6 +248,12 @@ final class DrillWatch {
     }
     Event e = new Event(DrillClock.micros(at), DrillClock.now(), controller, j.getString("type"),
         j.getString("region"), j.getString("message", ""));
+    if ("plan_published".equals(e.type())) {
+      Runnable fetch = planFetchers.get(controller);
+      if (fetch != null) {
+        fetch.run();
+      }
+    }
     synchronized (events) {
       // both controllers may carry the same event (plans, leadership): keep the first copy
       if (eventKeys.add(e.type() + "|" + e.region() + "|" + at + "|" + e.message())) {
@@ -288,7 +311,8 @@ final class DrillWatch {
     synchronized (metrics) {
       for (String line : text.split("\n")) {
         if (line.startsWith("meridian_proxy_retries_total{") || line.startsWith("meridian_proxy_shed_total{")
-            || line.startsWith("meridian_proxy_capacity_spills_total{")) {
+            || line.startsWith("meridian_proxy_capacity_spills_total{")
+            || line.startsWith("meridian_proxy_region_limit_rps{") || line.startsWith("meridian_proxy_region_share{")) {
           int sp = line.lastIndexOf(' ');
           String series = line.substring(0, sp);
           double v = Double.parseDouble(line.substring(sp + 1));
@@ -341,6 +365,24 @@ final class DrillWatch {
       Leadership l = lastLeadership.get(controller);
       return l != null && !l.leads() && !l.leaderId().isEmpty();
     }
+  }
+
+  /**
+   * When each DNS and proxy process applied each plan, by its own clock: the "applied plan vN from etcd" lines of
+   * its log (the etcd bus writes one per plan it applies), as records with {@code connected} true.
+   */
+  static List<DataPlanePlan> appliedPlans(String process, String log) {
+    List<DataPlanePlan> out = new ArrayList<>();
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("(?m)^(\\S+Z) .* applied plan v(\\d+) from etcd").matcher(log);
+    while (m.find()) {
+      try {
+        out.add(new DataPlanePlan(DrillClock.micros(m.group(1)), process, Long.parseLong(m.group(2)), true));
+      } catch (RuntimeException notATimestamp) {
+        // a line of another format
+      }
+    }
+    return out;
   }
 
   List<DataPlanePlan> dataPlanes() {
