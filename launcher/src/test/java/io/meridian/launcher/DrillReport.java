@@ -429,6 +429,15 @@ final class DrillReport {
             : "its probes pass a forwarder that now accepts and never answers", region,
         rel(p.marks().get("seen_failed_by_" + vp), cut), (heal - cut) / 1e6);
     noFailover(p, "e", cut, p.endMicros(), pj);
+    List<String> changed = new ArrayList<>();
+    for (DrillWatch.PlanView pl : plansInForce(cut, p.endMicros())) {
+      DrillWatch.RegionView r = pl.region(region);
+      if (!"HEALTHY".equals(r.health()) || !"ACTIVE".equals(r.lifecycle()) || r.share() < 0.999) {
+        changed.add("v" + pl.version() + " " + r.health() + "/" + r.lifecycle() + "/" + r.share());
+      }
+    }
+    check("e", "no plan changed " + region + " (HEALTHY, ACTIVE, share 1 throughout)",
+        changed.isEmpty() ? "unchanged" : String.join(", ", changed), "unchanged", changed.isEmpty(), false);
   }
 
   private void impairment(Drill.Phase p, JsonObject pj) {
