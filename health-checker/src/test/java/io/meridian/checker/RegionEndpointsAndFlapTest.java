@@ -106,7 +106,9 @@ class RegionEndpointsAndFlapTest {
       mark = h.mark();
       app.slow(200);
       HealthReport failed = h.await(mark, r -> us(r).health() == Health.FAILED, Duration.ofSeconds(3));
-      assertTrue(us(failed).detail().contains("timeout after 80ms waiting for first byte"), us(failed).detail());
+      // the timeout adapts to the 30 ms answers it saw (a little above 80 ms), never below the configured 80 ms
+      assertTrue(us(failed).detail().matches("(?s).*timeout after (8\\d|9\\d|1\\d\\d)ms waiting for first byte.*"),
+          us(failed).detail());
     } finally {
       get(h.role.stop());
     }

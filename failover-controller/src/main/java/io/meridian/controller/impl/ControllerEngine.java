@@ -1,5 +1,6 @@
 package io.meridian.controller.impl;
 
+import io.meridian.checker.HealthQuorum;
 import io.meridian.config.ControllerConfig;
 import io.meridian.config.MeridianConfig;
 import io.meridian.config.RegionConfig;
@@ -243,8 +244,10 @@ public final class ControllerEngine {
     switch (run.lifecycle()) {
       case ACTIVE, RECOVERING -> {
         if (h == Health.FAILED) {
+          HealthQuorum.Verdict why = health.explain(id, now);
           events.add(event(now, "region_failed", id, "health: a quorum of vantage points reports " + id
-              + " failed; its traffic moves to the nearest regions with headroom"));
+              + " failed; its traffic moves to the nearest regions with headroom"
+              + (why == null ? "" : " (" + why.reason() + ")")));
           return run.to(Lifecycle.FAILED, 0, now, "health: failed by quorum");
         }
         if (drain) {

@@ -29,6 +29,10 @@ final class HealthView {
   }
 
   void accept(HealthReport report) {
+    if (report.isGone()) {
+      latest.remove(report.vantagePoint()); // its lease expired or it stopped: it leaves the electorate
+      return;
+    }
     HealthReport prev = latest.get(report.vantagePoint());
     if (prev == null || report.sequence() > prev.sequence() || report.at().isAfter(prev.at())) {
       latest.put(report.vantagePoint(), report);
@@ -44,8 +48,13 @@ final class HealthView {
 
   /** The combined verdict for a region at {@code now}. */
   Health verdict(String region, Instant now) {
-    HealthQuorum.Verdict v = quorum.evaluate(List.of(region), latest.values(), traffic.values(), now).get(region);
+    HealthQuorum.Verdict v = explain(region, now);
     return v == null ? Health.UNKNOWN : v.health();
+  }
+
+  /** The combined verdict with its votes and reason (for events and logs); null before the quorum is set. */
+  HealthQuorum.Verdict explain(String region, Instant now) {
+    return quorum.evaluate(List.of(region), latest.values(), traffic.values(), now).get(region);
   }
 
   /** Highest replication watermark any fresh report shows {@code region} having applied from {@code source}. */
