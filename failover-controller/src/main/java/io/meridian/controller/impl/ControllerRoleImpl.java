@@ -176,6 +176,9 @@ public final class ControllerRoleImpl implements ControllerRole {
 
   void emit(JsonObject event) {
     metrics.events.labelValues(event.getString("type")).inc();
+    // every event also goes to the log, so that an on-call engineer grepping it sees what happened and why
+    LOG.info("event {}{}: {}", event.getString("type"),
+        event.getString("region") == null ? "" : " " + event.getString("region"), event.getString("message"));
     for (Consumer<JsonObject> l : eventListeners) {
       try {
         l.accept(event);
