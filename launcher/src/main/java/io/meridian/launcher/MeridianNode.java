@@ -171,6 +171,7 @@ public final class MeridianNode {
             if (r == RoleName.DNS || r == RoleName.PROXY) {
               PlanStatus.register(ops, bus);
             }
+            ConfigStatus.register(ops, watcher);
             Role role = r.factory.apply(new RoleContext(vertx, config, bus, geo, ops));
             node.roles.add(role);
             return role.start().onSuccess(x -> LOG.info("role {} started", r.label()));
