@@ -74,6 +74,7 @@ class CtlCommandsTest {
       new Row("--admin ADMIN --token viewer-token status", 0, "AUTOMATION FROZEN: change window"),
       new Row(OP + "unfreeze --reason over", 0, "APPLIED:"),
       new Row("--admin ADMIN --token viewer-token audit --limit 3", 0, "REASON"),
+      new Row("--admin ADMIN --token viewer-token audit --limit 1", 0, " olga "), // who did it: the token's name
       new Row("--admin ADMIN --token viewer-token audit --limit 3 --output json", 0, "over"));
 
   @Test

@@ -305,8 +305,8 @@ public final class Ctl implements Callable<Integer> {
       out.printf(Locale.ROOT, "%-24s %-12s %-10s %-14s %s%n", "AT", "BY", "ACTION", "TARGET", "REASON");
       for (Object o : entries) {
         JsonObject e = o instanceof JsonObject j ? j : new JsonObject();
-        out.printf(Locale.ROOT, "%-24s %-12s %-10s %-14s %s%n", str(e, "at"), str(e, "by"), str(e, "action"),
-            str(e, "target"), str(e, "reason"));
+        out.printf(Locale.ROOT, "%-24s %-12s %-10s %-14s %s%n", str(e, "at"),
+            str(e, e.containsKey("who") ? "who" : "by"), str(e, "action"), str(e, "target"), str(e, "reason"));
       }
       return OK;
     }

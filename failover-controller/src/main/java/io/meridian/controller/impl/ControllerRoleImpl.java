@@ -176,9 +176,12 @@ public final class ControllerRoleImpl implements ControllerRole {
 
   void emit(JsonObject event) {
     metrics.events.labelValues(event.getString("type")).inc();
-    // every event also goes to the log, so that an on-call engineer grepping it sees what happened and why
-    LOG.info("event {}{}: {}", event.getString("type"),
-        event.getString("region") == null ? "" : " " + event.getString("region"), event.getString("message"));
+    // every event also goes to the log, so that an on-call engineer grepping it sees what happened and why (a
+    // published plan is logged where it is published)
+    if (!"plan_published".equals(event.getString("type"))) {
+      LOG.info("event {}{}: {}", event.getString("type"),
+          event.getString("region") == null ? "" : " " + event.getString("region"), event.getString("message"));
+    }
     for (Consumer<JsonObject> l : eventListeners) {
       try {
         l.accept(event);
