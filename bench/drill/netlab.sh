@@ -344,7 +344,11 @@ cmd_impair() {
   rm -f "$STATE/vp$i.stats"
   # setsid: the program outlives this script and the caller's process group; its stdio is a log file, so a
   # caller reading this script's output is not kept waiting by it
-  setsid ip netns exec "$(ns_name "$i")" "$bin" --queue "$q" --loss "$loss" --delay "$delay" --jitter "$jitter" \
+  # SCHED_FIFO 1 where allowed: netem's delays run on kernel timers, netq's in a process, which a busy machine
+  # would otherwise make late (it sleeps between packets, and the kernel caps real-time tasks at 95 % of a CPU)
+  local rt=()
+  if command -v chrt >/dev/null && chrt -f 1 true 2>/dev/null; then rt=(chrt -f 1); fi
+  setsid "${rt[@]}" ip netns exec "$(ns_name "$i")" "$bin" --queue "$q" --loss "$loss" --delay "$delay" --jitter "$jitter" \
     --seed "$seed" --stats "$STATE/vp$i.stats" --pidfile "$pidf" </dev/null >>"$STATE/vp$i.log" 2>&1 &
   local launched=$! k
   for ((k = 0; k < 50; k++)); do [[ -s $pidf ]] && break; sleep 0.1; done
@@ -365,7 +369,7 @@ cmd_impair() {
   ipt "$i" -A PREROUTING -j MDRILL-IN
   echo "$(ns_name "$i"): impaired TCP with $LAB_ADDR ports $ports ($dir): loss $loss% delay $delay ms +- $jitter ms" \
     "(uniform, per packet and direction; like: tc netem delay ${delay}ms ${jitter}ms loss $loss%)," \
-    "queue $q, netq pid $(netq_pid "$i"), seed $seed"
+    "queue $q, netq pid $(netq_pid "$i")${rt:+ (SCHED_FIFO 1)}, seed $seed"
 }
 
 cmd_partition() {
@@ -491,8 +495,10 @@ cmd_selftest() {
   if ((!force)) && ip netns list 2>/dev/null | grep -qE "^${NS_PREFIX}[0-9]+"; then
     die "selftest: a lab is up (ip netns list shows $NS_PREFIX*); it would be torn down. Run down first, or --force"
   fi
-  local work; work=$(mktemp -d /tmp/mdrill-selftest.XXXXXX)
-  trap 'stop_server; cmd_down >/dev/null; rm -rf "$work"' EXIT
+  # global, not local: the EXIT trap may run after this function's scope is gone (set -e)
+  selftest_work=$(mktemp -d /tmp/mdrill-selftest.XXXXXX)
+  local work=$selftest_work
+  trap 'stop_server; cmd_down >/dev/null; rm -rf "$selftest_work"' EXIT
   trap 'exit 130' INT TERM
 
   echo "== netlab selftest: $(nproc) cores, kernel $(uname -r), $count curls per phase ($pcount partitioned)"
@@ -534,8 +540,8 @@ cmd_selftest() {
   read -r -a o < <(grep '^impaired,other-port ' "$work/rows")
   read -r -a p < <(grep '^partitioned ' "$work/rows")
   read -r -a h < <(grep '^healed ' "$work/rows")
-  seen=$(grep -o ' seen=[0-9]*' "$work/stats.txt" | cut -d= -f2)
-  dropped=$(grep -o ' dropped=[0-9]*' "$work/stats.txt" | cut -d= -f2)
+  seen=$(sed -n 's/^seen=\([0-9]*\) .*/\1/p' "$work/stats.txt")
+  dropped=$(sed -n 's/^seen=.* dropped=\([0-9]*\) .*/\1/p' "$work/stats.txt")
   check() { if awk "BEGIN{exit !($2)}"; then echo "PASS $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi; }
   check "baseline: every request answered" "${b[3]} == 0"
   check "impaired: p50 >= 200 ms (two round trips, each 2 x 100 ms on average)" "${i[5]} >= 200"
