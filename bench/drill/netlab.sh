@@ -40,12 +40,13 @@ usage: netlab.sh COMMAND ...   (as root)
                         namespaces above N, heal 1..N; then check a TCP connection from each namespace to a
                         throwaway server on 10.77.0.1 and print one line per namespace. Idempotent.
   exec I CMD [ARG...]   run CMD inside mdrill-vpI, in place: the pid the caller started becomes CMD's pid
-  impair I --ports P1[,P2...] [--loss PCT] [--delay MS] [--jitter MS] [--seed N] [--dir both|out|in]
+  impair I --ports P1[,P2...] [--loss PCT] [--delay MS] [--jitter MS] [--seed N] [--dir both|out|in] [--for S]
                         queue TCP to 10.77.0.1 on those destination ports (out) and TCP from 10.77.0.1 with those
                         source ports (in) through netq: drop with probability PCT/100, otherwise delay by DELAY +-
                         JITTER ms (uniform, clamped at 0), per packet and per direction, as
                         `tc netem delay DELAY JITTER loss PCT%` on both ends of the path. Replaces I's previous
                         impairment. Defaults: loss 0, delay 0, jitter 0, dir both, a random seed (printed).
+                        --for S: netq exits after S seconds and the path is clear again (default: until heal).
   partition I PORT      silently drop TCP between mdrill-vpI and 10.77.0.1:PORT, both directions (no RST, no
                         ICMP). Adds to I's earlier partitions.
   heal I                remove I's partitions and impairment, stop its netq
@@ -309,7 +310,7 @@ cmd_impair() {
   (($# >= 1)) || usage_error "impair takes I --ports P1,P2,... [--loss PCT] [--delay MS] [--jitter MS]"
   check_index "$1"
   local i=$1; shift
-  local loss=0 delay=0 jitter=0 ports="" seed="" dir=both
+  local loss=0 delay=0 jitter=0 ports="" seed="" dir=both duration=0
   while (($#)); do
     (($# >= 2)) || usage_error "impair: $1 needs a value"
     case $1 in
@@ -319,6 +320,7 @@ cmd_impair() {
       --ports) ports=$2 ;;
       --seed) seed=$2 ;;
       --dir) dir=$2 ;;
+      --for) duration=$2 ;;
       *) usage_error "impair: unknown option $1" ;;
     esac
     shift 2
@@ -327,6 +329,7 @@ cmd_impair() {
   is_num "$delay" || usage_error "impair: --delay must be a number of ms, got '$delay'"
   is_num "$jitter" || usage_error "impair: --jitter must be a number of ms, got '$jitter'"
   [[ -z $seed ]] || is_uint "$seed" || usage_error "impair: --seed must be an integer"
+  is_uint "$duration" || usage_error "impair: --for must be a number of seconds"
   [[ $dir == both || $dir == out || $dir == in ]] || usage_error "impair: --dir must be both, out or in"
   [[ $ports =~ ^[0-9]+(,[0-9]+)*$ ]] || usage_error "impair: --ports must be P1[,P2...], got '$ports'"
   local p
@@ -349,7 +352,7 @@ cmd_impair() {
   local rt=()
   if command -v chrt >/dev/null && chrt -f 1 true 2>/dev/null; then rt=(chrt -f 1); fi
   setsid "${rt[@]}" ip netns exec "$(ns_name "$i")" "$bin" --queue "$q" --loss "$loss" --delay "$delay" --jitter "$jitter" \
-    --seed "$seed" --stats "$STATE/vp$i.stats" --pidfile "$pidf" </dev/null >>"$STATE/vp$i.log" 2>&1 &
+    --seed "$seed" --duration "$duration" --stats "$STATE/vp$i.stats" --pidfile "$pidf" </dev/null >>"$STATE/vp$i.log" 2>&1 &
   local launched=$! k
   for ((k = 0; k < 50; k++)); do [[ -s $pidf ]] && break; sleep 0.1; done
   if ! netq_pid "$i" >/dev/null; then
@@ -369,7 +372,7 @@ cmd_impair() {
   ipt "$i" -A PREROUTING -j MDRILL-IN
   echo "$(ns_name "$i"): impaired TCP with $LAB_ADDR ports $ports ($dir): loss $loss% delay $delay ms +- $jitter ms" \
     "(uniform, per packet and direction; like: tc netem delay ${delay}ms ${jitter}ms loss $loss%)," \
-    "queue $q, netq pid $(netq_pid "$i")${rt:+ (SCHED_FIFO 1)}, seed $seed"
+    "queue $q, netq pid $(netq_pid "$i")${rt:+ (SCHED_FIFO 1)}, seed $seed$( ((duration)) && echo ", for $duration s")"
 }
 
 cmd_partition() {

@@ -12,12 +12,13 @@
  * sleeps in ppoll() until the next release, the next packet or a signal.
  *
  *   netq --queue NUM --loss PCT --delay MS --jitter MS
- *        [--seed N] [--stats FILE] [--pidfile FILE]
+ *        [--seed N] [--stats FILE] [--pidfile FILE] [--duration SECONDS]
  *
  * Stats (key=value lines) are rewritten to FILE every second, on SIGUSR1 and at
  * exit. The pid file is written once the queue is bound: the caller waits for
- * it before installing the NFQUEUE rules. SIGTERM/SIGINT: the held packets are
- * accepted at once (the impairment ends), then the program exits.
+ * it before installing the NFQUEUE rules. SIGTERM/SIGINT, or the end of
+ * --duration: the held packets are accepted at once (the impairment ends), then
+ * the program exits (later packets bypass the unbound queue).
  *
  * Timing: netem's timers run in the kernel; ours in a process, so a loaded machine can make packets late. The
  * script starts netq with SCHED_FIFO priority 1 where allowed; the hold-time percentiles in the stats (measured
@@ -167,13 +168,14 @@ static void write_stats(const char *path, int queue, uint64_t seed, uint64_t sta
 static void on_signal(int sig) { if (sig == SIGUSR1) want_stats = 1; else want_stop = 1; }
 
 static void usage(void) {
-    fprintf(stderr, "usage: netq --queue NUM --loss PCT --delay MS --jitter MS [--seed N] [--stats FILE] [--pidfile FILE]\n");
+    fprintf(stderr, "usage: netq --queue NUM --loss PCT --delay MS --jitter MS [--seed N] [--stats FILE] [--pidfile FILE]"
+                    " [--duration SECONDS]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     int queue = -1;
-    double loss_pct = 0, delay_ms = 0, jitter_ms = 0;
+    double loss_pct = 0, delay_ms = 0, jitter_ms = 0, duration_s = 0;
     uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     const char *stats = NULL, *pidfile = NULL;
     for (int i = 1; i < argc; i++) {
@@ -186,10 +188,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--stats")) stats = v;
         else if (!strcmp(a, "--pidfile")) pidfile = v;
+        else if (!strcmp(a, "--duration")) duration_s = atof(v);
         else usage();
         i++;
     }
-    if (queue < 0 || queue > 65535 || loss_pct < 0 || loss_pct > 100 || delay_ms < 0 || jitter_ms < 0) usage();
+    if (queue < 0 || queue > 65535 || loss_pct < 0 || loss_pct > 100 || delay_ms < 0 || jitter_ms < 0 || duration_s < 0) usage();
     loss = loss_pct / 100;
     delay_ns = (uint64_t)(delay_ms * 1e6);
     jitter_ns = (uint64_t)(jitter_ms * 1e6);
@@ -220,18 +223,20 @@ int main(int argc, char **argv) {
     sigaction(SIGHUP, &sa, NULL); sigaction(SIGUSR1, &sa, NULL);
 
     uint64_t started = now_ns(), next_stats = started;
+    uint64_t end = duration_s > 0 ? started + (uint64_t)(duration_s * 1e9) : UINT64_MAX;
     if (pidfile) {
         FILE *f = fopen(pidfile, "w");
         if (!f) { perror("netq: pidfile"); return 1; }
         fprintf(f, "%d\n", getpid());
         fclose(f);
     }
-    fprintf(stderr, "netq: queue %d loss %.3f%% delay %.3f ms jitter %.3f ms seed %" PRIu64 "\n",
-            queue, loss_pct, delay_ms, jitter_ms, seed);
+    fprintf(stderr, "netq: queue %d loss %.3f%% delay %.3f ms jitter %.3f ms seed %" PRIu64 " duration %.0f s\n",
+            queue, loss_pct, delay_ms, jitter_ms, seed, duration_s);
 
     static char buf[65536] __attribute__((aligned));
     while (!want_stop) {
         uint64_t now = now_ns();
+        if (now >= end) break;
         while (heap.n && heap.v[0].due_ns <= now) release(heap_pop(), now);
         if (now >= next_stats || want_stats) {
             write_stats(stats, queue, seed, started);
@@ -240,6 +245,7 @@ int main(int argc, char **argv) {
         }
         uint64_t wake = next_stats;
         if (heap.n && heap.v[0].due_ns < wake) wake = heap.v[0].due_ns;
+        if (end < wake) wake = end;
         struct timespec ts = { .tv_sec = (time_t)((wake - now) / 1000000000u), .tv_nsec = (long)((wake - now) % 1000000000u) };
         struct pollfd p = { .fd = fd, .events = POLLIN };
         int r = ppoll(&p, 1, &ts, &orig);
