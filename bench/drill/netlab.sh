@@ -109,13 +109,20 @@ netq_pid() { # prints the pid of I's netq if it runs
   local f="$STATE/vp$1.pid" pid
   [[ -r $f ]] || return 1
   pid=$(<"$f")
-  is_uint "$pid" && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == netq ]] && echo "$pid"
+  is_uint "$pid" && alive "$pid" && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == netq ]] && echo "$pid"
+}
+
+alive() { # a zombie (exited, not yet reaped by the shell that started it, e.g. selftest's) counts as gone
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
 }
 
 wait_gone() { # wait_gone PID SECONDS: true once the process is gone
   local n=$(($2 * 10))
-  for ((k = 0; k < n; k++)); do [[ -e /proc/$1 ]] || return 0; sleep 0.1; done
-  [[ ! -e /proc/$1 ]]
+  for ((k = 0; k < n; k++)); do alive "$1" || return 0; sleep 0.1; done
+  ! alive "$1"
 }
 
 stop_netq() {
@@ -548,9 +555,14 @@ cmd_selftest() {
   check() { if awk "BEGIN{exit !($2)}"; then echo "PASS $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi; }
   check "baseline: every request answered" "${b[3]} == 0"
   check "impaired: p50 >= 200 ms (two round trips, each 2 x 100 ms on average)" "${i[5]} >= 200"
-  check "impaired: some requests > 1 s or failed (a lost SYN or SYN-ACK costs a 1 s RTO)" "${i[3]} + ${i[4]} > 0"
-  check "impaired: netq dropped 2..10 % of the packets it saw ($dropped of $seen)" \
-    "${seen:-0} > 0 && ${dropped:-0} / ${seen:-1} >= 0.02 && ${dropped:-0} / ${seen:-1} <= 0.10"
+  # the statistical checks need enough samples (about 1 connection in 10 loses its SYN or SYN-ACK)
+  if ((count >= 100)); then
+    check "impaired: some requests > 1 s or failed (a lost SYN or SYN-ACK costs a 1 s RTO)" "${i[3]} + ${i[4]} > 0"
+    check "impaired: netq dropped 2..10 % of the packets it saw ($dropped of $seen)" \
+      "${seen:-0} > 0 && ${dropped:-0} / ${seen:-1} >= 0.02 && ${dropped:-0} / ${seen:-1} <= 0.10"
+  else
+    echo "SKIP impaired: > 1 s requests and the loss rate ($dropped of $seen packets dropped): need --count >= 100"
+  fi
   check "impaired: the other port untouched (p50 < 100 ms, no failure)" "${o[5]} >= 0 && ${o[5]} < 100 && ${o[3]} == 0"
   check "partitioned: every request timed out" "${p[2]} == 0"
   check "healed: every request answered, p50 < 100 ms" "${h[3]} == 0 && ${h[5]} < 100"
