@@ -483,7 +483,9 @@ summarize() { # summarize NAME FILE: FILE has "code seconds" lines; prints one r
       p50 = ok ? t[int(0.5 * (ok - 1)) + 1] * 1000 : -1
       p90 = ok ? t[int(0.9 * (ok - 1)) + 1] * 1000 : -1
       mx = ok ? t[ok] * 1000 : -1
-      printf "%-22s %5d %5d %5d %5d %9.1f %9.1f %9.1f\n", name, n, ok, fail + 0, slow + 0, p50, p90, mx
+      # ">1s" counts every request that took over 1 s, failed ones (3 s timeouts) included; "-": none succeeded
+      if (ok) printf "%-22s %5d %5d %5d %5d %9.1f %9.1f %9.1f\n", name, n, ok, fail + 0, slow + 0, p50, p90, mx
+      else printf "%-22s %5d %5d %5d %5d %9s %9s %9s\n", name, n, ok, fail + 0, slow + 0, "-", "-", "-"
       printf "%s %d %d %d %d %.1f %.1f %.1f\n", name, n, ok, fail + 0, slow + 0, p50, p90, mx > "/dev/stderr"
     }' "$2"
 }
