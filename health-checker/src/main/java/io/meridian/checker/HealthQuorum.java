@@ -32,6 +32,11 @@ import java.util.Map;
  *       {@link Health#UNKNOWN}.
  *   <li>With fewer than {@code min_vantage_points} in the electorate, probes fail or degrade nothing: the
  *       verdict is {@link Health#UNKNOWN} (which serves), so one surviving checker cannot judge alone.
+ *   <li><em>Fail open</em>: when probes would fail every region (of two or more) at once, none is failed by
+ *       probes (UNKNOWN, which serves). Failing every region moves no traffic anywhere useful but turns a
+ *       checker-side problem (every vantage point on a degraded network, a bad probe path in the config) into a
+ *       total outage; Route 53 ("if all records are unhealthy, respond as if all were healthy") and Envoy's panic
+ *       threshold do the same. Passive evidence from real traffic still fails a region.
  *   <li>Passive signals: real traffic failing at {@code passive.failed_error_rate} (with at least
  *       {@code passive.min_rps}) makes a region FAILED even if probes pass; {@code degraded_error_rate} or
  *       outlier ejections make a serving region DEGRADED. Traffic reports older than {@code passive.ttl} are
@@ -140,6 +145,7 @@ public final class HealthQuorum {
     boolean tooFew = electorate < minVantagePoints;
 
     Map<String, Verdict> out = new LinkedHashMap<>();
+    Map<String, Health> probeVerdicts = new LinkedHashMap<>();
     for (String region : regions) {
       int failed = 0;
       int degraded = 0;
@@ -186,6 +192,7 @@ public final class HealthQuorum {
         h = Health.UNKNOWN;
         reason = "no fresh report from a counted vantage point";
       }
+      probeVerdicts.put(region, h);
       String passiveReason = passive(region, traffic, now, h);
       if (passiveReason != null) {
         h = passiveReason.startsWith("failing") ? Health.FAILED : Health.DEGRADED;
@@ -196,6 +203,27 @@ public final class HealthQuorum {
       }
       out.put(region, new Verdict(region, h, failed, degraded, healthy, needed, stale, discounted, marks, failedBy,
           reason));
+    }
+    if (regions.size() >= 2 && probeVerdicts.values().stream().allMatch(v -> v == Health.FAILED)) {
+      return failOpen(out, traffic, now);
+    }
+    return out;
+  }
+
+  /** Every region failed by probes at once: none is, unless real traffic fails it too (see the class comment). */
+  private Map<String, Verdict> failOpen(Map<String, Verdict> failed, Collection<TrafficReport> traffic, Instant now) {
+    Map<String, Verdict> out = new LinkedHashMap<>();
+    for (Verdict v : failed.values()) {
+      Health h = Health.UNKNOWN;
+      String reason = "fail open: probes fail every region at once (" + v.reason() + "), which looks like the"
+          + " checkers' problem, not every region's; none is failed by probes";
+      String passiveReason = passive(v.region(), traffic, now, h);
+      if (passiveReason != null && passiveReason.startsWith("failing")) {
+        h = Health.FAILED;
+        reason = reason + "; passive: " + passiveReason;
+      }
+      out.put(v.region(), new Verdict(v.region(), h, v.failed(), v.degraded(), v.healthy(), v.needed(), v.stale(),
+          v.discounted(), v.watermarks(), v.failedBy(), reason));
     }
     return out;
   }

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The design bound from a region's death to a published FAILED, with the default health_check settings: a region
  * that refuses connections (a killed process) within fall × interval + timeout + one report period (1.65 s); a
- * region that hangs needs fall_timeouts timeouts in a row (a lossy path can fake a timeout, not a refusal):
- * fall_timeouts × interval + timeout_max + one report period. The bound itself is arithmetic and asserted; the
+ * region that hangs needs fall_timeouts timeouts in a row (a lossy path can fake a timeout, not a refusal), each
+ * backed off to twice the one before up to timeout_max: 4.75 s with the defaults. The bound itself is arithmetic and asserted; the
  * measured times are printed (timings are not asserted in tests: a loaded CI machine fires timers late), and
  * bench/health-checker/detection.sh measures them properly.
  */
@@ -26,8 +26,19 @@ class DetectionTimeTest {
     return hc.interval().multipliedBy(hc.fall()).plus(hc.timeout()).plus(hc.reportInterval());
   }
 
+  /**
+   * fall_timeouts timeouts in a row, each twice the one before up to timeout_max (back-off), each probe starting on
+   * the next interval tick after the previous one ended; then one report period.
+   */
   private static Duration hangBound(HealthCheckConfig hc) {
-    return hc.interval().multipliedBy(hc.fallTimeouts()).plus(hc.timeoutMax()).plus(hc.reportInterval());
+    long interval = hc.interval().toMillis();
+    long t = hc.timeout().toMillis();
+    long total = 0;
+    for (int i = 0; i < hc.fallTimeouts(); i++) {
+      total += (Math.max(t, 1) + interval - 1) / interval * interval;
+      t = Math.min(2 * t, hc.timeoutMax().toMillis());
+    }
+    return Duration.ofMillis(total).plus(hc.reportInterval());
   }
 
   private Duration measure(Vertx vertx, boolean hang) throws Exception {
@@ -55,7 +66,8 @@ class DetectionTimeTest {
   void defaultBounds() {
     HealthCheckConfig d = HealthCheckConfig.defaults();
     assertEquals(Duration.ofMillis(1650), bound(d), "refused: 2 × 500 ms + 400 ms + 250 ms");
-    assertEquals(Duration.ofMillis(3750), hangBound(d), "hang: 4 × 500 ms + 1.5 s + 250 ms");
+    assertEquals(Duration.ofMillis(4750), hangBound(d), "hang: timeouts of 400, 800, 1500, 1500 ms on 500 ms ticks"
+        + " (500 + 1000 + 1500 + 1500) + 250 ms");
   }
 
   @Test

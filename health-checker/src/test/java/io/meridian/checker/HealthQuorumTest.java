@@ -83,8 +83,33 @@ class HealthQuorumTest {
     assertEquals(2, v.get("us-east").needed());
     // with only a and c, a alone is the whole counted electorate
     assertEquals("FHH", combine(List.of(report("a", "FHH", true), report("c", "FFF", true))));
-    // everyone sees everything down: nothing to tell them apart, so it is believed
-    assertEquals("FFF", combine(List.of(report("a", "FFF", true), report("b", "FFF", true))));
+    // everyone sees everything down: nothing to tell them apart — and failing every region would move no traffic
+    // anywhere, so the quorum fails open (see failOpenWhenEveryRegionWouldFail)
+    assertEquals("UUU", combine(List.of(report("a", "FFF", true), report("b", "FFF", true))));
+  }
+
+  @Test
+  void failOpenWhenEveryRegionWouldFail() {
+    // every vantage point on a degraded network times out everywhere: nothing is failed by probes
+    // (no single one sees everything down, so none is discounted; but a majority fails each region)
+    Map<String, HealthQuorum.Verdict> v = majority.evaluate(REGIONS, List.of(report("a", "FFH", true),
+        report("b", "FHF", true), report("c", "HFF", true)), List.of(), NOW);
+    v.values().forEach(x -> assertEquals(Health.UNKNOWN, x.health(), x.reason()));
+    assertTrue(v.get("us-east").reason().startsWith("fail open: probes fail every region at once"),
+        v.get("us-east").reason());
+    assertTrue(v.get("us-east").health().serves());
+    // two of three failed is an ordinary failover
+    assertEquals("FFH", combine(List.of(report("a", "FFH", true), report("b", "FFH", true), report("c", "FFH", true))));
+    // real traffic failing still fails a region while the probes are not believed
+    TrafficReport failing = new TrafficReport("proxy-1", NOW.minusMillis(100), Map.of(),
+        Map.of("eu-west", 50.0), Map.of("eu-west", 0.9), Map.of());
+    v = majority.evaluate(REGIONS, List.of(report("a", "FFF", true), report("b", "FFF", true)), List.of(failing),
+        NOW);
+    assertEquals(Health.FAILED, v.get("eu-west").health(), v.get("eu-west").reason());
+    assertEquals(Health.UNKNOWN, v.get("us-east").health());
+    // one region alone is believed: it cannot be told from a checker problem, and there is no other to fail to
+    assertEquals(Health.FAILED, majority.evaluate(List.of("us-east"), List.of(report("a", "FHH", true)), List.of(),
+        NOW).get("us-east").health());
   }
 
   @Test

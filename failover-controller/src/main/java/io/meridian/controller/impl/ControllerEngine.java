@@ -85,6 +85,7 @@ public final class ControllerEngine {
     for (RegionConfig r : newConfig.regions()) {
       runs.put(r.id(), old.getOrDefault(r.id(), RegionRun.active(now)));
     }
+    health.regions(List.copyOf(runs.keySet()));
   }
 
   public MeridianConfig config() {

@@ -11,14 +11,18 @@ import java.time.Duration;
  * (connect + request = two round trips) routinely takes 400–800 ms, so every checker on that path would time out
  * on most probes and see healthy regions failed. Learning the path's round trip keeps those probes passing, while a
  * dead target is still caught at once (a refused connection does not wait for any timeout) and a hanging one
- * within {@code timeout_max}. Only successful probes are samples; a timeout carries no round-trip time (Karn's
- * rule). Not thread-safe: used on its endpoint's event loop.
+ * within {@code timeout_max}. Only successful probes are samples; a timeout carries no round-trip time, so it
+ * doubles the timeout instead (RFC 6298 §5.5, Karn's back-off) until the next success: otherwise a path that turns
+ * slow all at once would only ever yield the samples that were quick enough to beat the old timeout, and the
+ * estimate would never grow. Not thread-safe: used on its endpoint's event loop.
  */
 final class AdaptiveTimeout {
   private final long floorNanos;
   private final long ceilingNanos;
   private double srtt = -1;
   private double rttvar;
+  /** After timeouts: the backed-off timeout, until a success resets it (0: none). */
+  private long backedOffNanos;
 
   private AdaptiveTimeout(Duration floor, Duration ceiling) {
     this.floorNanos = floor.toNanos();
@@ -34,6 +38,7 @@ final class AdaptiveTimeout {
     if (nanos < 0) {
       return;
     }
+    backedOffNanos = 0;
     if (srtt < 0) {
       srtt = nanos;
       rttvar = nanos / 2.0;
@@ -43,11 +48,14 @@ final class AdaptiveTimeout {
     }
   }
 
+  /** A probe timed out: the next one gets twice the time, up to the ceiling. */
+  void timedOut() {
+    backedOffNanos = Math.min(ceilingNanos, 2 * current().toNanos());
+  }
+
   Duration current() {
-    if (srtt < 0) {
-      return Duration.ofNanos(floorNanos);
-    }
-    long t = (long) (srtt + 4 * rttvar);
+    long t = srtt < 0 ? floorNanos : (long) (srtt + 4 * rttvar);
+    t = Math.max(t, backedOffNanos);
     return Duration.ofNanos(Math.max(floorNanos, Math.min(ceilingNanos, t)));
   }
 }

@@ -120,6 +120,10 @@ final class EndpointChecker {
       }
     }
     boolean timedOut = r.failure() == io.meridian.checker.ProbeFailure.TIMEOUT;
+    if (timedOut) {
+      timeout.timedOut();
+      timeoutGauge.set(timeout.current().toNanos() / 1e9);
+    }
     if (thresholds.record(r.ok(), timedOut, Instant.now())) {
       up.set(gaugeValue(thresholds.status()));
       onChange.accept(this);

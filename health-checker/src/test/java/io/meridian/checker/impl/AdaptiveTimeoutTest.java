@@ -54,4 +54,30 @@ class AdaptiveTimeoutTest {
     }
     assertEquals(CEILING, t.current());
   }
+
+  @Test
+  void aTimeoutBacksOffSoThatAPathThatTurnedSlowIsLearned() {
+    AdaptiveTimeout t = AdaptiveTimeout.of(FLOOR, CEILING);
+    for (int i = 0; i < 20; i++) {
+      t.sample(Duration.ofMillis(2).toNanos());
+    }
+    // the path turns slow at once: every probe now takes 700 ms, more than the 400 ms timeout
+    t.timedOut();
+    assertEquals(Duration.ofMillis(800), t.current(), "doubled");
+    t.sample(Duration.ofMillis(700).toNanos()); // the next probe gets through within 800 ms: a real sample
+    assertTrue(t.current().toMillis() >= 400);
+    for (int i = 0; i < 30; i++) {
+      Duration now = t.current();
+      if (now.toMillis() < 700) {
+        t.timedOut(); // censored: it could not see 700 ms; back off again
+      } else {
+        t.sample(Duration.ofMillis(700).toNanos());
+      }
+    }
+    assertTrue(t.current().toMillis() >= 700, "learned the slow path: " + t.current());
+    t.timedOut();
+    t.timedOut();
+    t.timedOut();
+    assertEquals(CEILING, t.current(), "never above the ceiling");
+  }
 }
