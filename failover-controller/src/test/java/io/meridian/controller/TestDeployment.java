@@ -59,6 +59,8 @@ final class TestDeployment implements AutoCloseable {
   final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
   final ControllerRole role;
   final List<RoutingPlan> plans = new CopyOnWriteArrayList<>();
+  /** The client locator the launcher would share with the roles (config {@code geo}: nets overrides). */
+  final io.meridian.core.geo.GeoLocator geo;
   private long sequence;
 
   TestDeployment(Vertx vertx, Path stateDir, String controllerYaml, String extraYaml) throws Exception {
@@ -68,7 +70,8 @@ final class TestDeployment implements AutoCloseable {
     this.config = ConfigLoader.parse("test.yaml", yaml, stateDir, stateDir.resolve("test.yaml"));
     this.bus = ControlBus.inProcess(RoutingPlan.initial(config));
     bus.onPlan(plans::add);
-    this.role = ControllerRole.create(new RoleContext(vertx, config, bus, null,
+    this.geo = io.meridian.core.geo.GeoLocator.open(vertx, config.geo());
+    this.role = ControllerRole.create(new RoleContext(vertx, config, bus, geo,
         OpsEndpoints.create(vertx, "controller")), clock);
     await(role.start());
   }
@@ -142,8 +145,32 @@ final class TestDeployment implements AutoCloseable {
     return "http://127.0.0.1:" + role.adminPort();
   }
 
+  /**
+   * Waits until {@code GET /v1/regions} carries every region's capacity readiness computed for the plan it shows
+   * (readiness is computed on the controller's lane right after the evaluation that published the plan), and
+   * returns that answer.
+   */
+  io.vertx.core.json.JsonObject awaitReadiness() throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    io.vertx.core.json.JsonObject body;
+    do {
+      body = call("GET", "/v1/regions", "viewer-token", null, null).body();
+      boolean all = true;
+      for (Object o : body.getJsonArray("regions")) {
+        var r = ((io.vertx.core.json.JsonObject) o).getJsonObject("readiness");
+        all &= r != null && r.getLong("plan_version") == body.getLong("plan_version");
+      }
+      if (all) {
+        return body;
+      }
+      Thread.sleep(20);
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError("no readiness for plan v" + body.getLong("plan_version") + ": " + body.encodePrettily());
+  }
+
   @Override
   public void close() throws Exception {
     await(role.stop());
+    geo.close();
   }
 }

@@ -220,8 +220,12 @@ public final class ControllerEngine {
     Built built = build(runs, verdicts, admin, dem);
     last = built;
     flows = built.flows;
+    double total = 0;
+    for (double v : dem.values()) {
+      total += v;
+    }
     for (RegionState r : built.states) {
-      peaks.record(r.id(), now, r.loadRps(), dem);
+      peaks.record(r.id(), now, r.loadRps(), total, dem);
     }
     AdminState changedAdmin = admin != before ? admin : null;
     if (!material(current, built)) {

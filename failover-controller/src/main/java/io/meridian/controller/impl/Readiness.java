@@ -35,8 +35,11 @@ record Readiness(Instant computedAt, long planVersion, List<Region> regions) {
    * @param current  under the demand now
    * @param peak     under the demand of its highest planned load within the last 24 h (null before the first
    *                 evaluation)
+   * @param lastInGroup  it is the last serving region of its residency group: its failure would leave the group
+   *                     none (the residency_group_empty rule refuses draining or failing it by hand); not part of
+   *                     {@link #ready()}, which is about capacity
    */
-  record Region(String region, boolean serving, Case current, Case peak) {
+  record Region(String region, boolean serving, Case current, Case peak, boolean lastInGroup) {
     /** Ready in both cases. */
     boolean ready() {
       return current.ready() && (peak == null || peak.ready());
@@ -74,7 +77,13 @@ record Readiness(Instant computedAt, long planVersion, List<Region> regions) {
         SortedMap<Integer, Double> d = p.demand();
         peak = scenario(engine.target(admin, now, d), engine.target(failed, now, d), i, p.at());
       }
-      out.add(new Region(id, serving, current, peak));
+      String group = base.states.get(i).residencyGroup();
+      boolean others = false;
+      for (RegionState o : base.states) {
+        others |= !o.id().equals(id) && o.residencyGroup().equals(group) && o.lifecycle().takesTraffic()
+            && o.health().serves();
+      }
+      out.add(new Region(id, serving, current, peak, serving && !others));
     }
     return new Readiness(now, planVersion, out);
   }
@@ -110,6 +119,7 @@ record Readiness(Instant computedAt, long planVersion, List<Region> regions) {
   /** What {@code GET /v1/regions} shows per region as {@code readiness}. */
   static JsonObject json(Region r, Readiness of) {
     return new JsonObject().put("ready", r.ready()).put("serving", r.serving())
+        .put("last_in_residency_group", r.lastInGroup())
         .put("current", json(r.current())).put("peak_24h", r.peak() == null ? null : json(r.peak()))
         .put("computed_at", of.computedAt().toString()).put("plan_version", of.planVersion());
   }
