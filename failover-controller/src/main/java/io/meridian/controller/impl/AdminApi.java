@@ -354,8 +354,15 @@ final class AdminApi {
     }
     JsonObject frozen = admin.frozen() == null ? null : new JsonObject().put("reason", admin.frozen().reason())
         .put("by", admin.frozen().by());
+    JsonObject promotions = new JsonObject();
+    plan.homes().promotions().forEach(promotions::put);
+    JsonObject successors = new JsonObject();
+    role.config().controller().successors().forEach(successors::put);
+    JsonObject homes = new JsonObject().put("promotions", promotions)
+        .put("fenced", new JsonArray(plan.homes().fenced().stream().sorted().toList()));
     json(rc, 200, new JsonObject().put("plan_version", plan.version()).put("shortfall_rps", plan.shortfallRps())
-        .put("frozen", frozen).put("controller", role.leadership()).put("regions", out));
+        .put("frozen", frozen).put("controller", role.leadership()).put("homes", homes)
+        .put("successors", successors).put("regions", out));
   }
 
   private void audit(RoutingContext rc) {

@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  */
 final class ClientExplain {
   private static final Pattern LITERAL = Pattern.compile("[0-9a-fA-F:.]+(/\\d{1,3})?");
+  /** IPv4 as four decimal parts (InetAddress would also take "1.2.3" as 1.2.0.3). */
+  private static final Pattern V4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}(/\\d{1,2})?");
 
   private ClientExplain() {}
 
@@ -45,7 +47,8 @@ final class ClientExplain {
   static Client parse(String text) {
     String expected = "an IPv4 or IPv6 address, optionally with a prefix length (198.51.100.7, 198.51.100.0/24,"
         + " 2001:db8::/56)";
-    if (text == null || !LITERAL.matcher(text.trim()).matches() || !(text.contains(".") || text.contains(":"))) {
+    if (text == null || !LITERAL.matcher(text.trim()).matches() || !(text.contains(":")
+        || V4.matcher(text.trim()).matches())) {
       throw Refusal.INVALID_REQUEST.at("client", text, expected);
     }
     String t = text.trim();
