@@ -328,7 +328,8 @@
         "data-shortfall-peak": x.peak_24h ? String(Math.round(x.peak_24h.shortfall_rps)) : "" },
       el("strong", { text: "If it failed: " + (x.ready ? "ready" : "NOT READY") }),
       el("span", { text: one(x.current, "now " + fmt(x.current.load_rps) + " rps") }),
-      el("span", { text: one(x.peak_24h, "24 h peak" + (x.peak_24h ? " " + fmt(x.peak_24h.load_rps) + " rps" + peakAt : "")) }));
+      el("span", { text: one(x.peak_24h, "at its 24 h peak" + (x.peak_24h ? peakAt + " (it carried " + fmt(x.peak_24h.peak_load_rps)
+        + " rps then, " + fmt(x.peak_24h.load_rps) + " rps as it stands now)" : "")) }));
     if (!x.serving) p.append(el("span", { text: "carries no traffic now: nothing to absorb" }));
     if (x.last_in_residency_group) p.append(el("span", { text: "last serving region of group " + r.residency_group }));
     return p;
@@ -340,6 +341,8 @@
     $("map").innerHTML = await res.text();
     const root = $("map").querySelector("svg");
     root.setAttribute("aria-hidden", "true");
+    // 75°N to 56°S: where the regions and their clients are (no Antarctica), so the map takes less height
+    root.setAttribute("viewBox", "0 15 360 131");
     root.append(svg("g", { id: "map-flows" }), svg("g", { id: "map-explain" }), svg("g", { id: "map-regions" }));
   }
   // world.svg is equirectangular with x = lon + 180, y = 90 - lat

@@ -81,6 +81,7 @@ class CapacityReadinessTest {
       assertFalse(peak.getBoolean("ready"), r.encode());
       assertEquals(200, peak.getDouble("shortfall_rps"), 1, r.encode());
       assertEquals("2025-01-01T00:00:05Z", peak.getString("demand_at"), "the evaluation that planned the peak");
+      assertEquals(800, peak.getDouble("peak_load_rps"), 0.5, "us-east was at its limit then");
       assertFalse(r.getBoolean("ready"), "a region is ready only if it is at its peak too");
       status = ctlStatus(d);
       assertTrue(status.lines().anyMatch(l -> l.startsWith("us-east") && l.contains("yes/-200")), status);

@@ -167,7 +167,9 @@ class ConsoleBrowserTest {
       assertTrue(text("region-us-central").contains("NOT READY"), text("region-us-central"));
       wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("events"), "readiness_changed"));
       wait.until(ExpectedConditions.presenceOfElementLocated(flow("39N78W", "us-central")));
+      browser.executeScript("window.scrollTo(0, 0)");
       shot("drained-and-failed");
+      fullShot("console-full"); // docs/images/console.png is this one
 
       // with us-west drained and us-east failed, us-central serves the US alone: the preview shows the refusal
       // with its rule and message
@@ -344,6 +346,16 @@ class ConsoleBrowserTest {
 
   private void shot(String name) throws Exception {
     Files.write(SHOTS.resolve(name + ".png"), browser.getScreenshotAs(OutputType.BYTES));
+  }
+
+  /** The whole page at the window's width (chromium's DevTools capture beyond the viewport). */
+  private void fullShot(String name) throws Exception {
+    Number width = (Number) browser.executeScript("return document.documentElement.clientWidth");
+    Number height = (Number) browser.executeScript("return document.documentElement.scrollHeight");
+    Object data = browser.executeCdpCommand("Page.captureScreenshot", java.util.Map.of("format", "png",
+        "captureBeyondViewport", true, "clip", java.util.Map.of("x", 0, "y", 0, "width", width, "height", height,
+            "scale", 1))).get("data");
+    Files.write(SHOTS.resolve(name + ".png"), java.util.Base64.getDecoder().decode((String) data));
   }
 
   /**

@@ -55,9 +55,10 @@ record Readiness(Instant computedAt, long planVersion, List<Region> regions) {
    * @param ready             no overload ({@code shortfallRps} within the planning slack)
    * @param worstRegion       the survivor left with the highest utilisation, or null
    * @param worstUtilisation  its predicted load / capacity
+   * @param peakLoadRps       at the peak: what the region carried then (its 24 h high); null for the current case
    */
   record Case(Instant demandAt, double loadRps, double shortfallRps, boolean ready, String worstRegion,
-      double worstUtilisation) {}
+      double worstUtilisation, Double peakLoadRps) {}
 
   /** Computes every region's readiness: 1 + 2 plans per region under today's demand, 2 per region at its peak. */
   static Readiness compute(ControllerEngine engine, Instant now, long planVersion) {
@@ -70,12 +71,12 @@ record Readiness(Instant computedAt, long planVersion, List<Region> regions) {
       AdminState failed = admin.withRegion(id, new AdminState.RegionOverride(AdminState.Mode.FAIL, false,
           "capacity readiness: what if " + id + " failed", "controller", now, null));
       boolean serving = base.states.get(i).lifecycle().takesTraffic() && base.states.get(i).health().serves();
-      Case current = scenario(base, engine.target(failed, now), i, now);
+      Case current = scenario(base, engine.target(failed, now), i, now, null);
       LoadPeaks.Peak p = engine.peaks().peak(id, now);
       Case peak = null;
       if (p != null) {
         SortedMap<Integer, Double> d = p.demand();
-        peak = scenario(engine.target(admin, now, d), engine.target(failed, now, d), i, p.at());
+        peak = scenario(engine.target(admin, now, d), engine.target(failed, now, d), i, p.at(), p.loadRps());
       }
       String group = base.states.get(i).residencyGroup();
       boolean others = false;
@@ -89,7 +90,7 @@ record Readiness(Instant computedAt, long planVersion, List<Region> regions) {
   }
 
   private static Case scenario(ControllerEngine.Built before, ControllerEngine.Built after,
-      int failed, Instant demandAt) {
+      int failed, Instant demandAt, Double peakLoad) {
     String worst = null;
     double worstU = 0;
     for (int j = 0; j < after.states.size(); j++) {
@@ -104,7 +105,7 @@ record Readiness(Instant computedAt, long planVersion, List<Region> regions) {
       }
     }
     return new Case(demandAt, before.states.get(failed).loadRps(), ControllerEngine.addedShortfall(before, after),
-        !ControllerEngine.overloads(before, after), worst, worstU);
+        !ControllerEngine.overloads(before, after), worst, worstU, peakLoad);
   }
 
   Region region(String id) {
@@ -127,7 +128,8 @@ record Readiness(Instant computedAt, long planVersion, List<Region> regions) {
   private static JsonObject json(Case c) {
     return new JsonObject().put("ready", c.ready()).put("load_rps", c.loadRps())
         .put("shortfall_rps", c.shortfallRps()).put("worst_region", c.worstRegion())
-        .put("worst_utilisation", c.worstUtilisation()).put("demand_at", c.demandAt().toString());
+        .put("worst_utilisation", c.worstUtilisation()).put("demand_at", c.demandAt().toString())
+        .put("peak_load_rps", c.peakLoadRps());
   }
 
   /** The whole computation, for the observations stream. */
