@@ -61,8 +61,8 @@ final class GeoNameSpec {
     }
 
     boolean covers(ClientLocation where) {
-      return where != null && ((where.country() != null && countries.contains(where.country()))
-          || (where.continent() != null && continents.contains(where.continent())));
+      return where != null && io.meridian.config.DnsConfig.Geofence.covers(countries, continents, where.country(),
+          where.continent());
     }
   }
 
