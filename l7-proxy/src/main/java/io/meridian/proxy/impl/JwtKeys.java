@@ -357,8 +357,7 @@ final class JwtKeys {
         ? "; next attempt in " + Math.min(cfg.jwksRefreshInterval().toMillis(),
             FIRST_RETRY_MS << Math.min(Math.max(failures - 1, 0), 20)) / 1000.0 + "s"
         : source.equals(JWKS_FILE) ? "; re-read when the file changes" : "";
-    LOG.warn("JWK set from {} not loaded ({}): keeping the {} key(s) in use{}", where,
-        e.getMessage() == null ? e.toString() : e.getMessage(), kept, retry);
+    LOG.warn("JWK set from {} not loaded ({}): keeping the {} key(s) in use{}", where, why(e), kept, retry);
   }
 
   /** Marks these as the keys in force and sets the key-count gauges. */
