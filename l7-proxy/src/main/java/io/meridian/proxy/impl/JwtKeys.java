@@ -360,6 +360,17 @@ final class JwtKeys {
     LOG.warn("JWK set from {} not loaded ({}): keeping the {} key(s) in use{}", where, why(e), kept, retry);
   }
 
+  /** The message and the innermost cause's (a TLS failure's reason is in its cause: "PKIX path building failed"). */
+  private static String why(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+    return root == e || root.getMessage() == null || msg.contains(root.getMessage()) ? msg
+        : msg + ": " + root.getMessage();
+  }
+
   /** Marks these as the keys in force and sets the key-count gauges. */
   void activate() {
     active = true;
