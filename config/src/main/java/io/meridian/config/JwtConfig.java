@@ -361,7 +361,12 @@ public record JwtConfig(List<Algorithm> algorithms, String secret, Path publicKe
         at.problem("'" + file + "' has " + Files.size(file) + " bytes; a JWK set may have at most " + MAX_JWKS_BYTES);
         return;
       }
-      JsonObject set = new JsonObject(Files.readString(file));
+      Object top = io.vertx.core.json.Json.decodeValue(Files.readString(file));
+      if (!(top instanceof JsonObject set)) {
+        at.problem("'" + file + "' is not " + expected + ": its top level is "
+            + (top instanceof JsonArray ? "an array" : "not an object"));
+        return;
+      }
       if (!(set.getValue("keys") instanceof JsonArray keys)) {
         at.problem("'" + file + "' is not " + expected + ": no \"keys\" array");
         return;
