@@ -125,7 +125,7 @@ public final class DefaultProxyRole implements ProxyRole {
       engine.jwtKeys(keys);
       keys.activate();
       return -1;
-    });
+    }).onFailure(e -> keys.close());
   }
 
   /**
