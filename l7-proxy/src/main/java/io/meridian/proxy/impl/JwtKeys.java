@@ -168,10 +168,6 @@ final class JwtKeys {
     return index;
   }
 
-  Set<JWSAlgorithm> allowed() {
-    return allowed;
-  }
-
   /**
    * Loads what there is to load: the JWK set file (a file that cannot be read or parsed fails the start) and the
    * first fetch of the URL (whose failure does not: the proxy serves, tokens are refused until keys arrive). A
