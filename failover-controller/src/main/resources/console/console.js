@@ -12,6 +12,7 @@
   const state = {
     token: sessionStorage.getItem(TOKEN_KEY), role: null, name: null, regions: [], planVersion: null,
     planAt: null, shortfall: 0, health: new Map(), traffic: new Map(), events: [], abort: null, pending: null,
+    readiness: new Map(), flows: [], homes: { promotions: {}, fenced: [] }, successors: {}, firstRender: true,
   };
 
   function el(tag, attrs, ...children) {
@@ -68,9 +69,12 @@
     $("app").hidden = false;
     $("logout").hidden = false;
     await loadMap();
-    await Promise.all([refreshPlan(), refreshRegions(), loadAudit()]);
-    stream("/v1/events", onEvent, (up) => { if (up) refreshRegions(); });
-    stream("/v1/observations", onObservation, () => {});
+    await Promise.all([refreshPlan(), refreshRegions(), refreshFlows(), loadAudit()]);
+    // after a reconnect (a controller restart) re-read what the stream may have missed
+    let connects = 0;
+    stream("/v1/events", onEvent, () => { if (connects++ > 0) { refreshPlan(); refreshRegions(); refreshFlows(); } });
+    // the observations stream starts with the latest report of every source: forget the ones a restart dropped
+    stream("/v1/observations", onObservation, () => { state.health.clear(); state.traffic.clear(); });
   }
 
   function signOut(message) {
@@ -138,12 +142,18 @@
       state.planVersion = e.version;
       state.planAt = Date.parse(e.at);
       renderPlan();
+      refreshFlows();
     }
     // any event may change lifecycles, notes or loads: re-read the regions (coalesced while one read is in flight)
     refreshRegions();
   }
 
   function onObservation(type, o) {
+    if (type === "readiness") {
+      if (o.report) setReadiness(o.report.regions);
+      renderRegions();
+      return;
+    }
     const map = type === "health" ? state.health : state.traffic;
     if (o.report) map.set(o.source, o.report); else map.delete(o.source);
     renderRegions();
@@ -166,6 +176,9 @@
         state.regions = r.body.regions;
         state.shortfall = r.body.shortfall_rps;
         state.frozen = r.body.frozen;
+        state.homes = r.body.homes || state.homes;
+        state.successors = r.body.successors || {};
+        setReadiness(r.body.regions.filter((x) => x.readiness).map((x) => ({ region: x.id, ...x.readiness })));
         if (state.planVersion == null || r.body.plan_version > state.planVersion) state.planVersion = r.body.plan_version;
         renderRegions();
         renderPlan();
@@ -176,6 +189,30 @@
     });
     return regionsInFlight;
   }
+  /** Keeps each region's newest readiness (from /v1/regions or the observations stream, whichever is newer). */
+  function setReadiness(list) {
+    for (const x of list || []) {
+      const had = state.readiness.get(x.region);
+      if (!had || Date.parse(x.computed_at) >= Date.parse(had.computed_at)) state.readiness.set(x.region, x);
+    }
+  }
+
+  let flowsInFlight = null, flowsAgain = false;
+  function refreshFlows() {
+    if (flowsInFlight) { flowsAgain = true; return flowsInFlight; }
+    flowsInFlight = api("GET", "/v1/plan/flows?limit=" + FLOW_LIMIT).then((r) => {
+      if (r.status === 200) {
+        state.flows = r.body.flows;
+        renderMap();
+      }
+    }).catch(() => {}).finally(() => {
+      flowsInFlight = null;
+      if (flowsAgain) { flowsAgain = false; refreshFlows(); }
+    });
+    return flowsInFlight;
+  }
+  const FLOW_LIMIT = 300;
+
   async function loadAudit() {
     const r = await api("GET", "/v1/audit?limit=50");
     if (r.status !== 200) return;
@@ -191,6 +228,11 @@
     const age = state.planAt ? Math.max(0, Math.round((Date.now() - state.planAt) / 1000)) : null;
     $("plan").textContent = "plan v" + state.planVersion + (age == null ? "" : " · " + age + " s old")
       + (state.frozen ? " · AUTOMATION FROZEN: " + state.frozen.reason : "");
+    const canAct = ROLE_RANK[state.role] >= ROLE_RANK.operator;
+    $("freeze").disabled = !canAct || !!state.frozen;
+    $("unfreeze").disabled = !canAct || !state.frozen;
+    $("automation").textContent = state.frozen ? "Automation FROZEN by " + state.frozen.by + ": " + state.frozen.reason
+      : "Automation running (failover, failback, ramps, drain steps)";
   }
   // the age text counts up locally; this timer reads nothing from the controller
   setInterval(() => { if (state.token) renderPlan(); }, 1000);
@@ -228,8 +270,8 @@
         if (rr) vps.append(el("li", { class: rr.health, title: rr.detail || "" , text: vp + ": " + rr.health.toLowerCase() }));
       }
       if (!vps.children.length) vps.append(el("li", { text: "no vantage point has reported yet" }));
-      const actions = el("div", { class: "actions" });
-      for (const a of ["drain", "undrain", "fail", "restore"]) {
+      const actions = el("div", { class: "actions", role: "group", "aria-label": "actions on " + r.id });
+      for (const a of REGION_ACTIONS) {
         const b = el("button", { type: "button", "data-action": a, "data-region": r.id, text: a });
         b.disabled = !canAct;
         if (!canAct) b.title = "needs the operator role (you are " + state.role + ")";
@@ -237,8 +279,12 @@
         actions.append(b);
       }
       const note = r.override ? r.override.mode + " by " + r.override.by + ": " + r.override.reason : r.note;
-      root.append(el("article", { class: "region lc-" + lc, id: "region-" + r.id, "data-lifecycle": lc },
-        el("h3", {}, el("span", { text: r.id }), el("span", { class: "state lc-" + lc, text: lc })),
+      const acting = state.homes.promotions?.[r.id];
+      const homeNote = acting ? "home promoted to " + acting : null;
+      const fenced = (state.homes.fenced || []).includes(r.id) ? "fenced (no writes)" : null;
+      root.append(el("article", { class: "region lc-" + lc, id: "region-" + r.id, "data-lifecycle": lc,
+          "aria-labelledby": "region-title-" + r.id },
+        el("h3", { id: "region-title-" + r.id }, el("span", { text: r.id }), el("span", { class: "state lc-" + lc, text: lc })),
         el("p", { class: "meta", text: "group " + r.residency_group + " · health " + r.health.toLowerCase()
           + " · share " + r.traffic_share.toFixed(2) + " · capacity " + fmt(r.capacity_rps) + " rps" }),
         el("div", { class: "bar-label" }, el("span", { text: "planned " + fmt(r.load_rps) + " rps" }),
@@ -246,27 +292,69 @@
         bar("planned", r.load_rps, r.capacity_rps, r.limit_rps),
         el("div", { class: "bar-label" }, el("span", { text: "measured " + (m == null ? "– (no proxy report)" : fmt(m) + " rps") })),
         bar("measured", m, r.capacity_rps, r.limit_rps),
+        readinessView(r),
         vps,
         note ? el("p", { class: "note", text: note }) : null,
+        homeNote || fenced ? el("p", { class: "note home", text: [homeNote, fenced].filter(Boolean).join(" · ") }) : null,
         actions));
+    }
+    if (state.firstRender && state.regions.length) {
+      state.firstRender = false;
+      performance.mark("meridian-regions-rendered"); // the test reads it: time from navigation to the regions shown
     }
     $("shortfall").textContent = state.shortfall > 0 ? "Shortfall: " + fmt(state.shortfall) + " rps cannot be placed (shed by the proxies)" : "";
     renderMap();
+  }
+
+  /**
+   * Capacity readiness: would the other regions absorb this one's traffic within headroom if it failed — now, and
+   * at its peak of the last 24 h. Computed by the controller with the planner of the dry runs.
+   */
+  function readinessView(r) {
+    const x = state.readiness.get(r.id);
+    if (!x) {
+      return el("p", { class: "readiness unknown", "data-ready": "unknown",
+        text: "If it failed: not computed yet (the leading controller computes it after planning)" });
+    }
+    const one = (c, label) => {
+      if (!c) return label + ": no peak known yet";
+      const worst = c.worst_region ? " (busiest survivor " + c.worst_region + " at " + Math.round(100 * c.worst_utilisation) + "%)" : "";
+      return label + ": " + (c.ready ? "absorbed" + worst
+        : fmt(c.shortfall_rps) + " of " + fmt(c.load_rps) + " rps would find no region within headroom" + worst);
+    };
+    const peakAt = x.peak_24h ? " at " + x.peak_24h.demand_at.replace("T", " ").replace(/\.\d+Z$|Z$/, "Z") : "";
+    const p = el("div", { class: "readiness " + (x.ready ? "ready" : "not-ready"), "data-ready": String(x.ready),
+        "data-shortfall-now": String(Math.round(x.current.shortfall_rps)),
+        "data-shortfall-peak": x.peak_24h ? String(Math.round(x.peak_24h.shortfall_rps)) : "" },
+      el("strong", { text: "If it failed: " + (x.ready ? "ready" : "NOT READY") }),
+      el("span", { text: one(x.current, "now " + fmt(x.current.load_rps) + " rps") }),
+      el("span", { text: one(x.peak_24h, "at its 24 h peak" + (x.peak_24h ? peakAt + " (it carried " + fmt(x.peak_24h.peak_load_rps)
+        + " rps then, " + fmt(x.peak_24h.load_rps) + " rps as it stands now)" : "")) }));
+    if (!x.serving) p.append(el("span", { text: "carries no traffic now: nothing to absorb" }));
+    if (x.last_in_residency_group) p.append(el("span", { text: "last serving region of group " + r.residency_group }));
+    return p;
   }
 
   async function loadMap() {
     if ($("map").querySelector("svg")) return;
     const res = await fetch("world.svg");
     $("map").innerHTML = await res.text();
-    $("map").querySelector("svg").append(svg("g", { id: "map-regions" }));
+    const root = $("map").querySelector("svg");
+    root.setAttribute("aria-hidden", "true");
+    // 75°N to 56°S: where the regions and their clients are (no Antarctica), so the map takes less height
+    root.setAttribute("viewBox", "0 15 360 131");
+    root.append(svg("g", { id: "map-flows" }), svg("g", { id: "map-explain" }), svg("g", { id: "map-regions" }));
   }
+  // world.svg is equirectangular with x = lon + 180, y = 90 - lat
+  const px = (lon, lat) => [lon + 180, 90 - lat];
   function renderMap() {
     const g = document.getElementById("map-regions");
     if (!g) return;
     g.replaceChildren();
+    const at = new Map();
     for (const r of state.regions) {
-      // world.svg is equirectangular with x = lon + 180, y = 90 - lat
-      const x = r.longitude + 180, y = 90 - r.latitude, lc = r.lifecycle.toLowerCase();
+      const [x, y] = px(r.longitude, r.latitude), lc = r.lifecycle.toLowerCase();
+      at.set(r.id, { x, y, lc });
       const c = svg("circle", { cx: x, cy: y, r: 3, class: "lc-" + lc, id: "map-" + r.id, "data-lifecycle": lc });
       const t = svg("title", {});
       t.textContent = r.id + ": " + lc;
@@ -275,6 +363,24 @@
       label.textContent = r.id;
       g.append(c, label);
     }
+    // each client zone's planned traffic, drawn to the region that serves it now (width by rps)
+    const f = document.getElementById("map-flows");
+    f.replaceChildren();
+    const max = Math.max(1, ...state.flows.map((x) => x.rps));
+    for (const x of state.flows) {
+      const to = at.get(x.region);
+      if (!to) continue;
+      const [zx, zy] = px(x.longitude, x.latitude);
+      const line = svg("line", { x1: zx, y1: zy, x2: to.x, y2: to.y, class: "flow lc-" + to.lc + (x.pinned ? " pinned" : ""),
+        "stroke-width": (0.3 + 1.7 * Math.sqrt(x.rps / max)).toFixed(2), "data-zone": x.zone, "data-region": x.region,
+        "data-rps": String(Math.round(x.rps)) });
+      const t = svg("title", {});
+      t.textContent = x.zone + " → " + x.region + ": " + fmt(x.rps) + " rps" + (x.pinned ? " (pinned)" : "");
+      line.append(t);
+      f.append(line, svg("circle", { cx: zx, cy: zy, r: 0.9, class: "zone" }));
+    }
+    $("map").setAttribute("aria-label", "World map: " + state.regions.map((r) => r.id + " " + r.lifecycle.toLowerCase()).join(", ")
+      + "; " + state.flows.length + " client zones drawn to the region serving them");
   }
 
   const EVENT_LIMIT = 300;
@@ -294,22 +400,44 @@
   $("event-filter").addEventListener("input", () => { for (const li of $("events").children) applyFilter(li); });
 
   // ---- actions: always preview (dry run) first, then confirm exactly what was previewed ----
-  function openAction(action, region) {
-    state.pending = { action, region };
+  const REGION_ACTIONS = ["drain", "undrain", "fail", "restore", "promote", "unpromote"];
+  /** The admin API route of an action on a target. */
+  function route(action, target) {
+    const t = encodeURIComponent(target);
+    if (action === "promote") return "/v1/homes/" + t + "/promote";
+    if (action === "unpromote") return "/v1/homes/" + t + "/restore";
+    if (action === "freeze" || action === "unfreeze") return "/v1/" + action;
+    return "/v1/regions/" + t + "/" + action;
+  }
+  function openAction(action, target) {
+    state.pending = { action, target };
     $("action").hidden = false;
-    $("action-what").textContent = action + " " + region;
+    $("action-what").textContent = action === "freeze" || action === "unfreeze" ? action + " automation"
+      : action === "promote" ? "promote: move the users homed in " + target + " to another region of its group"
+      : action === "unpromote" ? "unpromote: give " + target + " its home users back" : action + " " + target;
     $("reason").value = "";
     $("force").disabled = ROLE_RANK[state.role] < ROLE_RANK.admin;
     $("force").checked = false;
     $("force").title = $("force").disabled ? "needs the admin role (you are " + state.role + ")" : "";
+    $("promote-row").hidden = action !== "promote";
+    if (action === "promote") {
+      const home = state.regions.find((r) => r.id === target);
+      const succ = state.successors[target];
+      $("promote-to").replaceChildren(el("option", { value: "", text: succ ? "configured successor (" + succ + ")"
+        : "configured successor (none configured)" }),
+        ...state.regions.filter((r) => r.id !== target && r.residency_group === home?.residency_group)
+          .map((r) => el("option", { value: r.id, text: r.id })));
+    }
     $("preview-result").replaceChildren();
     $("action-result").replaceChildren();
     $("confirm").disabled = true;
+    $("action").scrollIntoView({ block: "nearest" });
     $("reason").focus();
   }
   function body() {
     const b = { reason: $("reason").value };
     if ($("force").checked) b.force = true;
+    if (state.pending?.action === "promote" && $("promote-to").value) b.to = $("promote-to").value;
     return b;
   }
   function refusal(r) {
@@ -321,17 +449,18 @@
   $("action-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const p = state.pending;
-    if (!p || !$("reason").value.trim()) return;
+    if (!p || !$("reason").value.trim()) { $("reason").reportValidity(); return; }
     const sent = body();
-    const r = await api("POST", "/v1/regions/" + encodeURIComponent(p.region) + "/" + p.action + "?dry_run=true", sent);
+    const r = await api("POST", route(p.action, p.target) + "?dry_run=true", sent);
     $("action-result").replaceChildren();
     if (r.status !== 200) {
       $("preview-result").replaceChildren(refusal(r));
       $("confirm").disabled = true;
       return;
     }
-    const table = el("table", { id: "preview-table" }, el("thead", {}, el("tr", {},
-      ...["region", "lifecycle", "predicted rps", "limit rps", "capacity rps", "utilisation"].map((h) => el("th", { text: h })))));
+    const table = el("table", { id: "preview-table" }, el("caption", { text: "Predicted once the change has run its course" }),
+      el("thead", {}, el("tr", {},
+      ...["region", "lifecycle", "predicted rps", "limit rps", "capacity rps", "utilisation"].map((h) => el("th", { scope: "col", text: h })))));
     const tbody = el("tbody");
     for (const x of r.body.predicted.regions) {
       tbody.append(el("tr", { class: x.predicted_load_rps > x.limit_rps + 1e-6 ? "over" : "" },
@@ -340,27 +469,75 @@
         el("td", { text: Math.round(100 * x.predicted_utilisation) + "%" })));
     }
     table.append(tbody);
-    const homes = (r.body.predicted.homes_moving || []).map((h) => el("p", { text: "users homed in " + h.home
+    const homes = (r.body.predicted.homes_moving || []).map((h) => el("p", { class: "homes-moving", text: "users homed in " + h.home
       + " move from " + h.from + " to " + h.to + (h.data_loss_risk ? "; data-loss risk: " + h.data_loss_risk : "") }));
-    $("preview-result").replaceChildren(el("p", { text: "Dry run: " + p.action + " " + p.region
+    $("preview-result").replaceChildren(el("p", { text: "Dry run: " + $("action-what").textContent
       + " — nothing has changed yet. Shortfall after: " + fmt(r.body.predicted.shortfall_rps) + " rps." }), table, ...homes);
     state.pending.previewed = JSON.stringify(sent);
     $("confirm").disabled = false;
     $("confirm").focus();
   });
-  // editing the reason or force after a preview means the preview no longer shows what would be sent
-  for (const id of ["reason", "force"]) $(id).addEventListener("input", () => { $("confirm").disabled = true; });
+  // editing the reason, force or the successor after a preview means the preview no longer shows what would be sent
+  for (const id of ["reason", "force", "promote-to"]) {
+    $(id).addEventListener("input", () => { $("confirm").disabled = true; });
+    $(id).addEventListener("change", () => { if (state.pending?.previewed !== JSON.stringify(body())) $("confirm").disabled = true; });
+  }
   $("confirm").addEventListener("click", async () => {
     const p = state.pending;
     if (!p || p.previewed !== JSON.stringify(body())) return;
     $("confirm").disabled = true;
-    const r = await api("POST", "/v1/regions/" + encodeURIComponent(p.region) + "/" + p.action, JSON.parse(p.previewed));
+    const r = await api("POST", route(p.action, p.target), JSON.parse(p.previewed));
     $("action-result").replaceChildren(r.status === 200
-      ? el("div", { class: "applied", text: "Applied: " + p.action + " " + p.region + " (revision " + r.body.revision + ")" })
+      ? el("div", { class: "applied", text: "Applied: " + p.action + " " + p.target + " (revision " + r.body.revision + ")" })
       : refusal(r));
+    $("action-result").focus();
     refreshRegions();
   });
-  $("cancel").addEventListener("click", () => { $("action").hidden = true; state.pending = null; });
+  $("cancel").addEventListener("click", () => {
+    const back = state.pending && document.querySelector("[data-action=" + state.pending.action + "][data-region='"
+      + state.pending.target + "']");
+    $("action").hidden = true;
+    state.pending = null;
+    (back || $("regions-title")).focus();
+  });
+  for (const a of ["freeze", "unfreeze"]) $(a).addEventListener("click", () => openAction(a, "automation"));
+
+  // ---- why does this client get this region ----
+  $("explain-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const client = $("explain-client").value.trim();
+    if (!client) { $("explain-client").reportValidity(); return; }
+    const r = await api("GET", "/v1/plan/explain?client=" + encodeURIComponent(client));
+    const out = $("explain-result");
+    const g = document.getElementById("map-explain");
+    g?.replaceChildren();
+    if (r.status !== 200) { out.replaceChildren(refusal(r)); return; }
+    const x = r.body;
+    const loc = x.location ? x.location.latitude.toFixed(2) + ", " + x.location.longitude.toFixed(2)
+      + (x.location.country ? " " + x.location.country : "") + (x.location.continent ? " (" + x.location.continent + ")" : "")
+      + " by " + x.location.source.toLowerCase().replace("_", " ") : "not located";
+    const dns = el("ul", { id: "explain-dns" }, ...(x.dns.length ? x.dns.map((n) => el("li", { "data-name": n.name,
+      "data-choice": n.choice || "" }, el("strong", { text: n.name + " → " + (n.choice || "no region") }), " — " + n.why))
+      : [el("li", { text: "no geo names are configured (dns.zones)" })]));
+    const http = el("p", { id: "explain-http", "data-read": x.http.read || "", "data-write": x.http.write || "" },
+      el("strong", { text: "HTTP → " + (x.http.read || "no region") }), " — " + x.http.why);
+    const cands = el("table", { id: "explain-candidates" }, el("caption", { text: "Regions, nearest first" }),
+      el("thead", {}, el("tr", {}, ...["region", "km", "lifecycle", "share", "weight", "why"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, ...x.candidates.map((c) => el("tr", {}, el("td", { text: c.region }), el("td", { text: fmt(c.distance_km) }),
+        el("td", { text: c.lifecycle.toLowerCase() }), el("td", { text: c.traffic_share.toFixed(2) }),
+        el("td", { text: c.zone_weight == null ? "–" : c.zone_weight.toFixed(2) }), el("td", { text: c.why })))));
+    out.replaceChildren(
+      el("p", { id: "explain-summary", text: x.client + " (" + x.address + "/" + x.prefix + "): " + loc + " · zone " + x.zone
+        + " · plan v" + x.plan_version + (x.note ? " · " + x.note : "") }),
+      el("h3", { text: "DNS (per geo name)" }), dns, el("h3", { text: "HTTP (L7 proxy)" }), http, cands,
+      x.planner.length ? el("pre", { class: "planner", text: x.planner.join("\n") }) : null);
+    if (g && x.location) {
+      const [zx, zy] = px(x.location.longitude, x.location.latitude);
+      const to = state.regions.find((rr) => rr.id === x.http.read);
+      if (to) g.append(svg("line", { x1: zx, y1: zy, x2: px(to.longitude, to.latitude)[0], y2: px(to.longitude, to.latitude)[1], class: "explain" }));
+      g.append(svg("circle", { cx: zx, cy: zy, r: 1.8, class: "explain", id: "map-explain-client" }));
+    }
+  });
 
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();

@@ -74,6 +74,11 @@ public final class ConfigWatcher implements AutoCloseable {
       if (d == null || d.equals(lastDigest)) {
         return null;
       }
+      if (d.equals(EMPTY_DIGEST)) {
+        // an editor that truncates and then writes: caught in between, the file is empty for a moment. Not an
+        // edit to reject (and log as an error); look again next tick.
+        return null;
+      }
       lastDigest = d;
       try {
         return ConfigLoader.load(file);
@@ -99,6 +104,9 @@ public final class ConfigWatcher implements AutoCloseable {
       }
     }).onFailure(e -> LOG.warn("config check of {} failed: {}", file, e.toString()));
   }
+
+  /** SHA-256 of no bytes. */
+  private static final String EMPTY_DIGEST = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
   private static String digest(Path file) {
     try {

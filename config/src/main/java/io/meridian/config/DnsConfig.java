@@ -74,7 +74,21 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
   }
 
   /** Clients located in one of {@code countries} or {@code continents} are only ever given {@code regions}. */
-  public record Geofence(List<String> countries, List<String> continents, List<String> regions) {}
+  public record Geofence(List<String> countries, List<String> continents, List<String> regions) {
+    /** Whether a client located in {@code country}/{@code continent} (either may be null) is fenced by this. */
+    public boolean covers(String country, String continent) {
+      return covers(countries, continents, country, continent);
+    }
+
+    /**
+     * The one definition of who a geofence covers, for GeoDNS's answers and the controller's explanations: a
+     * listed country or a listed continent.
+     */
+    public static boolean covers(java.util.Collection<String> countries, java.util.Collection<String> continents,
+        String country, String continent) {
+      return (country != null && countries.contains(country)) || (continent != null && continents.contains(continent));
+    }
+  }
 
   /**
    * Response Rate Limiting per (client /24 or /56, name, type), as BIND and Knot do.

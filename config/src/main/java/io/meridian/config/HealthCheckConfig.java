@@ -30,11 +30,15 @@ import java.util.regex.Pattern;
  * @param flapHoldDownMax        the hold-down doubles per repeated failure up to this
  * @param flapDecay              each period this long without a new failure forgets one flap
  * @param passive                thresholds for passive signals from proxies' traffic reports
+ * @param minVantagePoints       probes fail or degrade a region only while at least this many vantage points count
+ * @param fallTimeouts           consecutive failures that make an endpoint DOWN when every one of them is a timeout
+ *                               (a lossy path can fake a timeout, never a refused connection or an HTTP 500)
+ * @param timeoutMax             the adaptive probe timeout grows with the path's measured round trips up to this
  */
 public record HealthCheckConfig(Duration interval, Duration timeout, int rise, int fall, Duration reportInterval,
     String vantagePoint, ListenAddress opsListen, List<String> vantagePoints, Duration reportTtl, String userAgent,
     int bodyMaxBytes, double overprovisioningFactor, int quorum, Duration flapHoldDown, Duration flapHoldDownMax,
-    Duration flapDecay, Passive passive) {
+    Duration flapDecay, Passive passive, int minVantagePoints, int fallTimeouts, Duration timeoutMax) {
 
   /**
    * Probing faster than this loads the targets more than it speeds detection: detection is dominated by
@@ -53,7 +57,8 @@ public record HealthCheckConfig(Duration interval, Duration timeout, int rise, i
       String vantagePoint, ListenAddress opsListen) {
     this(interval, timeout, rise, fall, reportInterval, vantagePoint, opsListen, List.of(vantagePoint),
         reportInterval.multipliedBy(4), DEFAULT_USER_AGENT, 4096, 1.4, 0, Duration.ofSeconds(5),
-        Duration.ofMinutes(5), Duration.ofMinutes(1), Passive.defaults());
+        Duration.ofMinutes(5), Duration.ofMinutes(1), Passive.defaults(), 1, Math.max(fall, DEFAULT_FALL_TIMEOUTS),
+        defaultTimeoutMax(timeout, interval));
   }
 
   public static HealthCheckConfig defaults() {
@@ -66,13 +71,27 @@ public record HealthCheckConfig(Duration interval, Duration timeout, int rise, i
       Duration newReport) {
     return new HealthCheckConfig(newInterval, newTimeout, newRise, newFall, newReport, vantagePoint, opsListen,
         vantagePoints, newReport.multipliedBy(4), userAgent, bodyMaxBytes, overprovisioningFactor, quorum,
-        flapHoldDown, flapHoldDownMax, flapDecay, passive);
+        flapHoldDown, flapHoldDownMax, flapDecay, passive, minVantagePoints, Math.max(newFall, fallTimeouts),
+        defaultTimeoutMax(newTimeout, newInterval));
+  }
+
+  /** Consecutive timeouts that make an endpoint DOWN by default (see {@code fall_timeouts}). */
+  public static final int DEFAULT_FALL_TIMEOUTS = 4;
+
+  /**
+   * By default the adaptive timeout may grow to three probe intervals (1.5 s with the defaults), never below the
+   * configured timeout: on a path with 200 ms of jitter a probe needs two round trips of up to 800 ms.
+   */
+  static Duration defaultTimeoutMax(Duration timeout, Duration interval) {
+    Duration three = interval.multipliedBy(3);
+    return three.compareTo(timeout) > 0 ? three : timeout;
   }
 
   static HealthCheckConfig parse(ConfigNode n) {
     n.rejectUnknownKeys(Set.of("interval", "timeout", "rise", "fall", "report_interval", "vantage_point",
         "vantage_points", "ops_listen", "report_ttl", "user_agent", "body_max_bytes", "overprovisioning_factor",
-        "quorum", "flap_hold_down", "flap_hold_down_max", "flap_decay", "passive"));
+        "quorum", "flap_hold_down", "flap_hold_down_max", "flap_decay", "passive", "min_vantage_points",
+        "fall_timeouts", "timeout_max"));
     HealthCheckConfig d = defaults();
     Duration interval = n.duration("interval", d.interval(), MIN_INTERVAL);
     Duration timeout = n.duration("timeout", d.timeout(), Duration.ofMillis(10));
@@ -127,8 +146,23 @@ public record HealthCheckConfig(Duration interval, Duration timeout, int rise, i
     }
     Duration decay = n.duration("flap_decay", Duration.ofMinutes(1), Duration.ofSeconds(1));
     Passive passive = Passive.parse(n.child("passive"));
+    int minVps = n.integer("min_vantage_points", 1, 1, 100);
+    if (minVps > vps.size() && n.child("vantage_points").isPresent()) {
+      n.problem("min_vantage_points", "must not exceed the number of vantage_points (" + vps.size() + "), got "
+          + minVps);
+    }
+    int fallTimeouts = n.integer("fall_timeouts", Math.max(fall, DEFAULT_FALL_TIMEOUTS), 1, 100);
+    if (fallTimeouts < fall) {
+      n.problem("fall_timeouts", "must be at least fall (" + fall + "): a timeout is weaker evidence than a"
+          + " refused connection, got " + fallTimeouts);
+    }
+    Duration timeoutMax = n.duration("timeout_max", defaultTimeoutMax(timeout, interval), Duration.ofMillis(10));
+    if (timeoutMax.compareTo(timeout) < 0) {
+      n.problem("timeout_max", "must be at least timeout (" + ConfigNode.formatDuration(timeout) + "), got "
+          + ConfigNode.formatDuration(timeoutMax));
+    }
     return new HealthCheckConfig(interval, timeout, rise, fall, report, vps.get(0), ops, vps, ttl, ua, bodyMax,
-        factor, quorum, hold, holdMax, decay, passive);
+        factor, quorum, hold, holdMax, decay, passive, minVps, fallTimeouts, timeoutMax);
   }
 
   /**

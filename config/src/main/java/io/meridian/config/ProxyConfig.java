@@ -39,24 +39,16 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
   /** Where a request's user id comes from. */
   public enum UserSource { NONE, HEADER, COOKIE, JWT }
 
-  /** JWT signature algorithms accepted; exactly one is configured so a token cannot pick a weaker one. */
-  public enum JwtAlgorithm { HS256, RS256 }
-
   /**
    * How the user behind a request is identified.
    *
-   * @param source           none, header, cookie or jwt
-   * @param name             header or cookie name holding the user id; for jwt the header carrying
-   *                         {@code Bearer <jwt>} (default Authorization)
-   * @param jwtAlgorithm     HS256 or RS256
-   * @param jwtSecret        HS256 shared secret
-   * @param jwtPublicKey     RS256 public key file (PEM, X.509 SubjectPublicKeyInfo)
-   * @param userClaim        claim holding the user id (default sub)
-   * @param residencyClaim   claim holding the user's residency group, or null
+   * @param source  none, header, cookie or jwt
+   * @param name    header or cookie name holding the user id; for jwt the header carrying {@code Bearer <jwt>}
+   *                (default Authorization)
+   * @param jwt     how tokens are verified and read (source jwt)
    */
-  public record Users(UserSource source, String name, JwtAlgorithm jwtAlgorithm, String jwtSecret,
-      java.nio.file.Path jwtPublicKey, String userClaim, String residencyClaim) {
-    public static final Users NONE = new Users(UserSource.NONE, null, JwtAlgorithm.HS256, null, null, "sub", null);
+  public record Users(UserSource source, String name, JwtConfig jwt) {
+    public static final Users NONE = new Users(UserSource.NONE, null, JwtConfig.NONE);
 
     static Users parse(ConfigNode n, java.nio.file.Path baseDir) {
       n.rejectUnknownKeys(Set.of("source", "name", "jwt"));
@@ -66,26 +58,8 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
         n.problem("name", "is required when source is " + source.name().toLowerCase(Locale.ROOT)
             + " (the header or cookie holding the user id)");
       }
-      ConfigNode jwt = n.child("jwt");
-      jwt.rejectUnknownKeys(Set.of("algorithm", "secret", "public_key_file", "user_claim", "residency_claim"));
-      JwtAlgorithm alg = jwt.enumValue("algorithm", JwtAlgorithm.class, JwtAlgorithm.HS256);
-      String secret = jwt.string("secret", null);
-      String keyFile = jwt.string("public_key_file", null);
-      if (source == UserSource.JWT) {
-        if (alg == JwtAlgorithm.HS256 && (secret == null || secret.length() < 32)) {
-          jwt.problem("secret", "is required for HS256 and must be at least 32 characters (RFC 7518 §3.2: a key"
-              + " as long as the hash), got " + (secret == null ? "none" : secret.length() + " characters"));
-        }
-        if (alg == JwtAlgorithm.RS256 && keyFile == null) {
-          jwt.problem("public_key_file", "is required for RS256 (a PEM public key)");
-        }
-      }
-      java.nio.file.Path key = keyFile == null ? null : baseDir.resolve(keyFile);
-      if (source == UserSource.JWT && key != null && !java.nio.file.Files.isReadable(key)) {
-        jwt.problem("public_key_file", "cannot read '" + key + "'");
-      }
-      return new Users(source, name, alg, secret, key, jwt.string("user_claim", "sub"),
-          jwt.string("residency_claim", null));
+      JwtConfig jwt = JwtConfig.parse(n.child("jwt"), baseDir, source == UserSource.JWT);
+      return new Users(source, name, jwt);
     }
   }
 

@@ -23,6 +23,19 @@ public record HealthReport(String vantagePoint, long sequence, Instant at, Insta
   }
 
   /**
+   * The marker a bus delivers when a vantage point is gone: its lease expired (the process died or was cut off
+   * from the store) or it stopped cleanly. It leaves the electorate at once (see {@code HealthQuorum}).
+   */
+  public static HealthReport gone(String vantagePoint, Instant at) {
+    return new HealthReport(vantagePoint, 0, at, at, List.of());
+  }
+
+  /** Whether this is a {@link #gone} marker: no regions and already expired when made. */
+  public boolean isGone() {
+    return regions.isEmpty() && !validUntil.isAfter(at);
+  }
+
+  /**
    * One region as this vantage point sees it.
    *
    * @param region            region id

@@ -50,6 +50,7 @@ class CtlCommandsTest {
       new Row(OP + "drain us-west --reason x --force --dry-run", 3, "err:REFUSED (403"),
       // reads
       new Row("--admin ADMIN --token viewer-token status", 0, "REGION"),
+      new Row("--admin ADMIN --token viewer-token status", 0, "READY NOW/PEAK"),
       new Row("--admin ADMIN --token viewer-token --output json status", 0, "\"regions\""),
       new Row("--admin ADMIN status --token viewer-token --output json", 0, "\"plan_version\""),
       new Row("--admin ADMIN --token viewer-token whoami", 0, "vic (viewer)"),
@@ -74,6 +75,7 @@ class CtlCommandsTest {
       new Row("--admin ADMIN --token viewer-token status", 0, "AUTOMATION FROZEN: change window"),
       new Row(OP + "unfreeze --reason over", 0, "APPLIED:"),
       new Row("--admin ADMIN --token viewer-token audit --limit 3", 0, "REASON"),
+      new Row("--admin ADMIN --token viewer-token audit --limit 1", 0, " olga "), // who did it: the token's name
       new Row("--admin ADMIN --token viewer-token audit --limit 3 --output json", 0, "over"));
 
   @Test

@@ -57,20 +57,67 @@ final class TestDeployment implements AutoCloseable {
   final MeridianConfig config;
   final ControlBus bus;
   final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
-  final ControllerRole role;
+  volatile ControllerRole role;
   final List<RoutingPlan> plans = new CopyOnWriteArrayList<>();
+  /** The client locator the launcher would share with the roles (config {@code geo}: nets overrides). */
+  final io.meridian.core.geo.GeoLocator geo;
   private long sequence;
 
   TestDeployment(Vertx vertx, Path stateDir, String controllerYaml, String extraYaml) throws Exception {
+    this(vertx, stateDir, controllerYaml, extraYaml, REGIONS);
+  }
+
+  /** {@link #REGIONS} with a DNS address per region (192.0.2.1, .2, ...), for configs with geo names. */
+  static String regionsWithDns() {
+    StringBuilder b = new StringBuilder();
+    int n = 0;
+    for (String line : REGIONS.split("\n", -1)) {
+      b.append(line).append('\n');
+      if (line.startsWith("  - id: ")) {
+        b.append("    dns: {a: [192.0.2.").append(++n).append("]}\n");
+      }
+    }
+    return b.toString();
+  }
+
+  TestDeployment(Vertx vertx, Path stateDir, String controllerYaml, String extraYaml, String regions)
+      throws Exception {
     this.vertx = vertx;
-    String yaml = REGIONS + "controller:\n  admin_listen: 127.0.0.1:0\n" + controllerYaml.indent(2)
+    this.stateDir = stateDir;
+    this.yaml = regions + "controller:\n  admin_listen: 127.0.0.1:PORT\n" + controllerYaml.indent(2)
         + "state_store:\n  path: " + stateDir.toAbsolutePath() + "\n" + extraYaml;
-    this.config = ConfigLoader.parse("test.yaml", yaml, stateDir, stateDir.resolve("test.yaml"));
+    this.config = parse(0);
     this.bus = ControlBus.inProcess(RoutingPlan.initial(config));
     bus.onPlan(plans::add);
-    this.role = ControllerRole.create(new RoleContext(vertx, config, bus, null,
+    this.geo = io.meridian.core.geo.GeoLocator.open(vertx, config.geo());
+    this.role = startRole(config);
+  }
+
+  private final Path stateDir;
+  private final String yaml;
+
+  private MeridianConfig parse(int port) throws Exception {
+    return ConfigLoader.parse("test.yaml", yaml.replace("127.0.0.1:PORT", "127.0.0.1:" + port), stateDir,
+        stateDir.resolve("test.yaml"));
+  }
+
+  private ControllerRole startRole(MeridianConfig c) throws Exception {
+    ControllerRole r = ControllerRole.create(new RoleContext(vertx, c, bus, geo,
         OpsEndpoints.create(vertx, "controller")), clock);
-    await(role.start());
+    await(r.start());
+    return r;
+  }
+
+  /** Stops the controller (its listener closes, its streams end); the bus and the state directory stay. */
+  int stopController() throws Exception {
+    int port = role.adminPort();
+    await(role.stop());
+    return port;
+  }
+
+  /** Starts a new controller on {@code port} with the same state directory and bus: a restart. */
+  void startController(int port) throws Exception {
+    role = startRole(parse(port));
   }
 
   static <T> T await(Future<T> f) throws Exception {
@@ -142,8 +189,32 @@ final class TestDeployment implements AutoCloseable {
     return "http://127.0.0.1:" + role.adminPort();
   }
 
+  /**
+   * Waits until {@code GET /v1/regions} carries every region's capacity readiness computed for the plan it shows
+   * (readiness is computed on the controller's lane right after the evaluation that published the plan), and
+   * returns that answer.
+   */
+  io.vertx.core.json.JsonObject awaitReadiness() throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    io.vertx.core.json.JsonObject body;
+    do {
+      body = call("GET", "/v1/regions", "viewer-token", null, null).body();
+      boolean all = true;
+      for (Object o : body.getJsonArray("regions")) {
+        var r = ((io.vertx.core.json.JsonObject) o).getJsonObject("readiness");
+        all &= r != null && r.getLong("plan_version") == body.getLong("plan_version");
+      }
+      if (all) {
+        return body;
+      }
+      Thread.sleep(20);
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError("no readiness for plan v" + body.getLong("plan_version") + ": " + body.encodePrettily());
+  }
+
   @Override
   public void close() throws Exception {
     await(role.stop());
+    geo.close();
   }
 }

@@ -26,13 +26,19 @@ import java.time.Duration;
 public interface HealthProbe {
 
   /**
-   * @param timeout       the whole probe (connect, TLS, request, response) must finish within this
+   * @param timeout       the whole probe (connect, TLS, request, response) must finish within this, unless the
+   *                      caller passes another timeout to {@link #probe(Duration)}
    * @param userAgent     HTTP User-Agent
    * @param bodyMaxBytes  at most this much body is read
+   * @param timeoutMax    the longest timeout a caller may pass (the connect timeout of the probe's client)
    */
-  record Settings(Duration timeout, String userAgent, int bodyMaxBytes) {
+  record Settings(Duration timeout, String userAgent, int bodyMaxBytes, Duration timeoutMax) {
+    public Settings(Duration timeout, String userAgent, int bodyMaxBytes) {
+      this(timeout, userAgent, bodyMaxBytes, timeout);
+    }
+
     public static Settings of(HealthCheckConfig c) {
-      return new Settings(c.timeout(), c.userAgent(), c.bodyMaxBytes());
+      return new Settings(c.timeout(), c.userAgent(), c.bodyMaxBytes(), c.timeoutMax());
     }
   }
 
@@ -46,8 +52,14 @@ public interface HealthProbe {
 
   HealthCheckConfig.Endpoint endpoint();
 
-  /** Runs the probe once; the future always succeeds with the result. */
+  /** Runs the probe once with the settings' timeout; the future always succeeds with the result. */
   Future<ProbeResult> probe();
+
+  /**
+   * Runs the probe once with {@code timeout} (at most the settings' {@code timeoutMax}); the future always
+   * succeeds with the result. The checker passes an adaptive timeout here (see {@code EndpointChecker}).
+   */
+  Future<ProbeResult> probe(Duration timeout);
 
   /** Releases the probe's client. */
   void close();

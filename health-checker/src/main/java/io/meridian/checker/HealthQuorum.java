@@ -17,6 +17,10 @@ import java.util.Map;
  * causing a failover:
  *
  * <ul>
+ *   <li>The <em>electorate</em> is the vantage points that have a report: across processes, those whose report
+ *       key lives in the store under their process's lease. A vantage point whose lease expired (the process
+ *       died, or lost the store) or that stopped cleanly is <em>gone</em> ({@link HealthReport#isGone()}) and
+ *       leaves the electorate — every controller derives the same electorate from the same keys.
  *   <li>A report past its {@code validUntil} is <em>stale</em>: its vantage point abstains ("unknown", never
  *       "down") but still counts in the majority's denominator, so losing reports cannot lower the bar.
  *   <li>A fresh report that sees <em>every</em> region (of two or more) failed is <em>discounted</em>: that
@@ -26,6 +30,13 @@ import java.util.Map;
  *       majority of the non-discounted vantage points); {@link Health#DEGRADED} when that many say FAILED or
  *       DEGRADED; {@link Health#HEALTHY} when any fresh vantage point has a verdict; else
  *       {@link Health#UNKNOWN}.
+ *   <li>With fewer than {@code min_vantage_points} in the electorate, probes fail or degrade nothing: the
+ *       verdict is {@link Health#UNKNOWN} (which serves), so one surviving checker cannot judge alone.
+ *   <li><em>Fail open</em>: when probes would fail every region (of two or more) at once, none is failed by
+ *       probes (UNKNOWN, which serves). Failing every region moves no traffic anywhere useful but turns a
+ *       checker-side problem (every vantage point on a degraded network, a bad probe path in the config) into a
+ *       total outage; Route 53 ("if all records are unhealthy, respond as if all were healthy") and Envoy's panic
+ *       threshold do the same. Passive evidence from real traffic still fails a region.
  *   <li>Passive signals: real traffic failing at {@code passive.failed_error_rate} (with at least
  *       {@code passive.min_rps}) makes a region FAILED even if probes pass; {@code degraded_error_rate} or
  *       outlier ejections make a serving region DEGRADED. Traffic reports older than {@code passive.ttl} are
@@ -42,23 +53,34 @@ import java.util.Map;
  */
 public final class HealthQuorum {
   private final int quorum;
+  private final int minVantagePoints;
   private final HealthCheckConfig.Passive passive;
 
-  private HealthQuorum(int quorum, HealthCheckConfig.Passive passive) {
-    if (quorum < 0) {
-      throw new IllegalArgumentException("quorum: " + quorum + " (expected: >= 0, 0 = majority)");
+  private HealthQuorum(int quorum, int minVantagePoints, HealthCheckConfig.Passive passive) {
+    if (quorum < 0 || minVantagePoints < 1) {
+      throw new IllegalArgumentException("quorum: " + quorum + ", min_vantage_points: " + minVantagePoints
+          + " (expected: quorum >= 0 (0 = majority), min_vantage_points >= 1)");
     }
     this.quorum = quorum;
+    this.minVantagePoints = minVantagePoints;
     this.passive = passive;
   }
 
   public static HealthQuorum of(HealthCheckConfig config) {
-    return new HealthQuorum(config.quorum(), config.passive());
+    return new HealthQuorum(config.quorum(), config.minVantagePoints(), config.passive());
   }
 
   /** @param quorum vantage points needed to fail a region; 0 = majority */
   public static HealthQuorum of(int quorum, HealthCheckConfig.Passive passive) {
-    return new HealthQuorum(quorum, passive);
+    return new HealthQuorum(quorum, 1, passive);
+  }
+
+  /**
+   * @param quorum            vantage points needed to fail a region; 0 = majority
+   * @param minVantagePoints  probes fail nothing while fewer vantage points than this count
+   */
+  public static HealthQuorum of(int quorum, int minVantagePoints, HealthCheckConfig.Passive passive) {
+    return new HealthQuorum(quorum, minVantagePoints, passive);
   }
 
   /**
@@ -73,14 +95,17 @@ public final class HealthQuorum {
    * @param stale       vantage points whose reports expired (they abstain)
    * @param discounted  vantage points that see every region down (ignored)
    * @param watermarks  replication positions the region reports, per source region (max over vantage points)
+   * @param failedBy    the vantage points that say FAILED, each with its evidence ("vp-1: 0/1 up; ...")
    * @param reason      one readable sentence
    */
   public record Verdict(String region, Health health, int failed, int degraded, int healthy, int needed,
-      List<String> stale, List<String> discounted, Map<String, Long> watermarks, String reason) {
+      List<String> stale, List<String> discounted, Map<String, Long> watermarks, List<String> failedBy,
+      String reason) {
     public Verdict {
       stale = List.copyOf(stale);
       discounted = List.copyOf(discounted);
       watermarks = Map.copyOf(watermarks);
+      failedBy = List.copyOf(failedBy);
     }
   }
 
@@ -94,7 +119,12 @@ public final class HealthQuorum {
       Collection<TrafficReport> traffic, Instant now) {
     List<HealthReport> fresh = new ArrayList<>();
     List<String> stale = new ArrayList<>();
+    int present = 0;
     for (HealthReport r : reports) {
+      if (r.isGone()) {
+        continue; // not in the electorate (callers normally drop these already)
+      }
+      present++;
       if (now.isBefore(r.validUntil())) {
         fresh.add(r);
       } else {
@@ -110,15 +140,18 @@ public final class HealthQuorum {
         }
       }
     }
-    int electorate = reports.size() - discounted.size();
+    int electorate = present - discounted.size();
     int needed = quorum > 0 ? quorum : electorate / 2 + 1;
+    boolean tooFew = electorate < minVantagePoints;
 
     Map<String, Verdict> out = new LinkedHashMap<>();
+    Map<String, Health> probeVerdicts = new LinkedHashMap<>();
     for (String region : regions) {
       int failed = 0;
       int degraded = 0;
       int healthy = 0;
       Map<String, Long> marks = new LinkedHashMap<>();
+      List<String> failedBy = new ArrayList<>();
       for (HealthReport r : fresh) {
         if (discounted.contains(r.vantagePoint())) {
           continue;
@@ -128,7 +161,10 @@ public final class HealthQuorum {
             continue;
           }
           switch (rr.health()) {
-            case FAILED -> failed++;
+            case FAILED -> {
+              failed++;
+              failedBy.add(r.vantagePoint() + ": " + rr.detail());
+            }
             case DEGRADED -> degraded++;
             case HEALTHY -> healthy++;
             default -> { }
@@ -138,9 +174,14 @@ public final class HealthQuorum {
       }
       Health h;
       String reason;
-      if (failed >= needed) {
+      if (tooFew && failed + degraded > 0) {
+        h = Health.UNKNOWN;
+        reason = (failed + degraded) + " failed or degraded vote(s), but only " + electorate
+            + " vantage point(s) count (min_vantage_points " + minVantagePoints + "): not judged";
+      } else if (failed >= needed) {
         h = Health.FAILED;
-        reason = failed + " of " + electorate + " vantage point(s) see it failed (quorum " + needed + ")";
+        reason = failed + " of " + electorate + " vantage point(s) see it failed (quorum " + needed + "): "
+            + String.join("; ", failedBy);
       } else if (failed + degraded >= needed) {
         h = Health.DEGRADED;
         reason = (failed + degraded) + " of " + electorate + " vantage point(s) see it failed or degraded";
@@ -151,6 +192,7 @@ public final class HealthQuorum {
         h = Health.UNKNOWN;
         reason = "no fresh report from a counted vantage point";
       }
+      probeVerdicts.put(region, h);
       String passiveReason = passive(region, traffic, now, h);
       if (passiveReason != null) {
         h = passiveReason.startsWith("failing") ? Health.FAILED : Health.DEGRADED;
@@ -159,7 +201,29 @@ public final class HealthQuorum {
       if (!discounted.isEmpty()) {
         reason = reason + "; discounted " + discounted + " (sees every region down)";
       }
-      out.put(region, new Verdict(region, h, failed, degraded, healthy, needed, stale, discounted, marks, reason));
+      out.put(region, new Verdict(region, h, failed, degraded, healthy, needed, stale, discounted, marks, failedBy,
+          reason));
+    }
+    if (regions.size() >= 2 && probeVerdicts.values().stream().allMatch(v -> v == Health.FAILED)) {
+      return failOpen(out, traffic, now);
+    }
+    return out;
+  }
+
+  /** Every region failed by probes at once: none is, unless real traffic fails it too (see the class comment). */
+  private Map<String, Verdict> failOpen(Map<String, Verdict> failed, Collection<TrafficReport> traffic, Instant now) {
+    Map<String, Verdict> out = new LinkedHashMap<>();
+    for (Verdict v : failed.values()) {
+      Health h = Health.UNKNOWN;
+      String reason = "fail open: probes fail every region at once (" + v.reason() + "), which looks like the"
+          + " checkers' problem, not every region's; none is failed by probes";
+      String passiveReason = passive(v.region(), traffic, now, h);
+      if (passiveReason != null && passiveReason.startsWith("failing")) {
+        h = Health.FAILED;
+        reason = reason + "; passive: " + passiveReason;
+      }
+      out.put(v.region(), new Verdict(v.region(), h, v.failed(), v.degraded(), v.healthy(), v.needed(), v.stale(),
+          v.discounted(), v.watermarks(), v.failedBy(), reason));
     }
     return out;
   }

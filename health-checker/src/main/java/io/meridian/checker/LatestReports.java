@@ -31,6 +31,10 @@ public final class LatestReports {
   }
 
   public void accept(HealthReport r) {
+    if (r.isGone()) {
+      health.remove(r.vantagePoint()); // its lease expired or it stopped: it leaves the electorate
+      return;
+    }
     // by time, not only sequence: a restarted checker may start its sequence again
     health.merge(r.vantagePoint(), r, (old, neu) -> neu.at().isAfter(old.at())
         || neu.at().equals(old.at()) && neu.sequence() > old.sequence() ? neu : old);

@@ -55,7 +55,7 @@ class EndpointThresholdsTest {
     EndpointThresholds t = EndpointThresholds.of(2, 2, Instant.EPOCH);
     t.record(false, Instant.EPOCH);
     t.record(false, Instant.EPOCH);
-    EndpointThresholds c = EndpointThresholds.carryOver(t, 5, 5);
+    EndpointThresholds c = EndpointThresholds.carryOver(t, 5, 5, 5);
     assertEquals(EndpointStatus.DOWN, c.status());
     c.record(true, Instant.EPOCH);
     assertEquals(EndpointStatus.DOWN, c.status(), "the new rise (5) applies");
@@ -65,6 +65,42 @@ class EndpointThresholdsTest {
   void rejectsZeroThresholds() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> EndpointThresholds.of(0, 2, Instant.EPOCH));
-    assertEquals("rise: 0, fall: 2 (expected: >= 1)", e.getMessage());
+    assertEquals("rise: 0, fall: 2, fall_timeouts: 2 (expected: >= 1, and fall_timeouts >= fall)", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> EndpointThresholds.of(2, 3, 2, Instant.EPOCH));
+  }
+
+  /**
+   * '+' pass, 'x' hard failure (refused, HTTP 500), 't' timeout: a run of timeouts only needs fall_timeouts (4),
+   * a run with one hard failure in it needs fall (2).
+   */
+  @ParameterizedTest(name = "rise 2 fall 2 fall_timeouts 4: {0} -> {1}")
+  @CsvSource({
+      "'+tt',     UP",        // two timeouts: a lossy path can do that
+      "'+ttt',    UP",
+      "'+tttt',   DOWN",      // four in a row: the target does not answer
+      "'+xx',     DOWN",      // a killed process: refused twice, as fast as before
+      "'+tx',     DOWN",      // a hard failure in the run: fall applies
+      "'+xt',     DOWN",
+      "'+tt+tt',  UP",        // a success resets the run
+      "'+ttt+t',  UP",
+      "'+x+t',    UP",        // the hard failure was in an earlier run
+      "'tttt++',  UP",
+  })
+  void timeoutsAreWeakerEvidence(String results, EndpointStatus expected) {
+    EndpointThresholds t = EndpointThresholds.of(2, 2, 4, Instant.EPOCH);
+    for (char c : results.toCharArray()) {
+      t.record(c == '+', c == 't', Instant.EPOCH);
+    }
+    assertEquals(expected, t.status());
+  }
+
+  @Test
+  void carryOverKeepsTheRunsKindOfEvidence() {
+    EndpointThresholds t = EndpointThresholds.of(2, 2, 4, Instant.EPOCH);
+    t.record(true, false, Instant.EPOCH);
+    t.record(false, false, Instant.EPOCH); // refused
+    EndpointThresholds c = EndpointThresholds.carryOver(t, 2, 2, 4);
+    c.record(false, true, Instant.EPOCH); // then a timeout: the run has a hard failure, fall (2) applies
+    assertEquals(EndpointStatus.DOWN, c.status());
   }
 }

@@ -41,6 +41,9 @@ class HealthCheckConfigTest {
       hold-down max below base    | '      url: http://a:1/\\n' | '  flap_hold_down: 10s\\n  flap_hold_down_max: 5s\\n' | test.yaml:11 health_check.flap_hold_down_max: must be at least flap_hold_down (10s), got 5s
       passive rates inverted      | '      url: http://a:1/\\n' | '  passive:\\n    degraded_error_rate: 0.6\\n    failed_error_rate: 0.3\\n' | test.yaml:12 health_check.passive.failed_error_rate: must be at least degraded_error_rate (0.6), got 0.3
       interval below minimum      | '      url: http://a:1/\\n' | '  interval: 50ms\\n' | test.yaml:10 health_check.interval: must be at least 100ms, got 50ms
+      min vantage points too many | '      url: http://a:1/\\n' | '  vantage_points: [a, b]\\n  min_vantage_points: 3\\n' | test.yaml:11 health_check.min_vantage_points: must not exceed the number of vantage_points (2), got 3
+      fall timeouts below fall    | '      url: http://a:1/\\n' | '  fall: 3\\n  fall_timeouts: 2\\n' | test.yaml:11 health_check.fall_timeouts: must be at least fall (3): a timeout is weaker evidence than a refused connection, got 2
+      timeout max below timeout   | '      url: http://a:1/\\n' | '  timeout: 400ms\\n  timeout_max: 300ms\\n' | test.yaml:11 health_check.timeout_max: must be at least timeout (400ms), got 300ms
       """)
   void rejects(String name, String regionCheck, String global, String expected) {
     String yaml = withChecks(regionCheck.replace("\\n", "\n"), global.replace("\\n", "\n"));
@@ -92,5 +95,19 @@ class HealthCheckConfigTest {
         URI.create("http://127.0.0.1:9/h"));
     assertEquals(1, r.healthChecks().size());
     assertEquals(HealthCheckConfig.defaults().vantagePoints(), List.of("local"));
+  }
+
+  @Test
+  void crossProcessAndLossyPathDefaults() throws Exception {
+    HealthCheckConfig d = CheckerHarness.load(withChecks("      url: http://a:1/\n", "")).healthCheck();
+    assertEquals(1, d.minVantagePoints());
+    assertEquals(4, d.fallTimeouts(), "a run of timeouts needs four");
+    assertEquals(Duration.ofMillis(1500), d.timeoutMax(), "three intervals of 500 ms");
+    HealthCheckConfig c = CheckerHarness.load(withChecks("      url: http://a:1/\n",
+        "  interval: 1s\n  timeout: 800ms\n  fall: 5\n  vantage_points: [a, b, c]\n  min_vantage_points: 2\n"))
+        .healthCheck();
+    assertEquals(2, c.minVantagePoints());
+    assertEquals(5, c.fallTimeouts(), "never below fall");
+    assertEquals(Duration.ofSeconds(3), c.timeoutMax());
   }
 }

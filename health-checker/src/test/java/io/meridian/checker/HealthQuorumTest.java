@@ -83,8 +83,33 @@ class HealthQuorumTest {
     assertEquals(2, v.get("us-east").needed());
     // with only a and c, a alone is the whole counted electorate
     assertEquals("FHH", combine(List.of(report("a", "FHH", true), report("c", "FFF", true))));
-    // everyone sees everything down: nothing to tell them apart, so it is believed
-    assertEquals("FFF", combine(List.of(report("a", "FFF", true), report("b", "FFF", true))));
+    // everyone sees everything down: nothing to tell them apart — and failing every region would move no traffic
+    // anywhere, so the quorum fails open (see failOpenWhenEveryRegionWouldFail)
+    assertEquals("UUU", combine(List.of(report("a", "FFF", true), report("b", "FFF", true))));
+  }
+
+  @Test
+  void failOpenWhenEveryRegionWouldFail() {
+    // every vantage point on a degraded network times out everywhere: nothing is failed by probes
+    // (no single one sees everything down, so none is discounted; but a majority fails each region)
+    Map<String, HealthQuorum.Verdict> v = majority.evaluate(REGIONS, List.of(report("a", "FFH", true),
+        report("b", "FHF", true), report("c", "HFF", true)), List.of(), NOW);
+    v.values().forEach(x -> assertEquals(Health.UNKNOWN, x.health(), x.reason()));
+    assertTrue(v.get("us-east").reason().startsWith("fail open: probes fail every region at once"),
+        v.get("us-east").reason());
+    assertTrue(v.get("us-east").health().serves());
+    // two of three failed is an ordinary failover
+    assertEquals("FFH", combine(List.of(report("a", "FFH", true), report("b", "FFH", true), report("c", "FFH", true))));
+    // real traffic failing still fails a region while the probes are not believed
+    TrafficReport failing = new TrafficReport("proxy-1", NOW.minusMillis(100), Map.of(),
+        Map.of("eu-west", 50.0), Map.of("eu-west", 0.9), Map.of());
+    v = majority.evaluate(REGIONS, List.of(report("a", "FFF", true), report("b", "FFF", true)), List.of(failing),
+        NOW);
+    assertEquals(Health.FAILED, v.get("eu-west").health(), v.get("eu-west").reason());
+    assertEquals(Health.UNKNOWN, v.get("us-east").health());
+    // one region alone is believed: it cannot be told from a checker problem, and there is no other to fail to
+    assertEquals(Health.FAILED, majority.evaluate(List.of("us-east"), List.of(report("a", "FHH", true)), List.of(),
+        NOW).get("us-east").health());
   }
 
   @Test
@@ -140,5 +165,48 @@ class HealthQuorumTest {
     HealthReport restarted = new HealthReport("a", 1, NOW.plusSeconds(1), NOW.plusSeconds(2), List.of());
     l.accept(restarted);
     assertEquals(List.of(restarted), List.copyOf(l.health()), "a restarted checker starts its sequence again");
+  }
+
+  @Test
+  void aGoneVantagePointLeavesTheElectorate() {
+    // three vantage points, one of them gone (its lease expired): two remain, a majority of two is two
+    List<HealthReport> reports = List.of(report("a", "FHH", true), report("b", "HHH", true),
+        HealthReport.gone("c", NOW.minusMillis(50)));
+    HealthQuorum.Verdict v = majority.evaluate(REGIONS, reports, List.of(), NOW).get("us-east");
+    assertEquals(Health.HEALTHY, v.health(), v.reason());
+    assertEquals(2, v.needed(), "c no longer counts: majority of the two left");
+    reports = List.of(report("a", "FHH", true), report("b", "FHH", true), HealthReport.gone("c", NOW));
+    v = majority.evaluate(REGIONS, reports, List.of(), NOW).get("us-east");
+    assertEquals(Health.FAILED, v.health(), v.reason());
+    assertEquals(List.of("a: ", "b: "), v.failedBy());
+    assertTrue(v.reason().startsWith("2 of 2 vantage point(s) see it failed (quorum 2): a: ; b: "), v.reason());
+    // a stale (silent but leased) vantage point stays in the denominator: losing reports cannot lower the bar
+    v = majority.evaluate(REGIONS, List.of(report("a", "FHH", true), report("b", "HHH", false),
+        report("c", "HHH", false)), List.of(), NOW).get("us-east");
+    assertEquals(Health.HEALTHY, v.health(), v.reason());
+    assertEquals(2, v.needed());
+  }
+
+  @Test
+  void tooFewVantagePointsJudgeNothing() {
+    HealthQuorum atLeastTwo = HealthQuorum.of(0, 2, HealthCheckConfig.Passive.defaults());
+    // two of three died: the one left sees us-east failed, but one vantage point alone must not fail a region
+    List<HealthReport> alone = List.of(report("a", "FHH", true), HealthReport.gone("b", NOW),
+        HealthReport.gone("c", NOW));
+    HealthQuorum.Verdict v = atLeastTwo.evaluate(REGIONS, alone, List.of(), NOW).get("us-east");
+    assertEquals(Health.UNKNOWN, v.health(), v.reason());
+    assertTrue(v.health().serves(), "unknown keeps serving");
+    assertTrue(v.reason().contains("only 1 vantage point(s) count (min_vantage_points 2)"), v.reason());
+    assertEquals(Health.FAILED, majority.evaluate(REGIONS, alone, List.of(), NOW).get("us-east").health(),
+        "with the default minimum of 1 the lone vantage point decides");
+    // a second one comes back and agrees
+    v = atLeastTwo.evaluate(REGIONS, List.of(report("a", "FHH", true), report("b", "FHH", true)), List.of(), NOW)
+        .get("us-east");
+    assertEquals(Health.FAILED, v.health(), v.reason());
+    // passive evidence from real traffic does not depend on the checkers
+    TrafficReport failing = new TrafficReport("proxy-1", NOW.minusMillis(100), Map.of(),
+        Map.of("us-east", 50.0), Map.of("us-east", 0.9), Map.of());
+    v = atLeastTwo.evaluate(REGIONS, alone, List.of(failing), NOW).get("us-east");
+    assertEquals(Health.FAILED, v.health(), v.reason());
   }
 }

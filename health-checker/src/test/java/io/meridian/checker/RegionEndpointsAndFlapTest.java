@@ -103,10 +103,23 @@ class RegionEndpointsAndFlapTest {
       for (HealthReport r : h.reports.subList(mark, h.reports.size())) {
         assertEquals(Health.HEALTHY, us(r).health(), "30 ms answers within an 80 ms timeout: " + us(r).detail());
       }
+      // 200 ms answers: slower than the configured 80 ms, within timeout_max (300 ms). Two probes time out while
+      // the timeout backs off (80 → 160 → 320, capped 300), then it has learned the path: never failed
       mark = h.mark();
+      before = app.served.get();
       app.slow(200);
-      HealthReport failed = h.await(mark, r -> us(r).health() == Health.FAILED, Duration.ofSeconds(3));
-      assertTrue(us(failed).detail().contains("timeout after 80ms waiting for first byte"), us(failed).detail());
+      while (app.served.get() - before < 8) {
+        Thread.sleep(20);
+      }
+      for (HealthReport r : h.reports.subList(mark, h.reports.size())) {
+        assertEquals(Health.HEALTHY, us(r).health(), "200 ms answers, timeout adapts: " + us(r).detail());
+      }
+      mark = h.mark();
+      // slower than timeout_max (3 × interval = 300 ms): the timeout backs off 80 → 160 → 300 and still every
+      // probe times out; four timeouts in a row fail it
+      app.slow(700);
+      HealthReport failed = h.await(mark, r -> us(r).health() == Health.FAILED, Duration.ofSeconds(10));
+      assertTrue(us(failed).detail().contains("timeout after 300ms waiting for first byte"), us(failed).detail());
     } finally {
       get(h.role.stop());
     }

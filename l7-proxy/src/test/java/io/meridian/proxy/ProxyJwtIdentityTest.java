@@ -108,4 +108,33 @@ class ProxyJwtIdentityTest {
     KeyPair other = KeyPairGenerator.getInstance("RSA").generateKeyPair();
     assertEquals(503, status(rs256("{\"sub\":\"u1\",\"residency\":\"in\"}", other)));
   }
+
+  /** public_key_file may hold an EC (ES256) or Ed25519 (EdDSA) key too; its algorithm is the only one accepted. */
+  @Test
+  void ecAndEd25519PublicKeyFiles() throws Exception {
+    KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
+    ec.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+    KeyPair ecKeys = ec.generateKeyPair();
+    KeyPair edKeys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    for (var c : java.util.List.of(new Object[] {"ES256", ecKeys}, new Object[] {"EdDSA", edKeys})) {
+      String alg = (String) c[0];
+      KeyPair keys = (KeyPair) c[1];
+      Path pem = dir.resolve(alg + ".pem");
+      Files.writeString(pem, "-----BEGIN PUBLIC KEY-----\n"
+          + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(keys.getPublic().getEncoded())
+          + "\n-----END PUBLIC KEY-----\n");
+      start("{algorithms: [" + alg + "], public_key_file: '" + pem + "', residency_claim: residency}");
+      String claims = "{\"sub\":\"u1\",\"residency\":\"in\"}";
+      assertEquals("ap-south", region(JwksTest.sign(alg, null, new io.vertx.core.json.JsonObject(claims),
+          keys.getPrivate())), alg);
+      // RS256 (not configured) and HS256 keyed with the PEM text are refused
+      KeyPairGenerator rsa = KeyPairGenerator.getInstance("RSA");
+      rsa.initialize(2048);
+      assertEquals(503, status(rs256(claims, rsa.generateKeyPair())), alg);
+      assertEquals(503, status(hs256("{\"alg\":\"HS256\"}", claims, Files.readString(pem))), alg);
+      assertEquals(2.0, bed.metric("meridian_proxy_tokens_rejected_total{kind=\"jwt\",reason=\"wrong_algorithm\"}"));
+      bed.close();
+      bed = null;
+    }
+  }
 }

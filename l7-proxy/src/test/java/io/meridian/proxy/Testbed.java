@@ -40,6 +40,8 @@ final class Testbed implements AutoCloseable {
   final Map<String, HttpServer> upstreams = new LinkedHashMap<>();
   final Map<String, Integer> upstreamPorts = new LinkedHashMap<>();
   final MeridianConfig config;
+  /** The config text up to the proxy section's own keys. */
+  private final String base;
   final ControlBus bus;
   final ProxyRole proxy;
   final OpsEndpoints ops;
@@ -104,16 +106,28 @@ final class Testbed implements AutoCloseable {
           listen: 127.0.0.1:0
           ops_listen: 127.0.0.1:0
         """);
-    if (proxyYaml != null) {
-      y.append(proxyYaml.stripIndent().lines().map(l -> "  " + l).reduce((a, b) -> a + "\n" + b).orElse(""))
-          .append('\n');
-    }
-    config = ConfigLoader.parse("test.yaml", y.toString(), Path.of("."), Path.of("test.yaml"));
+    base = y.toString();
+    config = parse(proxyYaml);
     bus = ControlBus.inProcess(RoutingPlan.initial(config));
     ops = OpsEndpoints.create(vertx, "proxy");
     GeoLocator geo = GeoLocator.open(vertx, config.geo());
     proxy = ProxyRole.create(new RoleContext(vertx, config, bus, geo, ops));
     proxy.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** The config of this bed's regions and geo with {@code proxyYaml} as the body of the proxy section. */
+  MeridianConfig parse(String proxyYaml) throws io.meridian.config.ConfigException {
+    StringBuilder y = new StringBuilder(base);
+    if (proxyYaml != null) {
+      y.append(proxyYaml.stripIndent().lines().map(l -> "  " + l).reduce((a, b) -> a + "\n" + b).orElse(""))
+          .append('\n');
+    }
+    return ConfigLoader.parse("test.yaml", y.toString(), Path.of("."), Path.of("test.yaml"));
+  }
+
+  /** Hands the running proxy a new proxy section, as a config file edit would. */
+  void reconfigure(String proxyYaml) throws io.meridian.config.ConfigException {
+    proxy.reconfigure(parse(proxyYaml));
   }
 
   URI uri(String path) {

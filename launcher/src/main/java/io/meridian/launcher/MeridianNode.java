@@ -168,6 +168,7 @@ public final class MeridianNode {
           }
           chain = chain.compose(v -> {
             OpsEndpoints ops = OpsEndpoints.create(vertx, r.label());
+            ConfigStatus.register(ops, watcher);
             Role role = r.factory.apply(new RoleContext(vertx, config, bus, geo, ops));
             node.roles.add(role);
             return role.start().onSuccess(x -> {

@@ -474,7 +474,7 @@ public final class EtcdBus implements EtcdControlBus {
       if (!healthWatched) {
         healthWatched = true;
         watchReports("health/", kv -> ReportJson.healthFromJson(new JsonObject(kv.valueUtf8())),
-            name -> new HealthReport(name, 0, Instant.now(), Instant.now(), List.of()), healthListeners);
+            name -> HealthReport.gone(name, Instant.now()), healthListeners);
       }
     }
     return () -> healthListeners.remove(listener);
@@ -508,10 +508,23 @@ public final class EtcdBus implements EtcdControlBus {
         LOG.error("{} listener failed", dir, e);
       }
     });
+    // reporters seen, so that a full re-read (after a watch was lost, or behind compaction) also reports the ones
+    // whose keys were deleted meanwhile: their delete events were never delivered
+    java.util.Set<String> known = java.util.concurrent.ConcurrentHashMap.newKeySet();
     Function<EtcdClient.Range, Long> readAll = r -> {
+      java.util.Set<String> present = new java.util.HashSet<>();
       for (KeyValue kv : r.kvs()) {
+        present.add(reporterName(dir, kv));
         decodeQuietly(dir, kv, decode).ifPresent(deliver);
       }
+      for (String name : List.copyOf(known)) {
+        if (!present.contains(name)) {
+          known.remove(name);
+          LOG.info("{}{} is gone (its key was deleted while the watch was down): it no longer counts", dir, name);
+          deliver.accept(gone.apply(name));
+        }
+      }
+      known.addAll(present);
       return r.revision();
     };
     EtcdClient.WatchListener wl = new EtcdClient.WatchListener() {
@@ -519,10 +532,12 @@ public final class EtcdBus implements EtcdControlBus {
       public void onEvents(List<EtcdClient.Event> events, long revision) {
         for (EtcdClient.Event e : events) {
           if (e.delete()) {
-            String name = URLDecoder.decode(e.kv().key().substring(key(dir).length()), StandardCharsets.UTF_8);
+            String name = reporterName(dir, e.kv());
+            known.remove(name);
             LOG.info("{}{} is gone (its reporter's lease expired or it stopped): it no longer counts", dir, name);
             deliver.accept(gone.apply(name));
           } else {
+            known.add(reporterName(dir, e.kv()));
             decodeQuietly(dir, e.kv(), decode).ifPresent(deliver);
           }
         }
@@ -535,6 +550,10 @@ public final class EtcdBus implements EtcdControlBus {
     };
     etcd.getPrefix(key(dir)).map(readAll).onComplete(ar ->
         watches.add(etcd.watch(key(dir), ar.succeeded() ? ar.result() + 1 : 0, wl)));
+  }
+
+  private String reporterName(String dir, KeyValue kv) {
+    return URLDecoder.decode(kv.key().substring(key(dir).length()), StandardCharsets.UTF_8);
   }
 
   private static <T> java.util.Optional<T> decodeQuietly(String dir, KeyValue kv, Function<KeyValue, T> decode) {

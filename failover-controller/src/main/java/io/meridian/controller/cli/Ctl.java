@@ -234,19 +234,39 @@ public final class Ctl implements Callable<Integer> {
             + " are refused with 503 no_leader)" : l.getString("id") + " at " + l.getString("url") + " (term "
             + l.getLong("term") + ")", ctl.getString("id"), ctl.getString("role"));
       }
-      out.printf(Locale.ROOT, "%-14s %-8s %-9s %-11s %6s %9s %9s %6s  %s%n", "REGION", "GROUP", "HEALTH",
-          "LIFECYCLE", "SHARE", "LOAD", "CAPACITY", "UTIL", "NOTE / OVERRIDE");
+      out.printf(Locale.ROOT, "%-14s %-8s %-9s %-11s %6s %9s %9s %6s  %-15s %s%n", "REGION", "GROUP", "HEALTH",
+          "LIFECYCLE", "SHARE", "LOAD", "CAPACITY", "UTIL", "READY NOW/PEAK", "NOTE / OVERRIDE");
       for (Object o : body.getJsonArray("regions")) {
         JsonObject r = (JsonObject) o;
         JsonObject ov = r.getJsonObject("override");
         String note = ov != null ? ov.getString("mode") + " by " + ov.getString("by") + ": " + ov.getString("reason")
             : r.getString("note", "");
-        out.printf(Locale.ROOT, "%-14s %-8s %-9s %-11s %6.2f %9.1f %9.0f %5.0f%%  %s%n", r.getString("id"),
+        out.printf(Locale.ROOT, "%-14s %-8s %-9s %-11s %6.2f %9.1f %9.0f %5.0f%%  %-15s %s%n", r.getString("id"),
             r.getString("residency_group"), r.getString("health"), r.getString("lifecycle"),
             r.getDouble("traffic_share"), r.getDouble("load_rps"), r.getDouble("capacity_rps"),
-            100 * r.getDouble("utilisation", 0.0), note);
+            100 * r.getDouble("utilisation", 0.0), ready(r.getJsonObject("readiness")), note);
       }
       return OK;
+    }
+
+    /**
+     * Capacity readiness as {@code now/peak}: {@code yes}, or {@code -N} (the rps that would find no region
+     * within headroom were the region to fail), {@code ?} not computed yet (a follower, or a controller that has
+     * not evaluated), {@code n/a} before a peak is known.
+     */
+    static String ready(JsonObject readiness) {
+      if (readiness == null) {
+        return "?";
+      }
+      return one(readiness.getJsonObject("current")) + "/" + one(readiness.getJsonObject("peak_24h"));
+    }
+
+    private static String one(JsonObject c) {
+      if (c == null) {
+        return "n/a";
+      }
+      return c.getBoolean("ready", false) ? "yes" : String.format(Locale.ROOT, "-%.0f",
+          Math.max(1, c.getDouble("shortfall_rps", 0.0)));
     }
   }
 
@@ -305,8 +325,8 @@ public final class Ctl implements Callable<Integer> {
       out.printf(Locale.ROOT, "%-24s %-12s %-10s %-14s %s%n", "AT", "BY", "ACTION", "TARGET", "REASON");
       for (Object o : entries) {
         JsonObject e = o instanceof JsonObject j ? j : new JsonObject();
-        out.printf(Locale.ROOT, "%-24s %-12s %-10s %-14s %s%n", str(e, "at"), str(e, "by"), str(e, "action"),
-            str(e, "target"), str(e, "reason"));
+        out.printf(Locale.ROOT, "%-24s %-12s %-10s %-14s %s%n", str(e, "at"),
+            str(e, e.containsKey("who") ? "who" : "by"), str(e, "action"), str(e, "target"), str(e, "reason"));
       }
       return OK;
     }

@@ -58,6 +58,8 @@ final class AdminApi {
    */
   private final Map<String, JsonObject> healthReports = new ConcurrentHashMap<>();
   private final Map<String, JsonObject> trafficReports = new ConcurrentHashMap<>();
+  /** The latest capacity readiness (key "controller"), sent on the observations stream as {@code readiness}. */
+  private final Map<String, JsonObject> readinessReports = new ConcurrentHashMap<>();
   private final List<Consumer<JsonObject>> observers = new CopyOnWriteArrayList<>();
 
   private AdminApi(ControllerRoleImpl role) {
@@ -98,6 +100,11 @@ final class AdminApi {
     return new AdminApi(role);
   }
 
+  /** A new capacity readiness (from the lane): kept for new observers and sent to the current ones. */
+  void readiness(JsonObject r) {
+    observe("readiness", "controller", readinessReports, r);
+  }
+
   private void observe(String type, String source, Map<String, JsonObject> latest, JsonObject report) {
     if (report == null) {
       latest.remove(source);
@@ -128,6 +135,7 @@ final class AdminApi {
     router.get("/v1/plan").handler(rc -> json(rc, 200, PlanJson.toJson(role.bus().currentPlan())));
     router.get("/v1/plan/explain").handler(this::explain);
     router.get("/v1/plan/diff").handler(this::diff);
+    router.get("/v1/plan/flows").handler(this::flows);
     router.get("/v1/regions").handler(this::regions);
     router.get("/v1/audit").handler(this::audit);
     router.get("/v1/events").handler(this::events);
@@ -234,10 +242,34 @@ final class AdminApi {
   }
 
   private void explain(RoutingContext rc) {
+    String client = rc.queryParams().get("client");
+    if (client != null) {
+      if (rc.queryParams().contains("zone")) {
+        refuse(rc, Refusal.INVALID_REQUEST.at("zone", rc.queryParams().get("zone"), "zone or client, not both"));
+        return;
+      }
+      ClientExplain.Client c;
+      try {
+        c = ClientExplain.parse(client);
+      } catch (Refusal.Exception r) {
+        refuse(rc, r);
+        return;
+      }
+      role.onLane(() -> {
+        RoutingPlan plan = role.bus().currentPlan();
+        var geo = role.geo();
+        var where = geo == null ? null : geo.locate(c.address());
+        var result = role.engine().lastResult();
+        List<String> lines = result == null || where == null ? List.of() : result.explain(where.zone());
+        return ClientExplain.explain(c, geo, plan, role.config(), lines);
+      }).onSuccess(j -> json(rc, 200, j)).onFailure(rc::fail);
+      return;
+    }
     String zoneId = rc.queryParams().get("zone");
     int zone = zoneId == null ? Zones.UNKNOWN : Zones.parse(zoneId);
     if (zone == Zones.UNKNOWN) {
-      refuse(rc, Refusal.INVALID_REQUEST.with("zone: '" + zoneId + "' (expected: a 1° cell id like 50N8E)"));
+      refuse(rc, Refusal.INVALID_REQUEST.with("zone: '" + zoneId + "' (expected: a 1° cell id like 50N8E, or"
+          + " client=IP[/prefix])"));
       return;
     }
     role.onLane(() -> {
@@ -256,6 +288,29 @@ final class AdminApi {
       return new JsonObject().put("zone", Zones.id(zone)).put("plan_version", plan.version())
           .put("planner", lines).put("candidates", candidates);
     }).onSuccess(j -> json(rc, 200, j)).onFailure(rc::fail);
+  }
+
+  /**
+   * The last evaluation's planned flows, client zone → region, largest first (at most {@code limit}, default
+   * 500): what the console draws on its map. The plan's routes are these flows as weights.
+   */
+  private void flows(RoutingContext rc) {
+    int limit = parseInt(rc.queryParams().get("limit"), 500, 10_000);
+    List<ControllerEngine.Flow> all = role.engine().flows();
+    List<ControllerEngine.Flow> top = all.stream()
+        .sorted(java.util.Comparator.comparingDouble(ControllerEngine.Flow::rps).reversed()).limit(limit).toList();
+    JsonArray out = new JsonArray();
+    double total = 0;
+    for (ControllerEngine.Flow f : all) {
+      total += f.rps();
+    }
+    for (ControllerEngine.Flow f : top) {
+      out.add(new JsonObject().put("zone", Zones.id(f.zone())).put("latitude", Zones.centerLatitude(f.zone()))
+          .put("longitude", Zones.centerLongitude(f.zone())).put("region", f.region()).put("rps", f.rps())
+          .put("pinned", f.pinned()));
+    }
+    json(rc, 200, new JsonObject().put("plan_version", role.bus().currentPlan().version())
+        .put("total_rps", total).put("count", all.size()).put("flows", out));
   }
 
   private void diff(RoutingContext rc) {
@@ -283,6 +338,7 @@ final class AdminApi {
   private void regions(RoutingContext rc) {
     RoutingPlan plan = role.bus().currentPlan();
     AdminState admin = role.engine().admin();
+    Readiness readiness = role.readiness();
     JsonArray out = new JsonArray();
     for (RegionState r : plan.regions()) {
       AdminState.RegionOverride o = admin.regions().get(r.id());
@@ -292,12 +348,21 @@ final class AdminApi {
           .put("note", role.engine().note(r.id()))
           .put("override", o == null ? null : new JsonObject().put("mode", o.mode().name().toLowerCase())
               .put("reason", o.reason()).put("by", o.by()).put("force", o.force())
-              .put("expires_at", o.expiresAt() == null ? null : o.expiresAt().toString())));
+              .put("expires_at", o.expiresAt() == null ? null : o.expiresAt().toString()))
+          .put("readiness", readiness == null || readiness.region(r.id()) == null ? null
+              : Readiness.json(readiness.region(r.id()), readiness)));
     }
     JsonObject frozen = admin.frozen() == null ? null : new JsonObject().put("reason", admin.frozen().reason())
         .put("by", admin.frozen().by());
+    JsonObject promotions = new JsonObject();
+    plan.homes().promotions().forEach(promotions::put);
+    JsonObject successors = new JsonObject();
+    role.config().controller().successors().forEach(successors::put);
+    JsonObject homes = new JsonObject().put("promotions", promotions)
+        .put("fenced", new JsonArray(plan.homes().fenced().stream().sorted().toList()));
     json(rc, 200, new JsonObject().put("plan_version", plan.version()).put("shortfall_rps", plan.shortfallRps())
-        .put("frozen", frozen).put("controller", role.leadership()).put("regions", out));
+        .put("frozen", frozen).put("controller", role.leadership()).put("homes", homes)
+        .put("successors", successors).put("regions", out));
   }
 
   private void audit(RoutingContext rc) {
@@ -344,6 +409,8 @@ final class AdminApi {
     healthReports.forEach((k, v) -> send.accept(new JsonObject().put("type", "health").put("source", k)
         .put("report", v)));
     trafficReports.forEach((k, v) -> send.accept(new JsonObject().put("type", "traffic").put("source", k)
+        .put("report", v)));
+    readinessReports.forEach((k, v) -> send.accept(new JsonObject().put("type", "readiness").put("source", k)
         .put("report", v)));
     observers.add(send);
     res.closeHandler(v -> observers.remove(send));
@@ -493,8 +560,12 @@ final class AdminApi {
   }
 
   private static int parseInt(String s, int dflt) {
+    return parseInt(s, dflt, 1000);
+  }
+
+  private static int parseInt(String s, int dflt, int max) {
     try {
-      return s == null ? dflt : Math.max(1, Math.min(1000, Integer.parseInt(s)));
+      return s == null ? dflt : Math.max(1, Math.min(max, Integer.parseInt(s)));
     } catch (NumberFormatException e) {
       return dflt;
     }

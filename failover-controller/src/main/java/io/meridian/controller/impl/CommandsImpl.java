@@ -340,7 +340,7 @@ final class CommandsImpl implements Commands {
       throw Refusal.TOO_MANY_DRAINS.with(candidate.regions().size() + " regions would be drained or failed by"
           + " operators " + candidate.regions().keySet() + "; controller.max_concurrent_drains is " + max);
     }
-    if (!force && after.shortfall > before.shortfall + 0.5) {
+    if (!force && ControllerEngine.overloads(before, after)) {
       StringBuilder full = new StringBuilder();
       for (int i = 0; i < after.states.size(); i++) {
         RegionState r = after.states.get(i);

@@ -1,5 +1,6 @@
 package io.meridian.controller.impl;
 
+import io.meridian.checker.HealthQuorum;
 import io.meridian.config.ControllerConfig;
 import io.meridian.config.MeridianConfig;
 import io.meridian.config.RegionConfig;
@@ -58,6 +59,8 @@ public final class ControllerEngine {
   private final Map<String, RegionRun> runs = new LinkedHashMap<>();
   private final Deque<Instant> autoChanges = new ArrayDeque<>();
   private Built last;
+  /** Each region's highest planned load of the last 24 h and the demand then, for capacity readiness. */
+  private final LoadPeaks peaks = new LoadPeaks();
   /** Kept across evaluations: its cached rankings and the planner's distance rows are reused. */
   private Topology topology;
 
@@ -84,6 +87,8 @@ public final class ControllerEngine {
     for (RegionConfig r : newConfig.regions()) {
       runs.put(r.id(), old.getOrDefault(r.id(), RegionRun.active(now)));
     }
+    health.regions(List.copyOf(runs.keySet()));
+    peaks.retain(runs.keySet());
   }
 
   public MeridianConfig config() {
@@ -215,6 +220,14 @@ public final class ControllerEngine {
     notes = Map.copyOf(n);
     Built built = build(runs, verdicts, admin, dem);
     last = built;
+    flows = built.flows;
+    double total = 0;
+    for (double v : dem.values()) {
+      total += v;
+    }
+    for (RegionState r : built.states) {
+      peaks.record(r.id(), now, r.loadRps(), total, dem);
+    }
     AdminState changedAdmin = admin != before ? admin : null;
     if (!material(current, built)) {
       return new Evaluation(null, changedAdmin, events);
@@ -243,8 +256,10 @@ public final class ControllerEngine {
     switch (run.lifecycle()) {
       case ACTIVE, RECOVERING -> {
         if (h == Health.FAILED) {
+          HealthQuorum.Verdict why = health.explain(id, now);
           events.add(event(now, "region_failed", id, "health: a quorum of vantage points reports " + id
-              + " failed; its traffic moves to the nearest regions with headroom"));
+              + " failed; its traffic moves to the nearest regions with headroom"
+              + (why == null ? "" : " (" + why.reason() + ")")));
           return run.to(Lifecycle.FAILED, 0, now, "health: failed by quorum");
         }
         if (drain) {
@@ -379,13 +394,34 @@ public final class ControllerEngine {
     double shortfall;
     Planner.Result result;
     double[] limits;
+    /** Planned requests/s from each client zone to each region, pinned zones included. */
+    List<Flow> flows;
   }
 
   /**
-   * The plan operators would end up with if {@code candidate} were their state and every transition had run
-   * to its end (drains drained, ramps done): what dry runs show and safety rules judge.
+   * Demand of one client zone planned to one region.
+   *
+   * @param zone    zone index ({@link Zones})
+   * @param region  region id
+   * @param rps     planned requests/s
+   * @param pinned  routed by an operator's pin, not by the planner
    */
-  public Built target(AdminState candidate, Instant now) {
+  public record Flow(int zone, String region, double rps, boolean pinned) {}
+
+  /** The flows of the last evaluation (immutable; empty before the first); safe from any thread. */
+  public List<Flow> flows() {
+    return flows;
+  }
+
+  private volatile List<Flow> flows = List.of();
+
+  /**
+   * The plan operators would end up with if {@code candidate} were their state and every transition had run
+   * to its end (drains drained, ramps done): what dry runs show and safety rules judge. With {@code demand}
+   * (zone index → rps) it is planned under that demand instead of today's (capacity readiness replays a
+   * region's 24 h peak); null means the demand now.
+   */
+  public Built target(AdminState candidate, Instant now, java.util.SortedMap<Integer, Double> demand) {
     Map<String, Health> verdicts = new LinkedHashMap<>();
     Map<String, RegionRun> target = new LinkedHashMap<>();
     for (Map.Entry<String, RegionRun> e : runs.entrySet()) {
@@ -406,8 +442,39 @@ public final class ControllerEngine {
       }
       target.put(id, new RegionRun(l, l.takesTraffic() ? 1 : 0, now, null, 0, ""));
     }
-    return build(target, verdicts, candidate,
-        demand.demand(now, cc));
+    return build(target, verdicts, candidate, demand == null ? this.demand.demand(now, cc) : demand);
+  }
+
+  /** {@link #target(AdminState, Instant, SortedMap)} under the demand measured and estimated now. */
+  public Built target(AdminState candidate, Instant now) {
+    return target(candidate, now, null);
+  }
+
+  /**
+   * Whether a change from {@code before} to {@code after} leaves demand that no region can take within its
+   * headroom: the capacity rule of the admin commands ({@code capacity_exceeded}) and the verdict of capacity
+   * readiness, decided here once.
+   */
+  public static boolean overloads(Built before, Built after) {
+    return addedShortfall(before, after) > SHORTFALL_SLACK_RPS;
+  }
+
+  /** Demand the change from {@code before} to {@code after} leaves unplaced (0 or more). */
+  public static double addedShortfall(Built before, Built after) {
+    return Math.max(0, after.shortfall - before.shortfall);
+  }
+
+  /** Planning noise below which a rise in shortfall is not counted as an overload (rps). */
+  static final double SHORTFALL_SLACK_RPS = 0.5;
+
+  /** Each region's highest planned load of the last 24 h and the demand then (read on the lane). */
+  LoadPeaks peaks() {
+    return peaks;
+  }
+
+  /** The configured regions' ids, in config order. */
+  List<String> regionIds() {
+    return List.copyOf(runs.keySet());
   }
 
   /**
@@ -447,7 +514,7 @@ public final class ControllerEngine {
   }
 
   private Built build(Map<String, RegionRun> runsNow, Map<String, Health> verdicts, AdminState adm,
-      TreeMap<Integer, Double> dem) {
+      java.util.SortedMap<Integer, Double> dem) {
     List<RegionConfig> rc = config.regions();
     int n = rc.size();
     double[] limits = new double[n];
@@ -470,6 +537,7 @@ public final class ControllerEngine {
     }
     // Pinned zones are routed by the operator's weights; their demand is taken off the regions' limits first.
     Map<String, ZoneRoute> pinned = new HashMap<>();
+    List<Flow> flows = new ArrayList<>();
     double[] pinnedLoad = new double[n];
     double pinnedShortfall = 0;
     for (AdminState.ZonePin pin : adm.pins().values()) {
@@ -488,6 +556,9 @@ public final class ControllerEngine {
         int idx = topology.indexOf(w.getKey());
         if (idx >= 0 && pre.get(idx).eligible() && total > 0) {
           pinnedLoad[idx] += d * w.getValue() / total;
+          if (d > 0) {
+            flows.add(new Flow(z, w.getKey(), d * w.getValue() / total, true));
+          }
         }
       }
       if (total <= 0) {
@@ -537,6 +608,16 @@ public final class ControllerEngine {
     b.shortfall = result.shortfallRps() + pinnedShortfall;
     b.result = result;
     b.limits = limits;
+    int[] planned = result.input().zones();
+    for (int i = 0; i < planned.length; i++) {
+      for (int r = 0; r < n; r++) {
+        double f = result.flow(i, r);
+        if (f > 1e-9) {
+          flows.add(new Flow(planned[i], topology.id(r), f, false));
+        }
+      }
+    }
+    b.flows = List.copyOf(flows);
     return b;
   }
 

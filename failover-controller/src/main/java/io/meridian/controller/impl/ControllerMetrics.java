@@ -24,6 +24,10 @@ public final class ControllerMetrics {
   final Gauge leader;
   final Counter leaderChanges;
   final Counter forwarded;
+  final Gauge readiness;
+  final Gauge readinessShortfall;
+  final Gauge regionPeakLoad;
+  final Histogram readinessSeconds;
 
   private ControllerMetrics(PrometheusRegistry registry) {
     plansPublished = Counter.builder().name("meridian_controller_plans_published_total")
@@ -61,6 +65,20 @@ public final class ControllerMetrics {
     forwarded = Counter.builder().name("meridian_controller_forwarded_commands_total")
         .help("Commands this controller forwarded to the leader, by outcome (relayed, no_leader, unreachable)")
         .labelNames("outcome").register(registry);
+    readiness = Gauge.builder().name("meridian_controller_region_readiness")
+        .help("1 if the other regions would absorb this region's traffic within headroom were it to fail"
+            + " (demand: current, or peak_24h: at its highest planned load of the last 24 h), else 0")
+        .labelNames("region", "demand").register(registry);
+    readinessShortfall = Gauge.builder().name("meridian_controller_region_readiness_shortfall_rps")
+        .help("Requests/s that would find no region within headroom were this region to fail (demand: current"
+            + " or peak_24h)")
+        .labelNames("region", "demand").register(registry);
+    regionPeakLoad = Gauge.builder().name("meridian_controller_region_peak_load_rps")
+        .help("Highest planned load of a region within the last 24 h (what readiness at peak_24h replays)")
+        .labelNames("region").register(registry);
+    readinessSeconds = Histogram.builder().name("meridian_controller_readiness_duration_seconds")
+        .help("Time to compute every region's capacity readiness (on the controller's lane, off requests)")
+        .classicUpperBounds(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5).register(registry);
   }
 
   public static ControllerMetrics register(PrometheusRegistry registry) {

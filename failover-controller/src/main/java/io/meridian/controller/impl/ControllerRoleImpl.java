@@ -64,6 +64,18 @@ public final class ControllerRoleImpl implements ControllerRole {
   private volatile boolean leading;
   private final AtomicBoolean followerRefreshQueued = new AtomicBoolean();
   private volatile Forwarder forwarder;
+  /** Capacity readiness, computed on the lane after evaluations (null before the first, and on followers). */
+  private volatile Readiness readiness;
+  private final AtomicBoolean readinessQueued = new AtomicBoolean();
+  /** What the last readiness was computed from (lane only): it is recomputed when one of them changes. */
+  private long readinessPlan = -1;
+  private long readinessRevision = -1;
+  private long readinessPeaks = -1;
+  /**
+   * Readiness is recomputed at least this often while nothing else changes: demand drifting by less than a plan
+   * republish (10 % of a region's load) still moves it.
+   */
+  static final java.time.Duration READINESS_REFRESH = java.time.Duration.ofSeconds(10);
 
   private ControllerRoleImpl(RoleContext ctx, Clock clock) {
     this.ctx = ctx;
@@ -148,6 +160,11 @@ public final class ControllerRoleImpl implements ControllerRole {
     return store;
   }
 
+  /** The process's client locator (the launcher's, shared with GeoDNS and the proxy), or null. */
+  io.meridian.core.geo.GeoLocator geo() {
+    return ctx.geo();
+  }
+
   ControllerEngine engine() {
     return engine;
   }
@@ -176,6 +193,12 @@ public final class ControllerRoleImpl implements ControllerRole {
 
   void emit(JsonObject event) {
     metrics.events.labelValues(event.getString("type")).inc();
+    // every event also goes to the log, so that an on-call engineer grepping it sees what happened and why (a
+    // published plan is logged where it is published)
+    if (!"plan_published".equals(event.getString("type"))) {
+      LOG.info("event {}{}: {}", event.getString("type"),
+          event.getString("region") == null ? "" : " " + event.getString("region"), event.getString("message"));
+    }
     for (Consumer<JsonObject> l : eventListeners) {
       try {
         l.accept(event);
@@ -438,6 +461,66 @@ public final class ControllerRoleImpl implements ControllerRole {
     }
   }
 
+  /** The last capacity readiness, or null (none computed yet, or this controller does not lead). */
+  Readiness readiness() {
+    return readiness;
+  }
+
+  /**
+   * Queues a readiness computation behind the evaluation that asked for it (coalesced): the plan is published
+   * first, so readiness never delays a failover; a command arriving meanwhile waits for at most one computation.
+   */
+  private void scheduleReadiness() {
+    if (readinessQueued.compareAndSet(false, true)) {
+      onLane(() -> {
+        readinessQueued.set(false);
+        refreshReadiness();
+        return null;
+      }).onFailure(e -> LOG.error("capacity readiness failed", e));
+    }
+  }
+
+  /** On the lane: recomputes readiness when the plan, operators' state or a 24 h peak changed, or it is old. */
+  private void refreshReadiness() {
+    if (!leads()) {
+      readiness = null;
+      return;
+    }
+    Instant now = clock.instant();
+    long plan = bus.currentPlan().version();
+    long revision = engine.admin().revision();
+    long peaks = engine.peaks().version();
+    Readiness before = readiness;
+    if (before != null && plan == readinessPlan && revision == readinessRevision && peaks == readinessPeaks
+        && now.isBefore(before.computedAt().plus(READINESS_REFRESH))) {
+      return;
+    }
+    long t0 = System.nanoTime();
+    Readiness r = Readiness.compute(engine, now, plan);
+    metrics.readinessSeconds.observe((System.nanoTime() - t0) / 1e9);
+    readinessPlan = plan;
+    readinessRevision = revision;
+    readinessPeaks = peaks;
+    readiness = r;
+    for (Readiness.Region x : r.regions()) {
+      metrics.readiness.labelValues(x.region(), "current").set(x.current().ready() ? 1 : 0);
+      metrics.readinessShortfall.labelValues(x.region(), "current").set(x.current().shortfallRps());
+      if (x.peak() != null) {
+        metrics.readiness.labelValues(x.region(), "peak_24h").set(x.peak().ready() ? 1 : 0);
+        metrics.readinessShortfall.labelValues(x.region(), "peak_24h").set(x.peak().shortfallRps());
+        metrics.regionPeakLoad.labelValues(x.region()).set(x.peak().loadRps());
+      }
+    }
+    for (Readiness.Region x : r.changedFrom(before)) {
+      emit(ControllerEngine.event(now, "readiness_changed", x.region(), Readiness.describe(x))
+          .put("ready", x.ready()));
+    }
+    AdminApi a = api;
+    if (a != null) {
+      a.readiness(r.toJson());
+    }
+  }
+
   @Override
   public Future<RoutingPlan> evaluateNow() {
     return onLane(() -> {
@@ -454,7 +537,7 @@ public final class ControllerRoleImpl implements ControllerRole {
       }
       ev.events().forEach(this::emit);
       return ev.plan() == null ? bus.currentPlan() : publishOnLane(ev.plan());
-    });
+    }).onSuccess(p -> scheduleReadiness());
   }
 
   /** Hook for automatic changes of operators' state (expiry, promotion): persisted by the state store. */

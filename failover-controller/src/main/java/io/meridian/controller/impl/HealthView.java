@@ -19,6 +19,10 @@ final class HealthView {
   private final Map<String, HealthReport> latest = new HashMap<>();
   private final Map<String, TrafficReport> traffic = new HashMap<>();
   private HealthQuorum quorum;
+  /** Every region of the deployment: the quorum judges them together (it fails open when all would fail). */
+  private List<String> regions = List.of();
+  private Map<String, HealthQuorum.Verdict> cached;
+  private Instant cachedAt;
 
   HealthView(HealthQuorum quorum) {
     this.quorum = quorum;
@@ -26,9 +30,20 @@ final class HealthView {
 
   void quorum(HealthQuorum q) {
     this.quorum = q;
+    cached = null;
+  }
+
+  void regions(List<String> ids) {
+    this.regions = List.copyOf(ids);
+    cached = null;
   }
 
   void accept(HealthReport report) {
+    cached = null;
+    if (report.isGone()) {
+      latest.remove(report.vantagePoint()); // its lease expired or it stopped: it leaves the electorate
+      return;
+    }
     HealthReport prev = latest.get(report.vantagePoint());
     if (prev == null || report.sequence() > prev.sequence() || report.at().isAfter(prev.at())) {
       latest.put(report.vantagePoint(), report);
@@ -36,6 +51,7 @@ final class HealthView {
   }
 
   void accept(TrafficReport report) {
+    cached = null;
     TrafficReport prev = traffic.get(report.source());
     if (prev == null || !report.at().isBefore(prev.at())) {
       traffic.put(report.source(), report);
@@ -44,8 +60,21 @@ final class HealthView {
 
   /** The combined verdict for a region at {@code now}. */
   Health verdict(String region, Instant now) {
-    HealthQuorum.Verdict v = quorum.evaluate(List.of(region), latest.values(), traffic.values(), now).get(region);
+    HealthQuorum.Verdict v = explain(region, now);
     return v == null ? Health.UNKNOWN : v.health();
+  }
+
+  /** The combined verdict with its votes and reason (for events and logs); null before the quorum is set. */
+  HealthQuorum.Verdict explain(String region, Instant now) {
+    if (!regions.contains(region)) {
+      return quorum.evaluate(List.of(region), latest.values(), traffic.values(), now).get(region);
+    }
+    // one evaluation of every region per instant (the engine asks region by region within one step)
+    if (cached == null || !now.equals(cachedAt)) {
+      cached = quorum.evaluate(regions, latest.values(), traffic.values(), now);
+      cachedAt = now;
+    }
+    return cached.get(region);
   }
 
   /** Highest replication watermark any fresh report shows {@code region} having applied from {@code source}. */

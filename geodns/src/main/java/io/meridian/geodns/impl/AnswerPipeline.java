@@ -618,7 +618,7 @@ public final class AnswerPipeline {
       return; // no region is chosen: every eligible one answers (GeoAnswers)
     }
     q.fence = q.geo.fenceFor(q.location);
-    RegionSelector.Constraint c = q.fence == null ? RegionSelector.Constraint.NONE : q.fence.constraint();
+    RegionSelector.Constraint c = q.geo.constraint(q.fence, q.qtype);
     int zoneIndex = q.location == null ? io.meridian.core.geo.Zones.UNKNOWN : q.location.zone();
     q.region = RegionSelector.choose(p, zoneIndex, q.clientHash, c);
     if (q.region >= 0) {

@@ -35,6 +35,9 @@ final class EcsScopes {
   /** Location class of addresses whose location may vary inside the run (aliased IPv6 ranges): scope /128. */
   static final int OPAQUE = 1;
 
+  /** One query type per constraint slot of {@link GeoNameSpec#constraint}: other types, A, AAAA. */
+  private static final int[] FAMILY_TYPES = {org.xbill.DNS.Type.TXT, org.xbill.DNS.Type.A, org.xbill.DNS.Type.AAAA};
+
   final Locations locations;
   final AnswerPipeline.ServedPlan served;
   final Authority authority;
@@ -69,11 +72,13 @@ final class EcsScopes {
   /** Merges the location runs whose classes get the same answers under {@code served} for every geo name. */
   static EcsScopes of(Locations l, AnswerPipeline.ServedPlan served, Authority authority) {
     List<GeoNameSpec> names = new ArrayList<>();
-    Map<List<GeoNameSpec.Fence>, Boolean> seenFences = new HashMap<>();
+    Map<List<Object>, Boolean> seen = new HashMap<>();
     for (ZoneData z : authority.zones()) {
       for (GeoNameSpec g : z.geoNames()) {
-        if (seenFences.putIfAbsent(g.fences(), Boolean.TRUE) == null) {
-          names.add(g); // names with the same fences get the same decisions: one of them stands for all
+        // names with the same fences and the same regions per address family get the same decisions: one of
+        // them stands for all
+        if (seen.putIfAbsent(List.of(g.fences(), g.familyKey()), Boolean.TRUE) == null) {
+          names.add(g);
         }
       }
     }
@@ -95,9 +100,12 @@ final class EcsScopes {
           // RegionSelector.choose with no route and every share 0 or 1 does not read the hash: 0 stands for all
           for (GeoNameSpec g : names) {
             GeoNameSpec.Fence fence = g.fenceFor(loc);
-            RegionSelector.Constraint k = fence == null ? RegionSelector.Constraint.NONE : fence.constraint();
-            key.add(RegionSelector.choose(plan, zone, 0, k));
-            key.add(TtlRule.normalRegion(plan, zone, fence)); // TtlRule.MOVED compares with it
+            // an A and an AAAA query may go to different regions (a region with only one family)
+            for (int qtype : FAMILY_TYPES) {
+              RegionSelector.Constraint k = g.constraint(fence, qtype);
+              key.add(RegionSelector.choose(plan, zone, 0, k));
+              key.add(TtlRule.normalRegion(plan, zone, k)); // TtlRule.MOVED compares with it
+            }
           }
         }
       }

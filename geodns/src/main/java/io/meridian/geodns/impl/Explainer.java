@@ -13,7 +13,7 @@ final class Explainer {
   private Explainer() {}
 
   static Explanation of(Query q, RoutingPlan plan) {
-    RegionSelector.Constraint c = q.fence == null ? RegionSelector.Constraint.NONE : q.fence.constraint();
+    RegionSelector.Constraint c = q.geo.constraint(q.fence, q.qtype);
     int zone = q.location == null ? io.meridian.core.geo.Zones.UNKNOWN : q.location.zone();
     String choice = q.unlocated == Query.Unlocated.ALL ? "unlocated:all"
         : q.regionId != null && q.geo.region(q.regionId) != null ? q.regionId

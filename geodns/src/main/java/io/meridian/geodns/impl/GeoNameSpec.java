@@ -41,15 +41,28 @@ final class GeoNameSpec {
    * {@code constraint} is built once so the hot path does not allocate.
    */
   record Fence(Set<String> countries, Set<String> continents, Set<String> regions,
-      RegionSelector.Constraint constraint) {
+      RegionSelector.Constraint constraint, RegionSelector.Constraint[] byFamily) {
     static Fence of(Set<String> countries, Set<String> continents, Set<String> regions) {
       Set<String> rs = Set.copyOf(regions);
-      return new Fence(Set.copyOf(countries), Set.copyOf(continents), rs, (RegionState r) -> rs.contains(r.id()));
+      RegionSelector.Constraint c = (RegionState r) -> rs.contains(r.id());
+      return new Fence(Set.copyOf(countries), Set.copyOf(continents), rs, c,
+          new RegionSelector.Constraint[] {c, c, c});
+    }
+
+    /** This fence, also limited to the regions that can answer each address family (see {@link #constraint}). */
+    Fence forFamilies(RegionSelector.Constraint[] family) {
+      RegionSelector.Constraint[] by = new RegionSelector.Constraint[3];
+      for (int i = 0; i < 3; i++) {
+        RegionSelector.Constraint f = family[i];
+        by[i] = f == RegionSelector.Constraint.NONE ? constraint : (RegionState r) -> regions.contains(r.id())
+            && f.allows(r);
+      }
+      return new Fence(countries, continents, regions, constraint, by);
     }
 
     boolean covers(ClientLocation where) {
-      return where != null && ((where.country() != null && countries.contains(where.country()))
-          || (where.continent() != null && continents.contains(where.continent())));
+      return where != null && io.meridian.config.DnsConfig.Geofence.covers(countries, continents, where.country(),
+          where.continent());
     }
   }
 
@@ -69,9 +82,22 @@ final class GeoNameSpec {
   private final RegionAnswers[] all; // config order
   private final Fallback fallback;
   private final List<Fence> fences;
+  /** Without a fence, per address family slot (0 other types, 1 A, 2 AAAA): see {@link #constraint}. */
+  private final RegionSelector.Constraint[] unfenced;
+  private final String familyKey;
 
   private GeoNameSpec(Name name, long ttl, long transitionTtl, Map<String, RegionAnswers> byRegion,
-      RegionAnswers[] all, Fallback fallback, List<Fence> fences) {
+      RegionAnswers[] all, Fallback fallback, List<Fence> fences, RegionSelector.Constraint[] unfenced) {
+    this.unfenced = unfenced;
+    StringBuilder k = new StringBuilder("A:");
+    for (RegionAnswers ra : all) {
+      k.append(ra.a() == null ? "" : ra.region() + ",");
+    }
+    k.append(" AAAA:");
+    for (RegionAnswers ra : all) {
+      k.append(ra.aaaa() == null ? "" : ra.region() + ",");
+    }
+    this.familyKey = k.toString();
     this.name = name;
     this.ttl = ttl;
     this.transitionTtl = transitionTtl;
@@ -110,7 +136,47 @@ final class GeoNameSpec {
           addressSets(name, transitionTtl, transitionTtl, fallback.aaaa(), true));
       default -> new AllRegions();
     };
-    return new GeoNameSpec(name, ttl, transitionTtl, Map.copyOf(by), all, fb, List.copyOf(fences));
+    RegionSelector.Constraint[] family = {RegionSelector.Constraint.NONE, familyConstraint(all, false),
+        familyConstraint(all, true)};
+    List<Fence> fenced = new ArrayList<>();
+    for (Fence f : fences) {
+      fenced.add(f.forFamilies(family));
+    }
+    return new GeoNameSpec(name, ttl, transitionTtl, Map.copyOf(by), all, fb, List.copyOf(fenced), family);
+  }
+
+  /**
+   * Only the regions that have records of the family, when some but not all do: a client nearest an AAAA-only
+   * region that asks for A gets the nearest region with A records, not NODATA while three others could answer.
+   * When every region has the family, or none has, no constraint (none: NODATA, as before — the fallback is for
+   * regions that are out, not for a type the name never has).
+   */
+  private static RegionSelector.Constraint familyConstraint(RegionAnswers[] all, boolean v6) {
+    Set<String> with = new java.util.HashSet<>();
+    for (RegionAnswers ra : all) {
+      if ((v6 ? ra.aaaa() : ra.a()) != null) {
+        with.add(ra.region());
+      }
+    }
+    if (with.isEmpty() || with.size() == all.length) {
+      return RegionSelector.Constraint.NONE;
+    }
+    Set<String> frozen = Set.copyOf(with);
+    return (RegionState r) -> frozen.contains(r.id());
+  }
+
+  /**
+   * The constraint the region choice runs under for this query: the client's fence (null: none) and the asked
+   * type's address family. Prepared once per name; no allocation here.
+   */
+  /** Which regions have A and which AAAA records: names alike in this (and fences) get the same decisions. */
+  String familyKey() {
+    return familyKey;
+  }
+
+  RegionSelector.Constraint constraint(Fence fence, int qtype) {
+    int slot = qtype == org.xbill.DNS.Type.A ? 1 : qtype == org.xbill.DNS.Type.AAAA ? 2 : 0;
+    return fence == null ? unfenced[slot] : fence.byFamily()[slot];
   }
 
   private static RRset[] addressSets(Name owner, long ttl, long shortTtl, List<String> addresses, boolean v6) {

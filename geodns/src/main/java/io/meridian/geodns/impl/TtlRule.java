@@ -80,7 +80,7 @@ enum TtlRule {
     }
     RoutingPlan plan = q.plan;
     int zone = q.location == null ? Zones.UNKNOWN : q.location.zone();
-    if (q.region != normalRegion(plan, zone, q.fence)) {
+    if (q.region != normalRegion(plan, zone, q.geo.constraint(q.fence, q.qtype))) {
       return MOVED;
     }
     RegionState r = plan.region(q.region);
@@ -105,12 +105,11 @@ enum TtlRule {
    * topology and cached) that the geofence allows; -1 when the fence allows none. No allocation: an array walk
    * that usually stops at the first entry.
    */
-  static int normalRegion(RoutingPlan plan, int zone, GeoNameSpec.Fence fence) {
+  static int normalRegion(RoutingPlan plan, int zone, RegionSelector.Constraint c) {
     int[] ranking = plan.topology().ranking(zone);
-    if (fence == null) {
+    if (c == RegionSelector.Constraint.NONE) {
       return ranking.length == 0 ? -1 : ranking[0];
     }
-    RegionSelector.Constraint c = fence.constraint();
     for (int idx : ranking) {
       if (c.allows(plan.region(idx))) {
         return idx;
@@ -118,4 +117,5 @@ enum TtlRule {
     }
     return -1;
   }
+
 }

@@ -17,6 +17,7 @@ public final class CheckerMetrics {
   final Counter transitions;
   final Counter reports;
   final Gauge holdDown;
+  final Gauge probeTimeout;
 
   private CheckerMetrics(PrometheusRegistry registry) {
     probes = Counter.builder().name("meridian_checker_probes_total")
@@ -42,6 +43,10 @@ public final class CheckerMetrics {
     holdDown = Gauge.builder().name("meridian_checker_region_hold_down_seconds")
         .help("Remaining flap-damping hold-down of a region (0 when not held)")
         .labelNames("vantage_point", "region").register(registry);
+    probeTimeout = Gauge.builder().name("meridian_checker_probe_timeout_seconds")
+        .help("Timeout the next probe of a target gets: the configured timeout, grown with the path's measured"
+            + " round trips up to timeout_max")
+        .labelNames("vantage_point", "region", "target").register(registry);
   }
 
   public static CheckerMetrics register(PrometheusRegistry registry) {

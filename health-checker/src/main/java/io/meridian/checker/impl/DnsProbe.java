@@ -57,10 +57,15 @@ public final class DnsProbe implements HealthProbe {
 
   @Override
   public Future<ProbeResult> probe() {
+    return probe(settings.timeout());
+  }
+
+  @Override
+  public Future<ProbeResult> probe(java.time.Duration timeout) {
     Promise<ProbeResult> p = Promise.promise();
     Instant at = Instant.now();
     long start = System.nanoTime();
-    long timeoutMs = Math.max(1, settings.timeout().toMillis());
+    long timeoutMs = Math.max(1, Math.min(timeout.toMillis(), settings.timeoutMax().toMillis()));
     Message query = Message.newQuery(question);
     int id = query.getHeader().getID();
     boolean v6 = endpoint.host().contains(":");

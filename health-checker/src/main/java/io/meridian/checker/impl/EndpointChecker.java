@@ -28,12 +28,14 @@ final class EndpointChecker {
   EndpointThresholds thresholds;
   private final Vertx vertx;
   private final long intervalMs;
+  private final AdaptiveTimeout timeout;
   private final Deque<ProbeResult> recent = new ArrayDeque<>(KEEP_OUTPUTS);
   private final Consumer<EndpointChecker> onChange;
   private final CounterDataPoint ok;
   private final Map<String, CounterDataPoint> failures;
   private final DistributionDataPoint duration;
   private final GaugeDataPoint up;
+  private final GaugeDataPoint timeoutGauge;
   private Map<String, Long> watermarks = Map.of();
   private Instant failingSince;
   private long timer = -1;
@@ -41,7 +43,8 @@ final class EndpointChecker {
   private boolean stopped;
 
   EndpointChecker(Vertx vertx, String vantagePoint, String region, HealthProbe probe, EndpointThresholds thresholds,
-      long intervalMs, CheckerMetrics metrics, Consumer<EndpointChecker> onChange) {
+      long intervalMs, AdaptiveTimeout timeout, CheckerMetrics metrics, Consumer<EndpointChecker> onChange) {
+    this.timeout = timeout;
     this.vertx = vertx;
     this.region = region;
     this.probe = probe;
@@ -56,6 +59,8 @@ final class EndpointChecker {
     }
     this.duration = metrics.probeDuration.labelValues(vantagePoint, region, target);
     this.up = metrics.targetUp.labelValues(vantagePoint, region, target);
+    this.timeoutGauge = metrics.probeTimeout.labelValues(vantagePoint, region, target);
+    timeoutGauge.set(timeout.current().toNanos() / 1e9);
     up.set(gaugeValue(thresholds.status()));
   }
 
@@ -80,10 +85,12 @@ final class EndpointChecker {
 
   private void tick() {
     if (inFlight || stopped) {
-      return; // timeout ≤ interval, so this only happens when the event loop itself is late
+      // the configured timeout is ≤ interval, so with a quick path this only happens when the event loop itself
+      // is late; on a slow path the adaptive timeout may exceed the interval and the next probe waits for this one
+      return;
     }
     inFlight = true;
-    probe.probe().onComplete(ar -> {
+    probe.probe(timeout.current()).onComplete(ar -> {
       inFlight = false;
       if (stopped || ar.failed()) {
         return;
@@ -99,6 +106,8 @@ final class EndpointChecker {
     recent.addLast(r);
     duration.observe(r.totalNanos() / 1e9);
     if (r.ok()) {
+      timeout.sample(r.totalNanos());
+      timeoutGauge.set(timeout.current().toNanos() / 1e9);
       ok.inc();
       failingSince = null;
       if (!r.watermarks().isEmpty()) {
@@ -110,7 +119,12 @@ final class EndpointChecker {
         failingSince = r.at();
       }
     }
-    if (thresholds.record(r.ok(), Instant.now())) {
+    boolean timedOut = r.failure() == io.meridian.checker.ProbeFailure.TIMEOUT;
+    if (timedOut) {
+      timeout.timedOut();
+      timeoutGauge.set(timeout.current().toNanos() / 1e9);
+    }
+    if (thresholds.record(r.ok(), timedOut, Instant.now())) {
       up.set(gaugeValue(thresholds.status()));
       onChange.accept(this);
     }
@@ -138,6 +152,11 @@ final class EndpointChecker {
 
   Instant failingSince() {
     return failingSince;
+  }
+
+  /** The timeout the next probe gets. */
+  java.time.Duration currentTimeout() {
+    return timeout.current();
   }
 
   Map<String, Long> watermarks() {

@@ -38,7 +38,7 @@ public final class HttpProbe implements HealthProbe {
     this.endpoint = endpoint;
     this.settings = settings;
     this.client = vertx.createNetClient(new NetClientOptions()
-        .setConnectTimeout((int) Math.max(1, settings.timeout().toMillis())).setTcpNoDelay(true));
+        .setConnectTimeout((int) Math.max(1, settings.timeoutMax().toMillis())).setTcpNoDelay(true));
     URI url = endpoint.url();
     this.serverName = endpoint.hostHeader() != null ? endpoint.hostHeader() : url.getHost();
     this.ssl = endpoint.https()
@@ -97,7 +97,12 @@ public final class HttpProbe implements HealthProbe {
 
   @Override
   public Future<ProbeResult> probe() {
-    return new Attempt().run();
+    return probe(settings.timeout());
+  }
+
+  @Override
+  public Future<ProbeResult> probe(java.time.Duration timeout) {
+    return new Attempt(Math.max(1, Math.min(timeout.toMillis(), settings.timeoutMax().toMillis()))).run();
   }
 
   @Override
@@ -119,10 +124,15 @@ public final class HttpProbe implements HealthProbe {
     private long sent = -1;
     private long firstByte = -1;
     private String phase = "connect";
+    private final long timeoutMs;
+
+    Attempt(long timeoutMs) {
+      this.timeoutMs = timeoutMs;
+    }
 
     Future<ProbeResult> run() {
-      timer = vertx.setTimer(Math.max(1, settings.timeout().toMillis()), id -> finish(ProbeFailure.TIMEOUT, -1,
-          "timeout after " + settings.timeout().toMillis() + "ms waiting for " + phase + split()));
+      timer = vertx.setTimer(timeoutMs, id -> finish(ProbeFailure.TIMEOUT, -1,
+          "timeout after " + timeoutMs + "ms waiting for " + phase + split()));
       client.connect(endpoint.port(), endpoint.host(), serverName).onComplete(ar -> {
         if (ar.failed()) {
           finish(Probes.classify(ar.cause()), -1, Probes.describe(ar.cause()) + " connecting to "

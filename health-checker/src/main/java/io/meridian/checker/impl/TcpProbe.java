@@ -24,7 +24,7 @@ public final class TcpProbe implements HealthProbe {
     this.endpoint = endpoint;
     this.settings = settings;
     this.client = vertx.createNetClient(new NetClientOptions()
-        .setConnectTimeout((int) Math.max(1, settings.timeout().toMillis())));
+        .setConnectTimeout((int) Math.max(1, settings.timeoutMax().toMillis())));
   }
 
   public static TcpProbe create(Vertx vertx, HealthCheckConfig.Endpoint endpoint, HealthProbe.Settings settings) {
@@ -38,10 +38,15 @@ public final class TcpProbe implements HealthProbe {
 
   @Override
   public Future<ProbeResult> probe() {
+    return probe(settings.timeout());
+  }
+
+  @Override
+  public Future<ProbeResult> probe(java.time.Duration timeout) {
     Promise<ProbeResult> p = Promise.promise();
     Instant at = Instant.now();
     long start = System.nanoTime();
-    long timeoutMs = Math.max(1, settings.timeout().toMillis());
+    long timeoutMs = Math.max(1, Math.min(timeout.toMillis(), settings.timeoutMax().toMillis()));
     // the connect timeout alone would do, but a SYN queue that accepts late must not exceed the probe timeout
     long timer = vertx.setTimer(timeoutMs, id -> p.tryComplete(new ProbeResult(ProbeFailure.TIMEOUT, at, -1, -1, -1,
         System.nanoTime() - start, -1, "timeout after " + timeoutMs + "ms waiting for connect", Map.of())));

@@ -82,10 +82,11 @@ public final class VantagePoint {
       RegionTracker rt = new RegionTracker(rc.id(), damper, old);
       for (HealthCheckConfig.Endpoint ep : rc.healthChecks()) {
         EndpointThresholds prior = old == null ? null : old.thresholdsFor(ep);
-        EndpointThresholds th = prior != null ? EndpointThresholds.carryOver(prior, hc.rise(), hc.fall())
-            : EndpointThresholds.of(hc.rise(), hc.fall(), now);
+        EndpointThresholds th = prior != null ? EndpointThresholds.carryOver(prior, hc.rise(), hc.fall(), hc.fallTimeouts())
+            : EndpointThresholds.of(hc.rise(), hc.fall(), hc.fallTimeouts(), now);
         EndpointChecker ec = new EndpointChecker(vertx, name, rc.id(), HealthProbe.of(vertx, ep, settings), th,
-            hc.interval().toMillis(), metrics, this::endpointChanged);
+            hc.interval().toMillis(), AdaptiveTimeout.of(hc.timeout(), hc.timeoutMax()), metrics,
+            this::endpointChanged);
         rt.endpoints.add(ec);
       }
       rt.evaluate(now);

@@ -43,6 +43,8 @@ public final class DefaultProxyRole implements ProxyRole {
   private ControlBus.Subscription planSub;
   private ControlBus.Subscription healthSub;
   private ControlBus.Subscription trafficSub;
+  /** Bumped by every config that changes proxy.users.jwt: a slower, older key load is not put in force after it. */
+  private final AtomicInteger keysGeneration = new AtomicInteger();
 
   private DefaultProxyRole(RoleContext ctx) {
     this.ctx = ctx;
@@ -87,12 +89,10 @@ public final class DefaultProxyRole implements ProxyRole {
     // The plain listener runs the proxy's own HTTP/1.1 path unless asked otherwise (A/B measurement); TLS
     // (ALPN h2 / HTTP/1.1) and the h2c listener stay on the Vert.x server.
     boolean netty = cfg.tls() == null && !"vertx".equals(System.getProperty("meridian.proxy.engine"));
-    Future<Integer> plain;
+    Future<Integer> plain = startKeys(ctx.config());
     if (netty) {
       h1 = new H1Server(ctx.vertx(), engine, accessLog);
-      plain = h1.listen(cfg.listen().host(), cfg.listen().port());
-    } else {
-      plain = Future.succeededFuture(-1);
+      plain = plain.compose(x -> h1.listen(cfg.listen().host(), cfg.listen().port()));
     }
     return plain.compose(p -> ctx.vertx().deployVerticle(() -> new ProxyVerticle(listenPort, bound, !netty),
             new DeploymentOptions().setInstances(instances)).map(id -> {
@@ -111,6 +111,65 @@ public final class DefaultProxyRole implements ProxyRole {
         });
   }
 
+  /**
+   * Puts the JWT keys of {@code config} in force before the listeners open: the secret, the public key and the
+   * JWK set file are loaded (a JWK set file that cannot be loaded fails the start), and the first fetch of a JWKS
+   * URL has been tried (a failure does not: requests are served, their tokens refused, until keys arrive).
+   */
+  private Future<Integer> startKeys(MeridianConfig config) {
+    if (config.proxy().users().source() != ProxyConfig.UserSource.JWT) {
+      return Future.succeededFuture(-1);
+    }
+    JwtKeys keys = new JwtKeys(ctx.vertx(), config.proxy().users().jwt(), engine.metrics, null);
+    return keys.start().map(v -> {
+      engine.jwtKeys(keys);
+      keys.activate();
+      return -1;
+    }).onFailure(e -> keys.close());
+  }
+
+  /**
+   * A config whose {@code proxy.users.jwt} changed: its keys load in the background while the previous ones stay
+   * in force; then they replace them. A JWKS URL fetched before keeps its last set until the new first fetch.
+   */
+  private void reconfigureKeys(MeridianConfig config) {
+    ProxyConfig.Users users = config.proxy().users();
+    JwtKeys current = engine.jwtKeys();
+    int gen = keysGeneration.incrementAndGet();
+    if (users.source() != ProxyConfig.UserSource.JWT) {
+      if (current != null) {
+        engine.jwtKeys(null);
+        current.close();
+        current.publishNone();
+      }
+      return;
+    }
+    if (current != null && current.cfg.equals(users.jwt())) {
+      return;
+    }
+    JwtKeys next = new JwtKeys(ctx.vertx(), users.jwt(), engine.metrics, current);
+    next.start().onComplete(ar -> {
+      synchronized (keysGeneration) {
+        if (ar.failed() || gen != keysGeneration.get()) {
+          next.close();
+          if (ar.failed()) {
+            LOG.error("proxy.users.jwt keys not changed, the previous ones stay in force: {}",
+                ar.cause().getMessage());
+          }
+          return;
+        }
+        JwtKeys old = engine.jwtKeys();
+        engine.jwtKeys(next);
+        if (old != null) {
+          old.close();
+          old.publishNone();
+        }
+        next.activate();
+        LOG.info("proxy.users.jwt changed: {} key(s) in force", next.index().size());
+      }
+    });
+  }
+
   /** Event loops to serve on: one per core, as nginx's worker_processes auto. */
   private static int eventLoops() {
     String override = System.getProperty("meridian.proxy.eventLoops");
@@ -121,6 +180,7 @@ public final class DefaultProxyRole implements ProxyRole {
   public void reconfigure(MeridianConfig config) {
     ProxyConfig old = engine.config().proxy();
     engine.onConfig(config);
+    reconfigureKeys(config);
     if (!old.listen().equals(config.proxy().listen()) || !old.opsListen().equals(config.proxy().opsListen())) {
       LOG.warn("proxy.listen / proxy.ops_listen changed: takes effect on restart (routes, limits and upstreams"
           + " are applied now)");
@@ -139,6 +199,11 @@ public final class DefaultProxyRole implements ProxyRole {
       trafficSub.cancel();
     }
     reporter.stop();
+    keysGeneration.incrementAndGet();
+    JwtKeys keys = engine.jwtKeys();
+    if (keys != null) {
+      keys.close();
+    }
     List<Future<?>> all = new ArrayList<>();
     for (String id : deployments) {
       all.add(ctx.vertx().undeploy(id));

@@ -30,6 +30,8 @@ final class ProxyEngine {
   private volatile Snapshot snapshot;
   private volatile Map<String, RegionUpstreams> upstreamsById = Map.of();
   private volatile MeridianConfig config;
+  /** The keys user tokens are verified with (null unless proxy.users.source is jwt); swapped by the role. */
+  private volatile JwtKeys jwtKeys;
   /** This proxy's name on the control bus (its traffic reports' source). */
   final String source;
   /** This proxy's share of each region's allowed rate, from every proxy's traffic reports. */
@@ -101,6 +103,14 @@ final class ProxyEngine {
 
   MeridianConfig config() {
     return config;
+  }
+
+  JwtKeys jwtKeys() {
+    return jwtKeys;
+  }
+
+  void jwtKeys(JwtKeys keys) {
+    jwtKeys = keys;
   }
 
   /** Plans can arrive on any thread; the newer version wins. */

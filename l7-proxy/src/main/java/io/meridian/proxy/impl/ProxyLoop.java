@@ -78,7 +78,7 @@ abstract class ProxyLoop {
   final Sessions sessions(ProxyEngine.Snapshot s) {
     Sessions ss = sessions;
     if (ss == null || ss.cfg != s.proxy()) {
-      ss = new Sessions(engine.config(), engine.metrics);
+      ss = new Sessions(engine.config(), engine.metrics, engine::jwtKeys);
       sessions = ss;
     }
     return ss;

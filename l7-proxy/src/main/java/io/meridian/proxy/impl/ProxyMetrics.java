@@ -24,6 +24,11 @@ public final class ProxyMetrics {
   private final Counter rywRedirects;
   private final Counter residencyRefusals;
   private final Counter tokensRejected;
+  private final Counter jwksRefreshes;
+  private final Gauge jwtKeys;
+  private final Gauge jwksLastLoad;
+  /** The JWT refusal counters by reason (the reasons are constants: no key is built per refusal). */
+  private final ConcurrentHashMap<String, CounterDataPoint> jwtRejected = new ConcurrentHashMap<>();
   private final Counter refused;
   private final Gauge inFlight;
   private final Counter capacitySpills;
@@ -69,8 +74,20 @@ public final class ProxyMetrics {
         .help("Requests refused because no region of the user's residency group could serve")
         .labelNames("route", "residency_group").register(registry);
     tokensRejected = Counter.builder().name("meridian_proxy_tokens_rejected_total")
-        .help("Read-your-writes tokens, home cookies or JWTs ignored because forged, expired or malformed")
+        .help("Read-your-writes tokens, home cookies or JWTs ignored because forged, expired, malformed or (JWT)"
+            + " of the wrong algorithm, key, issuer or audience")
         .labelNames("kind", "reason").register(registry);
+    jwksRefreshes = Counter.builder().name("meridian_proxy_jwks_refreshes_total")
+        .help("Loads of the JWT key set from proxy.users.jwt.jwks_url (fetches) or jwks_file (after a change), by"
+            + " result: ok (also when unchanged) or failed (the keys in use stay)")
+        .labelNames("source", "result").register(registry);
+    jwtKeys = Gauge.builder().name("meridian_proxy_jwt_keys")
+        .help("Keys user tokens are verified with now, by where they come from: secret, public_key_file,"
+            + " jwks_file, jwks_url")
+        .labelNames("source").register(registry);
+    jwksLastLoad = Gauge.builder().name("meridian_proxy_jwks_last_success_timestamp_seconds")
+        .help("When the JWT key set was last loaded successfully (Unix time), by source: jwks_file, jwks_url")
+        .labelNames("source").register(registry);
     refused = Counter.builder().name("meridian_proxy_refused_total")
         .help("Requests answered by the proxy itself, by outcome (see ProxyOutcome)")
         .labelNames("outcome").register(registry);
@@ -186,6 +203,26 @@ public final class ProxyMetrics {
 
   void tokenRejected(String kind, String reason) {
     tokensRejected.labelValues(kind, reason).inc();
+  }
+
+  /** A refused JWT, by one of {@code JwtVerifier.REASONS}. */
+  void jwtRejected(String reason) {
+    CounterDataPoint p = jwtRejected.get(reason);
+    if (p == null) {
+      p = jwtRejected.computeIfAbsent(reason, r -> tokensRejected.labelValues("jwt", r));
+    }
+    p.inc();
+  }
+
+  void jwksRefresh(String source, boolean ok) {
+    jwksRefreshes.labelValues(source, ok ? "ok" : "failed").inc();
+    if (ok) {
+      jwksLastLoad.labelValues(source).set(System.currentTimeMillis() / 1000.0);
+    }
+  }
+
+  void jwtKeys(String source, int count) {
+    jwtKeys.labelValues(source).set(count);
   }
 
   void refused(String outcome) {

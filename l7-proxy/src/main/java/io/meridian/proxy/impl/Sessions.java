@@ -38,10 +38,12 @@ final class Sessions {
   private final Map<String, String> groupOfRegion;
   private final ProxyMetrics metrics;
 
-  Sessions(MeridianConfig config, ProxyMetrics metrics) {
+  /** @param jwtKeys  the JWT keys in force (swapped by the role when {@code proxy.users.jwt} changes) */
+  Sessions(MeridianConfig config, ProxyMetrics metrics, java.util.function.Supplier<JwtKeys> jwtKeys) {
     this.cfg = config.proxy();
     this.metrics = metrics;
-    this.jwt = cfg.users().source() == ProxyConfig.UserSource.JWT ? new JwtVerifier(cfg.users()) : null;
+    this.jwt = cfg.users().source() == ProxyConfig.UserSource.JWT ? new JwtVerifier(cfg.users().jwt(), jwtKeys)
+        : null;
     this.homeMac = cfg.homes().secret() == null ? null : Hmac.create(cfg.homes().secret());
     this.rywMac = cfg.readYourWrites().secret() == null ? null : Hmac.create(cfg.readYourWrites().secret());
     Map<String, List<String>> byGroup = new HashMap<>();
@@ -78,7 +80,8 @@ final class Sessions {
         String token = v.regionMatches(true, 0, "Bearer ", 0, 7) ? v.substring(7).trim() : v.trim();
         JwtVerifier.Result r = jwt.verify(token, System.currentTimeMillis() / 1000);
         if (r.rejected() != null) {
-          metrics.tokenRejected("jwt", r.rejected());
+          // an unverified token is no identity: the request goes on as anonymous (see JwtVerifier for reasons)
+          metrics.jwtRejected(r.rejected());
           return new Identity(null, null, r.rejected());
         }
         return new Identity(r.user(), r.residencyGroup(), null);
