@@ -89,8 +89,13 @@ public final class Drill implements AutoCloseable {
     Duration etcdOutage = Duration.ofSeconds(30);
     Duration partitionHold = Duration.ofSeconds(30);
     Duration impair = Duration.ofMinutes(10);
+    /**
+     * Per packet and direction, as netlab.sh applies them (like {@code tc netem delay 200ms 200ms loss 5%} on both
+     * ends of the path): 5 % loss, a delay uniform in 0..400 ms — the issue's 5 % loss and 200 ms jitter, as the
+     * health checker's lossy-path work measured them.
+     */
     int impairLossPercent = 5;
-    int impairDelayMs = 0;
+    int impairDelayMs = 200;
     int impairJitterMs = 200;
     long dnsPeriodMs = 50;
     long requestTimeoutMs = 10_000;
@@ -216,11 +221,9 @@ public final class Drill implements AutoCloseable {
   private void startDeployment() throws Exception {
     long t0 = DrillClock.now();
     if (s.netns()) {
-      netlab("up", Integer.toString(CHECKERS.size()));
-      for (int i = 1; i <= CHECKERS.size(); i++) {
-        // the checkers' ops listeners are on the namespace's own loopback, which the drill reads through exec
-        netlab("exec", Integer.toString(i), "ip", "link", "set", "lo", "up");
-      }
+      // namespaces mdrill-vp1..3 (lo up: the checkers' ops listeners are there, read through netlab.sh exec), and
+      // 10.77.0.1 on the host's lo, which they reach
+      log(netlab("up", Integer.toString(CHECKERS.size())));
       appHost = NETLAB_HOST;
       etcd = EtcdServer.startOn(NETLAB_HOST, s.workDir.resolve("etcd"));
     } else {
@@ -600,7 +603,8 @@ public final class Drill implements AutoCloseable {
       netlab("impair", Integer.toString(i), "--loss", Integer.toString(s.impairLossPercent), "--delay",
           Integer.toString(s.impairDelayMs), "--jitter", Integer.toString(s.impairJitterMs), "--ports", ports);
     }
-    log(String.format("(f) %d %% loss, %d ms delay, %d ms jitter on every probe path for %d s",
+    log(String.format("(f) %d %% loss, %d ms delay, %d ms jitter on every probe path for %d s (per packet and"
+            + " direction)",
         s.impairLossPercent, s.impairDelayMs, s.impairJitterMs, s.impair.toSeconds()));
     Thread.sleep(s.impair.toMillis());
     List<String> stats = new ArrayList<>();
@@ -612,8 +616,8 @@ public final class Drill implements AutoCloseable {
     notes.put("probes_after", checkerProbes());
     notes.put("netlab_stats", stats);
     Thread.sleep(3000);
-    phases.add(new Phase("f", String.format("%d %% loss and %d ms jitter on every probe path",
-        s.impairLossPercent, s.impairJitterMs), start, DrillClock.now(), marks, notes));
+    phases.add(new Phase("f", String.format("%d %% loss, %d ± %d ms delay on every probe path",
+        s.impairLossPercent, s.impairDelayMs, s.impairJitterMs), start, DrillClock.now(), marks, notes));
   }
 
   /** Each checker's probes so far: {vantage point: {region: {ok, failed}}}, from its /metrics. */

@@ -443,8 +443,8 @@ final class DrillReport {
   private void impairment(Drill.Phase p, JsonObject pj) {
     long from = p.marks().get("impair");
     long heal = p.marks().get("heal");
-    line("%d %% loss, %d ms delay and %d ms jitter on every checker's probe paths for %.0f s", s.impairLossPercent,
-        s.impairDelayMs, s.impairJitterMs, (heal - from) / 1e6);
+    line("%d %% loss and %d ± %d ms delay (per packet and direction, netlab.sh) on every checker's probe paths for"
+        + " %.0f s", s.impairLossPercent, s.impairDelayMs, s.impairJitterMs, (heal - from) / 1e6);
     @SuppressWarnings("unchecked")
     Map<String, Map<String, long[]>> before = (Map<String, Map<String, long[]>>) p.notes().get("probes_before");
     @SuppressWarnings("unchecked")
