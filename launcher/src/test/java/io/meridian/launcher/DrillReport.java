@@ -425,7 +425,7 @@ final class DrillReport {
     long cut = p.marks().get("cut");
     long heal = p.marks().get("heal");
     line("%s cut off from %s (%s); it reports %s failed %s; healed after %.1f s", vp, region, s.netns()
-            ? "netlab.sh partition: its probes' packets dropped in its namespace"
+            ? "netlab.sh partition: TCP between its namespace and the region's port silently dropped"
             : "its probes pass a forwarder that now accepts and never answers", region,
         rel(p.marks().get("seen_failed_by_" + vp), cut), (heal - cut) / 1e6);
     noFailover(p, "e", cut, p.endMicros(), pj);
@@ -468,8 +468,22 @@ final class DrillReport {
       probes.put(vp, vj);
       line("  %s probes: %s", vp, String.join(", ", parts));
     }
-    pj.put("probes", probes).put("netlab_stats", new JsonArray((List<?>) p.notes().get("netlab_stats")));
+    List<?> stats = (List<?>) p.notes().get("netlab_stats");
+    for (Object o : stats) {
+      // "mdrill-vp1: netq running\nqueue=... seen=17387 ... dropped=874 ...\nhold_ms_p50=199 ... hold_ms_max=400"
+      String st = String.valueOf(o);
+      line("  netq %s: %s of %s packets dropped, held p50 %s ms, p99 %s ms, max %s ms", st.split(":")[0],
+          field(st, "dropped"), field(st, "seen"), field(st, "hold_ms_p50"), field(st, "hold_ms_p99"),
+          field(st, "hold_ms_max"));
+    }
+    pj.put("probes", probes).put("netlab_stats", new JsonArray(stats));
     noFailover(p, "f", from, p.endMicros(), pj);
+  }
+
+  /** The value of {@code name=VALUE} in netlab.sh's stats output, or "?". */
+  private static String field(String text, String name) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b" + name + "=(\\S+)").matcher(text);
+    return m.find() ? m.group(1) : "?";
   }
 
   /** No region left ACTIVE in any plan of the window, and no region_failed event. */
