@@ -31,10 +31,12 @@ class MultiProcessDrillTest {
     Drill.Settings s = new Drill.Settings();
     // DRILL_WORK_DIR=DIR keeps the processes' configs and logs after the test (a @TempDir is deleted)
     s.workDir = System.getenv("DRILL_WORK_DIR") != null ? Path.of(System.getenv("DRILL_WORK_DIR")) : dir;
-    // 40 % of the total capacity: after one region fails the two others take it within capacity × 0.8 (the nearest
-    // one planned right at its allowed rate). Lower rates than the bench's: fewer requests at once per proxy and
-    // region, so a CI machine's scheduling stalls bunch fewer of them at the proxies' admission limits
-    s.rps = 90;
+    // A third of the total capacity: after one region fails the nearest survivor is planned at 83 % of its allowed
+    // rate (capacity × 0.8). The bench runs at 40 %, where the min-cost planner fills it to exactly its allowed
+    // rate, the rate its proxies enforce: there a proxy whose share lags the shift (shares follow the 5 s traffic
+    // reports) or that stalls sheds the odd bunched request with 503 over_capacity (docs/PERFORMANCE.md,
+    // "Multi-process failover drill"). This test is about failover behaviour; the bench reports that edge.
+    s.rps = 75;
     s.capacityRps = 75;
     s.warmup = Duration.ofSeconds(6);
     s.hold = Duration.ofSeconds(5);
