@@ -368,6 +368,10 @@ public final class Drill implements AutoCloseable {
   private List<String> javaCommand() {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    if (Runtime.version().feature() >= 22) {
+      // as the meridian script does: Netty's native transport (and GeoDNS's native UDP listener) without warnings
+      cmd.add("--enable-native-access=ALL-UNNAMED");
+    }
     cmd.addAll(s.jvmFlags);
     cmd.addAll(List.of("-cp", s.classPath));
     return cmd;
