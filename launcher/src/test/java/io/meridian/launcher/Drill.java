@@ -780,6 +780,8 @@ public final class Drill implements AutoCloseable {
     }
     if (etcd != null) {
       etcd.close();
+      // etcd's write-ahead log preallocates 64 MB files: the work directory keeps the logs, configs and records only
+      deleteRecursively(s.workDir.resolve("etcd").resolve("data"));
     }
     if (s.netns()) {
       try {
@@ -789,6 +791,17 @@ public final class Drill implements AutoCloseable {
       }
     }
     vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   // ---- bench/drill/run.sh
