@@ -193,11 +193,33 @@ public final class EtcdLeaderElection implements LeaderElection {
     long old = lease;
     lease = 0;
     if (old != 0) {
-      // If etcd answers, our key (if still there) goes now; if not, it expires with the lease within the TTL.
-      etcd.revokeLease(old).onFailure(e -> LOG.debug("{}: revoke of lease {} failed: {}", candidateId,
-          Long.toHexString(old), e.getMessage()));
+      // If etcd answers, our key (if still there) goes now. If not (etcd down), retry once etcd grants us a new
+      // lease: etcd restores leases with a fresh TTL when it comes back, so an unrevoked old lease would keep its
+      // leader key — and block every election — for a whole TTL after the outage.
+      on(etcd.revokeLease(old), ar -> {
+        if (ar.failed()) {
+          LOG.debug("{}: revoke of lease {} failed: {}; retrying when etcd answers", candidateId,
+              Long.toHexString(old), ar.cause().getMessage());
+          pendingRevokes.add(old);
+        }
+      });
     }
     grant(gen);
+  }
+
+  /** Leases dropped while etcd did not answer: revoked as soon as it does (see {@link #newLease}). */
+  private final java.util.List<Long> pendingRevokes = new java.util.ArrayList<>();
+
+  private void revokePending() {
+    for (Long old : java.util.List.copyOf(pendingRevokes)) {
+      pendingRevokes.remove(old);
+      on(etcd.revokeLease(old), ar -> {
+        if (ar.succeeded()) {
+          LOG.info("{}: revoked lease {} left from before etcd was unreachable (the leader key it may hold goes"
+              + " now instead of a TTL later)", candidateId, Long.toHexString(old));
+        }
+      });
+    }
   }
 
   private void grant(int gen) {
@@ -215,6 +237,7 @@ public final class EtcdLeaderElection implements LeaderElection {
         return;
       }
       lease = ar.result();
+      revokePending();
       renewed(gen, sentAt, ttlSeconds);
       keeper = etcd.keepAlive(lease, ttlSeconds, new EtcdClient.LeaseListener() {
         @Override
