@@ -105,10 +105,12 @@ class LeaderElectionProcessTest {
     KeyValue lastBeforePause = bed.client().get(PREFIX + "data").await(5, TimeUnit.SECONDS).first();
     int linesAtResume = childOut.size();
     signal("CONT");
-    LeaderElectionTest.waitFor(() -> childOut.subList(linesAtResume, childOut.size()).stream()
+    // a snapshot first: a sub-list view of the CopyOnWriteArrayList the reader thread appends to throws
+    // ConcurrentModificationException as soon as a line arrives
+    LeaderElectionTest.waitFor(() -> linesFrom(linesAtResume).stream()
         .filter(l -> l.contains(" refused ")).count() >= 3);
 
-    List<String> afterResume = List.copyOf(childOut.subList(linesAtResume, childOut.size()));
+    List<String> afterResume = linesFrom(linesAtResume);
     // A write etcd committed just before the pause may print its "ok" only after it; every later one is refused.
     long lastLanded = Long.parseLong(lastBeforePause.valueUtf8().substring("child-".length()));
     List<String> later = afterResume.stream().filter(l -> l.startsWith("WRITE")
@@ -124,5 +126,11 @@ class LeaderElectionProcessTest {
 
   void signal(String name) throws Exception {
     new ProcessBuilder("kill", "-" + name, String.valueOf(child.pid())).inheritIO().start().waitFor();
+  }
+
+  /** The child's output lines from index {@code from} on, as a snapshot. */
+  private List<String> linesFrom(int from) {
+    List<String> all = List.copyOf(childOut);
+    return all.subList(Math.min(from, all.size()), all.size());
   }
 }
