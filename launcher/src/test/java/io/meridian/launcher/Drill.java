@@ -304,7 +304,9 @@ public final class Drill implements AutoCloseable {
 
     dataPlaneOpsPorts.forEach(watch::dataPlane);
     proxyPorts.keySet().forEach(p -> watch.proxyMetrics(p, dataPlaneOpsPorts.get(p)));
-    awaitSteady("start-up", Duration.ofSeconds(90));
+    // 14 JVMs starting on 2 cores: give the data planes time, and restart one whose JVM exited at start (a port
+    // taken between choosing it and binding it); a data plane that is missing then is shown with its log
+    awaitSteady("start-up", Duration.ofSeconds(150), true);
     facts.put("startup_seconds", (DrillClock.now() - t0) / 1e6);
     log(String.format("deployment up in %.1f s: %d processes, etcd, leader %s", (DrillClock.now() - t0) / 1e6,
         processes.size(), watch.leader()));
@@ -656,7 +658,14 @@ public final class Drill implements AutoCloseable {
 
   /** Every region active and healthy at full share in the latest plan, which every data plane serves. */
   private void awaitSteady(String when, Duration max) throws Exception {
+    awaitSteady(when, max, false);
+  }
+
+  private void awaitSteady(String when, Duration max, boolean restartDead) throws Exception {
     awaitTrue("steady " + when + ": every region active, every data plane on the latest plan", max, "ctl-a", () -> {
+      if (restartDead) {
+        restartExitedDataPlanes();
+      }
       DrillWatch.PlanView p = watch.latestPlan();
       if (p == null || watch.leader() == null) {
         return false;
@@ -667,7 +676,42 @@ public final class Drill implements AutoCloseable {
       return regions && dp.size() == dataPlaneOpsPorts.size()
           && dp.values().stream().allMatch(d -> d.connected() && d.version() >= p.version());
     }, () -> "\n  latest plan: " + watch.latestPlan() + "\n  leader: " + watch.leader() + "\n  data planes: "
-        + watch.dataPlaneNow().values());
+        + watch.dataPlaneNow().values() + missingDataPlanes());
+  }
+
+  private final java.util.Set<String> restarted = new java.util.HashSet<>();
+
+  /** Restarts (once each) a data-plane process whose JVM has exited. */
+  private void restartExitedDataPlanes() {
+    for (String name : dataPlaneOpsPorts.keySet()) {
+      MeridianProcess p = processes.get(name);
+      if (p != null && !p.alive() && restarted.add(name)) {
+        try {
+          log(name + " exited during start-up; restarting it once. Its log:\n"
+              + EtcdMultiProcessTest.tail(p.log()));
+          p.restart();
+        } catch (Exception e) {
+          throw new IllegalStateException("restart of " + name + " failed", e);
+        }
+      }
+    }
+  }
+
+  /** The data planes that report no plan, each with whether it runs and its log's tail. */
+  private String missingDataPlanes() {
+    StringBuilder sb = new StringBuilder();
+    Map<String, DrillWatch.DataPlanePlan> dp = watch.dataPlaneNow();
+    for (String name : dataPlaneOpsPorts.keySet()) {
+      boolean reports = dp.values().stream().anyMatch(d -> name.equals(d.process()));
+      MeridianProcess p = processes.get(name);
+      if (!reports && p != null) {
+        String tail = EtcdMultiProcessTest.tail(p.log());
+        sb.append("\n--- ").append(name).append(p.alive() ? " (running)" : " (exited)")
+            .append(", no plan on its /readyz (ops port ").append(dataPlaneOpsPorts.get(name)).append("); log tail:\n")
+            .append(tail.length() > 2500 ? tail.substring(tail.length() - 2500) : tail);
+      }
+    }
+    return sb.toString();
   }
 
   private void awaitTrue(String what, Duration max, String logOf, BooleanSupplier condition) throws Exception {
