@@ -7,10 +7,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -221,22 +217,10 @@ public final class Demo {
   }
 
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return io.meridian.core.LoopbackPorts.tcp();
   }
 
   static int freeUdpAndTcpPort() {
-    for (int i = 0; i < 50; i++) {
-      int p = freePort();
-      try (DatagramSocket u = new DatagramSocket(p, InetAddress.getLoopbackAddress())) {
-        return p;
-      } catch (IOException e) {
-        // taken on UDP: try another
-      }
-    }
-    throw new IllegalStateException("no free UDP+TCP port on loopback");
+    return io.meridian.core.LoopbackPorts.udpAndTcp();
   }
 }

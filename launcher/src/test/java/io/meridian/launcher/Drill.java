@@ -5,9 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -797,10 +795,8 @@ public final class Drill implements AutoCloseable {
     }
   }
 
-  private static int freePort(String host) throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(host))) {
-      return socket.getLocalPort();
-    }
+  private static int freePort(String host) {
+    return io.meridian.core.LoopbackPorts.tcp(host);
   }
 
   private static void log(String line) {

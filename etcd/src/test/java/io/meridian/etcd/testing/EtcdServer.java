@@ -2,7 +2,6 @@ package io.meridian.etcd.testing;
 
 import java.io.IOException;
 import java.net.HttpURLConnection;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -103,16 +102,12 @@ public final class EtcdServer implements AutoCloseable {
     return s;
   }
 
-  public static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+  public static int freePort() {
+    return io.meridian.core.LoopbackPorts.tcp();
   }
 
-  private static int freePort(String host) throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
-      return s.getLocalPort();
-    }
+  private static int freePort(String host) {
+    return io.meridian.core.LoopbackPorts.tcp(host);
   }
 
   public String endpoint() {
