@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# GeoDNS benchmark: dnsperf against Meridian and against gdnsd (geoip plugin) in one run, on the same synthetic
-# City MMDB (core's SyntheticGeoDb), the same three regions, the same name. Each server is pinned to the same
-# single core (SERVER_CPU), dnsperf to the other (CLIENT_CPU). Two mixes: plain queries (located by the source
-# address) and ECS queries from ~1,000 client /24s across every continent.
+# GeoDNS benchmark: dnsperf against Meridian — on each JDK in JDKS (default "17 25", those installed), started as
+# users start it: `./meridian run --roles dns`, with the launcher's own JVM flags — and against gdnsd (geoip plugin)
+# in one run, on the same synthetic City MMDB (core's SyntheticGeoDb), the same three regions, the same name. Each
+# server is pinned to the same single core (SERVER_CPU) and measured alone (the others are SIGSTOPped), dnsperf on
+# the other (CLIENT_CPU). Two mixes: plain queries (located by the source address) and ECS queries from ~1,000
+# client /24s across every continent.
 #
 # Per server and mix it prints:
 #   QPS and mean latency of a saturating run (dnsperf -q OUTSTANDING for DURATION s),
 #   QPS per server CPU-second (utime+stime of the server process during that run: dnsperf's one core can
 #   saturate before the server does, so raw QPS alone would flatter the slower server),
 #   mean and p99 latency of a fixed-rate run (LAT_QPS queries/s, per-query latencies from dnsperf -v),
-# and the Meridian/gdnsd ratios.
+# each server's RSS after both mixes, and the Meridian/gdnsd ratios per JDK.
 #
 # Usage: bench/dns/run.sh [DURATION=10] [OUTSTANDING=200] [LAT_QPS=20000]
-# MERIDIAN_JAR=launcher/target/meridian.jar starts Meridian as `java -jar ... run --roles dns $MERIDIAN_RUN_ARGS`
-# (default --static-plan, which a DNS-only process without etcd needs; set MERIDIAN_RUN_ARGS= for older builds)
-# instead of the bench harness (MERIDIAN_CONFIG_APPEND: YAML appended to its config first).
-# Needs: java 17, maven, dnsperf, gdnsd, taskset (util-linux). Writes its work files under target/bench-dns/.
+#   JDKS="17 25"          the JDKs to run Meridian on (feature releases; found as `java` on PATH or in /usr/lib/jvm)
+#   MERIDIAN_JAR=jar      measure that launcher jar (default: this checkout, built now with mvn package)
+#   MERIDIAN_RUN_ARGS     extra `run` arguments (default --static-plan, which a DNS-only process without etcd needs;
+#                         set it empty for a config with a state_store, or for builds older than the etcd work)
+#   MERIDIAN_CONFIG_APPEND YAML appended to Meridian's config first (e.g. a state_store block)
+#   MERIDIAN_JAVA_OPTS    replaces ./meridian's memory flags (docs/CONFIG.md#sizing-the-jvm)
+# Needs: java 17, maven, dnsperf, gdnsd, taskset (util-linux) — bench/install-peers.sh. Work files: geodns/target/bench-dns/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DURATION="${1:-10}"
@@ -29,6 +34,7 @@ work="$here/geodns/target/bench-dns"
 MPORT="${MERIDIAN_PORT:-18053}"
 GPORT="${GDNSD_PORT:-18054}"
 
+. "$here/bench/lib/jdks.sh"
 for tool in dnsperf gdnsd taskset java mvn; do
   command -v "$tool" >/dev/null || { echo "bench/dns: $tool is required (apt-get install dnsperf gdnsd util-linux)" >&2; exit 1; }
 done
@@ -48,7 +54,7 @@ for port in "$MPORT" "$GPORT"; do
   fi
 done
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -99,27 +105,26 @@ run_mix() {
   echo "$qps $mean $per_cpu $cpu_s $lost $lmean $p50 $p99"
 }
 
-# the flags ./meridian starts the JVM with: on Java 17 they enable the native UDP listener (recvmmsg/sendmmsg via
-# jdk.incubator.foreign); elsewhere Meridian falls back to Netty's epoll channel
-foreign=""
-java --list-modules 2>/dev/null | grep -q '^jdk.incubator.foreign@17' \
-  && foreign="--add-modules jdk.incubator.foreign --enable-native-access=ALL-UNNAMED"
-echo "== starting Meridian GeoDNS on cpu $SERVER_CPU (port $MPORT)${MERIDIAN_UDP:+, udp listener $MERIDIAN_UDP}"
-if [[ -n "${MERIDIAN_JAR:-}" ]]; then
-  # as users start it: `meridian run --roles dns` from a given launcher jar (e.g. bench/etcd/dataplane-ab.sh
-  # compares two builds), with extra YAML appended to the config (e.g. a state_store block) and extra run args
-  [[ -n "${MERIDIAN_CONFIG_APPEND:-}" ]] && printf '%s\n' "$MERIDIAN_CONFIG_APPEND" >> "$work/meridian.yaml"
-  taskset -c "$SERVER_CPU" java $foreign ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} \
-    ${MERIDIAN_UDP:+-Dmeridian.geodns.udp=$MERIDIAN_UDP} -jar "$MERIDIAN_JAR" run --config "$work/meridian.yaml" \
-    --roles dns ${MERIDIAN_RUN_ARGS---static-plan} > "$work/meridian.log" 2>&1 &
-else
-taskset -c "$SERVER_CPU" java $foreign ${MERIDIAN_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m} -Dloops=1 \
-  ${MERIDIAN_UDP:+-Dmeridian.geodns.udp=$MERIDIAN_UDP} -cp "$CP" \
-  io.meridian.geodns.bench.DnsBenchTool serve "$work/meridian.yaml" > "$work/meridian.log" 2>&1 &
-fi
-mpid=$!; pids+=("$mpid")
-wait_ready "$MPORT"
-grep -m1 "ready" "$work/meridian.log" || true
+jar=$(meridian_jar "$work")
+[[ -n "${MERIDIAN_CONFIG_APPEND:-}" ]] && printf '%s\n' "$MERIDIAN_CONFIG_APPEND" >> "$work/meridian.yaml"
+mapfile -t jdks < <(bench_jdks)
+((${#jdks[@]})) || { echo "bench/dns: none of the JDKs ${JDKS:-17 25} is installed" >&2; exit 1; }
+servers=() # row name per Meridian server, in order
+declare -A PID PORT
+for entry in "${jdks[@]}"; do
+  feature="${entry%%:*}"; home="${entry#*:}"; name="meridian-$feature"
+  port=$((MPORT + ${#servers[@]} * 10))
+  sed "s/127\.0\.0\.1:$MPORT\b/127.0.0.1:$port/g" "$work/meridian.yaml" > "$work/$name.yaml"
+  echo "== starting Meridian GeoDNS on Java $feature ($home) on cpu $SERVER_CPU (port $port)"
+  # as users start it: ./meridian picks the JVM flags for the JDK it finds on PATH (native UDP listener, memory)
+  PATH="$home/bin:$PATH" MERIDIAN_JAR="$jar" taskset -c "$SERVER_CPU" "$here/meridian" run \
+    --config "$work/$name.yaml" --roles dns ${MERIDIAN_RUN_ARGS---static-plan} > "$work/$name.log" 2>&1 &
+  PID[$name]=$!; PORT[$name]=$port; pids+=("$!"); servers+=("$name")
+  wait_ready "$port"
+  grep -m1 -E "UDP on|udp listener" "$work/$name.log" | sed 's/^.*\] //; s/^/   /' || true
+  if grep -q "WARNING" "$work/$name.log"; then echo "   warnings on stderr:"; grep "WARNING" "$work/$name.log" | sed 's/^/   /'; fi
+  kill -STOP "${PID[$name]}" # idle until measured
+done
 
 echo "== starting gdnsd on cpu $SERVER_CPU (port $GPORT)"
 gdnsd -c "$work/gdnsd" checkconf > "$work/gdnsd-checkconf.log" 2>&1 || { cat "$work/gdnsd-checkconf.log"; exit 1; }
@@ -130,37 +135,48 @@ wait_ready "$GPORT"
 # sanity: the same ECS client gets the same region from both
 check() { dig +short @127.0.0.1 -p "$1" www.example.test A +subnet="$2"; }
 first_eu=$(awk -F, '$2 == "EU" {print $1; exit}' "$work/ecs-subnets.csv")
-echo "   EU client $first_eu -> meridian $(check "$MPORT" "$first_eu"), gdnsd $(check "$GPORT" "$first_eu")"
+for name in "${servers[@]}"; do
+  kill -CONT "${PID[$name]}"
+  echo "   EU client $first_eu -> $name $(check "${PORT[$name]}" "$first_eu"), gdnsd $(check "$GPORT" "$first_eu")"
+  kill -STOP "${PID[$name]}"
+done
 
 declare -A R
+kill -STOP "$gpid"
 for mix in $MIXES; do
-  # the servers share one core: run them one after the other, never together
-  kill -STOP "$gpid"; R[meridian-$mix]=$(run_mix meridian "$mpid" "$MPORT" "$mix"); kill -CONT "$gpid"
-  kill -STOP "$mpid"; R[gdnsd-$mix]=$(run_mix gdnsd "$gpid" "$GPORT" "$mix"); kill -CONT "$mpid"
+  # the servers share one core: one at a time, the others stopped
+  for name in "${servers[@]}"; do
+    kill -CONT "${PID[$name]}"; R[$name-$mix]=$(run_mix "$name" "${PID[$name]}" "${PORT[$name]}" "$mix"); kill -STOP "${PID[$name]}"
+  done
+  kill -CONT "$gpid"; R[gdnsd-$mix]=$(run_mix gdnsd "$gpid" "$GPORT" "$mix"); kill -STOP "$gpid"
 done
+for name in "${servers[@]}"; do kill -CONT "${PID[$name]}"; done
+kill -CONT "$gpid"
 
 # memory as the operator sees it, after both mixes: resident now (VmRSS) and at its peak (VmHWM)
 rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %d MB  ", $1, $2 / 1024}' "/proc/$1/status"; }
 echo
-echo "meridian RSS: $(rss "$mpid")"
-echo "gdnsd    RSS: $(rss "$gpid")"
+for name in "${servers[@]}"; do printf '%-12s RSS: %s\n' "$name" "$(rss "${PID[$name]}")"; done
+printf '%-12s RSS: %s\n' gdnsd "$(rss "$gpid")"
 
-printf '\n%-9s %-6s %10s %9s %12s %8s %7s | %9s %9s %9s\n' server mix QPS mean_ms QPS/cpu_s cpu_s lost \
+printf '\n%-12s %-6s %10s %9s %12s %8s %7s | %9s %9s %9s\n' server mix QPS mean_ms QPS/cpu_s cpu_s lost \
   lat_mean lat_p50 lat_p99
 for mix in $MIXES; do
-  for s in meridian gdnsd; do
+  for s in "${servers[@]}" gdnsd; do
     read -r qps mean per cpu lost lmean p50 p99 <<<"${R[$s-$mix]}"
-    printf '%-9s %-6s %10.0f %9.3f %12s %8s %7s | %9s %9s %9s\n' "$s" "$mix" "$qps" "$mean" "$per" "$cpu" "$lost" \
+    printf '%-12s %-6s %10.0f %9.3f %12s %8s %7s | %9s %9s %9s\n' "$s" "$mix" "$qps" "$mean" "$per" "$cpu" "$lost" \
       "$lmean" "$p50" "$p99"
   done
 done
 echo
 for mix in $MIXES; do
-  read -r mq _ mp _ _ _ _ m99 <<<"${R[meridian-$mix]}"
   read -r gq _ gp _ _ _ _ g99 <<<"${R[gdnsd-$mix]}"
-  awk -v mix="$mix" -v mq="$mq" -v gq="$gq" -v mp="$mp" -v gp="$gp" -v m99="$m99" -v g99="$g99" 'BEGIN {
-    printf "%-6s Meridian/gdnsd: QPS %.2f, QPS per CPU-second %.2f, p99 latency at fixed rate %s ms vs %s ms\n",
-      mix, mq / gq, mp / gp, m99, g99 }'
+  for name in "${servers[@]}"; do
+    read -r mq _ mp _ _ _ _ m99 <<<"${R[$name-$mix]}"
+    awk -v mix="$mix" -v jdk="${name#meridian-}" -v mq="$mq" -v gq="$gq" -v mp="$mp" -v gp="$gp" -v m99="$m99" -v g99="$g99" 'BEGIN {
+      printf "%-6s Meridian/gdnsd (Java %s): QPS %.2f, QPS per CPU-second %.2f, p99 latency at fixed rate %s ms vs %s ms\n",
+        mix, jdk, mq / gq, mp / gp, m99, g99 }'
+  done
 done
 echo
 echo "(saturating runs: dnsperf -l $DURATION -q $OUTSTANDING; latency runs: -Q $LAT_QPS for 5 s; server cpu $SERVER_CPU, dnsperf cpu $CLIENT_CPU; raw output in $work)"

@@ -7,6 +7,7 @@
 #          etcd mode), each run beside gdnsd: compare the Meridian/gdnsd ratios (same-run peer).
 #   bench/etcd/dataplane-ab.sh [BEFORE=d992eb7] [RUNS=3]      (ONLY=dns or ONLY=proxy runs one of the two)
 set -euo pipefail
+export JDKS=${JDKS:-17} # one Meridian row per run: the ratios below are paired per run
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BEFORE=${1:-d992eb7}
 RUNS=${2:-3}

@@ -5,6 +5,7 @@
 # QPS per server CPU-second is compared within each pair, and the median of the paired ratios printed.
 #   bench/etcd/dns-etcd-vs-static.sh [PAIRS=5] [JAR=launcher/target/meridian.jar]     (MIXES=ecs|plain|"plain ecs")
 set -euo pipefail
+export JDKS=${JDKS:-17} # one Meridian row per run: the ratios below are paired per run
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PAIRS=${1:-5}
 JAR=${2:-$ROOT/launcher/target/meridian.jar}

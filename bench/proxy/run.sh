@@ -7,15 +7,15 @@
 #   bench/proxy/run.sh [duration=10s] [connections=64]
 #   SNAPSHOT=$(bench/proxy/snapshot.sh) bench/proxy/run.sh ...   # measure a build taken now, later
 #
-# Meridian runs twice: its own HTTP/1.1 path (the default, row "meridian") and, for the A/B, the Vert.x server +
-# client path (-Dmeridian.proxy.engine=vertx, row "mer-vertx"; VERTX_AB=0 leaves it out).
+# Meridian runs once per JDK in JDKS (default "17 25", those installed; rows "meridian-17", "meridian-25") as users
+# start it: `./meridian run --roles proxy --static-plan` with the launcher's own JVM flags, from MERIDIAN_JAR or this
+# checkout's jar (built now). MERIDIAN_RUN_ARGS replaces --static-plan (set it empty for builds older than the etcd
+# work); MERIDIAN_CONFIG_APPEND is YAML appended to its config; MERIDIAN_JAVA_OPTS replaces its memory flags.
+# MERIDIAN_B_JAR (with MERIDIAN_B_RUN_ARGS, MERIDIAN_B_CONFIG_APPEND) adds a row "meridian-b" for a second build
+# on the first JDK, for a before/after in one run (bench/etcd/dataplane-ab.sh). VERTX_AB=1 adds a row "mer-vertx":
+# the Vert.x server + client path (-Dmeridian.proxy.engine=vertx, the one TLS uses) in the bench harness.
 #
-# MERIDIAN_JAR=jar runs the "meridian" row as `java -jar jar run --roles proxy $MERIDIAN_RUN_ARGS` (default
-# --static-plan: a proxy-only process without etcd needs it since the etcd work; set it empty for older builds) (config plus
-# MERIDIAN_CONFIG_APPEND); MERIDIAN_B_JAR (with MERIDIAN_B_RUN_ARGS, MERIDIAN_B_CONFIG_APPEND) replaces the Vert.x
-# row with a second build, for a before/after in one run.
-#
-# Needs: wrk nginx haproxy (apt: wrk nginx-light|nginx haproxy), Java 17, Maven. Loopback only.
+# Needs: wrk nginx haproxy (bench/install-peers.sh), Java 17, Maven. Loopback only.
 set -euo pipefail
 DUR=${1:-10s}
 CONNS=${2:-64}
@@ -28,6 +28,7 @@ NGINX_PORT=${NGINX_PORT:-18182}
 HAPROXY_PORT=${HAPROXY_PORT:-18183}
 MERIDIAN_VX_PORT=${MERIDIAN_VX_PORT:-18184}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/bench/lib/jdks.sh"
 WORK=$(mktemp -d /tmp/meridian-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -101,49 +102,51 @@ proxy:
   listen: 127.0.0.1:$MERIDIAN_PORT
   ops_listen: 127.0.0.1:0
 CONF
-if [ -n "${SNAPSHOT:-}" ]; then
-  # classes built earlier (bench/proxy/snapshot.sh): measure exactly that build, whatever the tree is now
-  cp -r "$SNAPSHOT/classes" "$SNAPSHOT/test-classes" "$SNAPSHOT/cp.txt" "$WORK/"
-else
-  # -am: the other modules come from this checkout, not from ~/.m2; l7-proxy's classpath file is written last
-  (cd "$ROOT" && mvn -q -pl l7-proxy -am test-compile dependency:build-classpath \
-    -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test -Denforcer.skip=true) >/dev/null
-  # a private copy of the compiled classes: a build in the same checkout meanwhile cannot pull them away
-  cp -r "$ROOT/l7-proxy/target/classes" "$WORK/classes" && cp -r "$ROOT/l7-proxy/target/test-classes" "$WORK/test-classes"
-fi
-CP="$WORK/classes:$WORK/test-classes:$(cat "$WORK/cp.txt")"
-start_meridian() { # name port engine [jar]
+start_meridian() { # name port jar java_home run_args config_append
   sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$2/" "$WORK/meridian.yaml" > "$WORK/$1-run.yaml"
-  if [ -n "${4:-}" ]; then
-    # as users start it: `meridian run --roles proxy` from a launcher jar, its config plus MERIDIAN_CONFIG_APPEND
-    [ -n "${MERIDIAN_CONFIG_APPEND:-}" ] && printf '%s\n' "$MERIDIAN_CONFIG_APPEND" >> "$WORK/$1-run.yaml"
-    taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
-      -Xlog:gc:file="$WORK/$1-gc.log" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-      -jar "$4" run --config "$WORK/$1-run.yaml" --roles proxy ${MERIDIAN_RUN_ARGS---static-plan} > "$WORK/$1.log" 2>&1 & PIDS+=($!)
-    for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$2/" 2>/dev/null && break; sleep 0.5; done
-    echo "$1: meridian run --roles proxy from $4"
-    return
-  fi
-  taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
-    -Xlog:gc:file="$WORK/$1-gc.log" -Dmeridian.proxy.engine="$3" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-    -cp "$CP" \
-    io.meridian.proxy.BenchProxyMain "$WORK/$1-run.yaml" 1 > "$WORK/$1.log" 2>&1 & PIDS+=($!)
-  for _ in $(seq 1 60); do grep -q READY "$WORK/$1.log" && break; sleep 0.5; done
-  grep -q READY "$WORK/$1.log" || { cat "$WORK/$1.log"; exit 1; }
-  echo "$1: $(grep READY "$WORK/$1.log") engine=$3"
+  [ -n "${6:-}" ] && printf '%s\n' "$6" >> "$WORK/$1-run.yaml"
+  # as users start it; the GC log through JDK_JAVA_OPTIONS, so that ./meridian's own flags stay as they are
+  PATH="$4/bin:$PATH" MERIDIAN_JAR="$3" JDK_JAVA_OPTIONS="-Xlog:gc:file=$WORK/$1-gc.log" \
+    taskset -c "$PROXY_CORE" "$ROOT/meridian" run --config "$WORK/$1-run.yaml" --roles proxy $5 > "$WORK/$1.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$2/" 2>/dev/null && break; sleep 0.5; done
+  curl -fsS -o /dev/null "http://127.0.0.1:$2/" || { cat "$WORK/$1.log"; exit 1; }
+  echo "$1: ./meridian run --roles proxy on $("$4/bin/java" -version 2>&1 | head -1)"
 }
-# Meridian twice, one JVM per engine: its own HTTP/1.1 path (the default) and the Vert.x server + client path
-# (-Dmeridian.proxy.engine=vertx), for the A/B in the same run. Only the one under load uses the core.
-start_meridian meridian "$MERIDIAN_PORT" h1 "${MERIDIAN_JAR:-}"
-MERIDIAN_PID=${PIDS[-1]}
+JAR=$(meridian_jar "$WORK")
+mapfile -t JDK_LIST < <(bench_jdks)
+[ "${#JDK_LIST[@]}" -gt 0 ] || { echo "bench/proxy: none of the JDKs ${JDKS:-17 25} is installed" >&2; exit 1; }
+MROWS=()
+declare -A MPID MPORT
+port=$MERIDIAN_PORT
+for entry in "${JDK_LIST[@]}"; do
+  name="meridian-${entry%%:*}"
+  start_meridian "$name" "$port" "$JAR" "${entry#*:}" "${MERIDIAN_RUN_ARGS---static-plan}" "${MERIDIAN_CONFIG_APPEND:-}"
+  MROWS+=("$name"); MPID[$name]=${PIDS[-1]}; MPORT[$name]=$port; port=$((port + 10))
+done
 if [ -n "${MERIDIAN_B_JAR:-}" ]; then
-  # A/B of two builds in one run (bench/etcd/dataplane-ab.sh): row "mer-vertx" is then the B build
-  MERIDIAN_CONFIG_APPEND="${MERIDIAN_B_CONFIG_APPEND:-}" MERIDIAN_RUN_ARGS="${MERIDIAN_B_RUN_ARGS---static-plan}" \
-    start_meridian mer-vertx "$MERIDIAN_VX_PORT" h1 "$MERIDIAN_B_JAR"
-  VERTX_PID=${PIDS[-1]}
-elif [ "${VERTX_AB:-1}" = 1 ]; then
-  start_meridian mer-vertx "$MERIDIAN_VX_PORT" vertx
-  VERTX_PID=${PIDS[-1]}
+  cp "$MERIDIAN_B_JAR" "$WORK/meridian-b.jar"
+  start_meridian meridian-b "$port" "$WORK/meridian-b.jar" "${JDK_LIST[0]#*:}" "${MERIDIAN_B_RUN_ARGS---static-plan}" \
+    "${MERIDIAN_B_CONFIG_APPEND:-}"
+  MROWS+=(meridian-b); MPID[meridian-b]=${PIDS[-1]}; MPORT[meridian-b]=$port; port=$((port + 10))
+fi
+if [ "${VERTX_AB:-0}" = 1 ]; then
+  # the Vert.x path in the bench harness, on the default java: classes from this checkout (or SNAPSHOT)
+  if [ -n "${SNAPSHOT:-}" ]; then
+    cp -r "$SNAPSHOT/classes" "$SNAPSHOT/test-classes" "$SNAPSHOT/cp.txt" "$WORK/"
+  else
+    (cd "$ROOT" && mvn -q -pl l7-proxy -am test-compile dependency:build-classpath \
+      -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test -Denforcer.skip=true) >/dev/null
+    cp -r "$ROOT/l7-proxy/target/classes" "$WORK/classes" && cp -r "$ROOT/l7-proxy/target/test-classes" "$WORK/test-classes"
+  fi
+  sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$MERIDIAN_VX_PORT/" "$WORK/meridian.yaml" > "$WORK/mer-vertx-run.yaml"
+  taskset -c "$PROXY_CORE" java -XX:ActiveProcessorCount=1 -XX:+UseParallelGC -Xms256m -Xmx256m \
+    -Xlog:gc:file="$WORK/mer-vertx-gc.log" -Dmeridian.proxy.engine=vertx -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    -cp "$WORK/classes:$WORK/test-classes:$(cat "$WORK/cp.txt")" \
+    io.meridian.proxy.BenchProxyMain "$WORK/mer-vertx-run.yaml" 1 > "$WORK/mer-vertx.log" 2>&1 & PIDS+=($!)
+  for _ in $(seq 1 60); do grep -q READY "$WORK/mer-vertx.log" && break; sleep 0.5; done
+  grep -q READY "$WORK/mer-vertx.log" || { cat "$WORK/mer-vertx.log"; exit 1; }
+  MROWS+=(mer-vertx); MPID[mer-vertx]=${PIDS[-1]}; MPORT[mer-vertx]=$MERIDIAN_VX_PORT
 fi
 
 # CPU ticks of a process and its children/threads (nginx: master + worker)
@@ -187,13 +190,12 @@ measure() { # name port pid
     "${P50[$1]}" "${P99[$1]}" "${CPU[$1]}" "$reqs" "${non2xx:+, non-2xx $non2xx}" "$gcs"
   if [ "${VERBOSE:-0}" = 1 ]; then echo "$out" | grep -E "^ +(50|75|90|99)%" | sed 's/^/            /'; fi
 }
-curl -fsS "http://127.0.0.1:$MERIDIAN_PORT/" >/dev/null
-[ -n "${VERTX_PID:-}" ] && curl -fsS "http://127.0.0.1:$MERIDIAN_VX_PORT/" >/dev/null
+for m in "${MROWS[@]}"; do curl -fsS "http://127.0.0.1:${MPORT[$m]}/" >/dev/null; done
 curl -fsS "http://127.0.0.1:$NGINX_PORT/" >/dev/null
 curl -fsS "http://127.0.0.1:$HAPROXY_PORT/" >/dev/null
 echo "wrk -t1 -c$CONNS -d$DUR (after $WARM + 3s warm-up); proxies pinned to core $PROXY_CORE, backend+wrk on $OTHER_CORES"
-measure meridian "$MERIDIAN_PORT" "$MERIDIAN_PID"
-[ -n "${VERTX_PID:-}" ] && measure mer-vertx "$MERIDIAN_VX_PORT" "$VERTX_PID"
+# one proxy under load at a time; the idle ones share the core but take (almost) no CPU
+for m in "${MROWS[@]}"; do measure "$m" "${MPORT[$m]}" "${MPID[$m]}"; done
 measure nginx "$NGINX_PORT" "$NGINX_PID"
 measure haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
 # memory as the operator sees it, after the runs: resident now (VmRSS) and at its peak (VmHWM); nginx and haproxy
@@ -205,14 +207,13 @@ rss() {
       END {printf "[%s] %s", p, s}' "/proc/$p/status"
   done
 }
-echo "RSS meridian: $(rss "$MERIDIAN_PID")"
-[ -n "${VERTX_PID:-}" ] && echo "RSS mer-vertx: $(rss "$VERTX_PID")"
+for m in "${MROWS[@]}"; do echo "RSS $m: $(rss "${MPID[$m]}")"; done
 echo "RSS nginx: $(rss "$NGINX_PID")"
 echo "RSS haproxy: $(rss "$HAPROXY_PID")"
-for m in meridian ${VERTX_PID:+mer-vertx}; do
+for m in "${MROWS[@]}"; do
   for peer in nginx haproxy; do
     awk -v mr="${RPS[$m]}" -v pr="${RPS[$peer]}" -v mc="${CPU[$m]}" -v pc="${CPU[$peer]}" \
         -v m99="${P99[$m]}" -v p99="${P99[$peer]}" -v peer="$peer" -v m="$m" 'BEGIN {
-      printf "%s/%-8s rps %.2fx  cpu/req %.2fx  p99 %+.3f ms\n", m, peer, mr / pr, mc / pc, m99 - p99 }'
+      printf "%s/%-8s rps %.2fx  cpu/req %.2fx  rps per cpu-second %.2fx  p99 %+.3f ms\n", m, peer, mr / pr, mc / pc, pc / mc, m99 - p99 }'
   done
 done
