@@ -50,6 +50,30 @@ public interface ControlBus extends AutoCloseable {
    */
   record Source(String kind, boolean connected, String detail) {}
 
+  /**
+   * A random secret that every process on this bus holds alike — DNS server cookies must check out on every
+   * instance behind one address (RFC 9018 §4: "servers sharing a secret"). The first process to ask makes it; it
+   * is replaced every {@code rotation} by whichever process notices first that it is due, the one before kept as
+   * {@link SharedSecret#previous()}. The listener gets the pair as soon as it is known, then every change, on any
+   * thread. Where the store is unreachable the last pair stays and rotation waits.
+   *
+   * @param name      what the secret is for (a key name: letters, digits, '-')
+   * @param length    its length in bytes
+   * @return empty when this bus shares no state between processes (in process, or a fixed plan): the caller then
+   *         keeps a secret of its own
+   */
+  default java.util.Optional<Subscription> onSharedSecret(String name, int length, java.time.Duration rotation,
+      Consumer<SharedSecret> listener) {
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * @param current    the secret to make new values with
+   * @param previous   the one before the last rotation, still to be accepted; null before the first rotation
+   * @param rotatedAt  when {@code current} was made (by the clock of the process that made it)
+   */
+  record SharedSecret(byte[] current, byte[] previous, java.time.Instant rotatedAt) {}
+
   @Override
   void close();
 

@@ -143,6 +143,37 @@ class EtcdControlBusTest {
     assertEquals(12.5, traffic.get(0).zoneRps().get("50N8E"));
   }
 
+  @Test
+  void twoProcessesHoldTheSameSharedSecretAndRotateItOnceTogether() throws Exception {
+    RoutingPlan first = plan(1, 1);
+    EtcdControlBus a = bus(first, 1024 * 1024);
+    EtcdControlBus b = bus(first, 1024 * 1024);
+    List<io.meridian.core.ControlBus.SharedSecret> seenA = new CopyOnWriteArrayList<>();
+    List<io.meridian.core.ControlBus.SharedSecret> seenB = new CopyOnWriteArrayList<>();
+    // a rotation of 1 s is noticed at the next re-read (every 10 s at the least)
+    Duration rotation = Duration.ofSeconds(1);
+    assertTrue(a.onSharedSecret("dns-cookie", 16, rotation, seenA::add).isPresent());
+    assertTrue(b.onSharedSecret("dns-cookie", 16, rotation, seenB::add).isPresent());
+    waitFor(() -> !seenA.isEmpty() && !seenB.isEmpty());
+    byte[] made = seenA.get(0).current();
+    assertEquals(16, made.length);
+    // whoever made it, both were given the same one first (the loser of the race to make it reads the winner's)
+    org.junit.jupiter.api.Assertions.assertArrayEquals(made, seenB.get(0).current());
+    // rotated once: both hold the new secret, with the one made first as previous (a second rotation in the same
+    // round would have pushed it out)
+    waitFor(() -> seenA.size() >= 2 && seenB.stream().anyMatch(s -> java.util.Arrays.equals(s.previous(), made)));
+    io.meridian.core.ControlBus.SharedSecret rotated = seenA.stream()
+        .filter(s -> java.util.Arrays.equals(s.previous(), made)).findFirst().orElseThrow();
+    assertTrue(seenB.stream().anyMatch(s -> java.util.Arrays.equals(s.current(), rotated.current())));
+    assertTrue(!java.util.Arrays.equals(rotated.current(), made));
+    // the store holds exactly what both were given
+    io.vertx.core.json.JsonObject stored = new io.vertx.core.json.JsonObject(
+        client.get("/m/secrets/dns-cookie").await(5, TimeUnit.SECONDS).kvs().get(0).valueUtf8());
+    assertEquals(16 * 2, stored.getString("current").length());
+    a.close();
+    b.close();
+  }
+
   static void waitFor(java.util.function.BooleanSupplier cond) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (!cond.getAsBoolean()) {

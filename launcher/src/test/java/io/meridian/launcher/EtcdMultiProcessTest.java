@@ -209,6 +209,40 @@ class EtcdMultiProcessTest {
     assertTrue(control.log().contains("health/vp-x is gone"), tail(control.log()));
   }
 
+  @Test
+  void twoDnsInstancesOnOneEtcdShareTheirCookieSecret() throws Exception {
+    // a second DNS instance, as behind one anycast address: other ports, the same etcd
+    int dns2 = Demo.freeUdpAndTcpPort();
+    Path config2 = dir.resolve("cfg/dns-2.yaml");
+    Files.writeString(config2, Files.readString(config)
+        .replace("listen: 127.0.0.1:" + ports.dns() + "\n", "listen: 127.0.0.1:" + dns2 + "\n")
+        .replace("ops_listen: 127.0.0.1:" + ports.dnsOps(), "ops_listen: 127.0.0.1:" + Demo.freePort())
+        .replace("path: state", "path: state-2"));
+    MeridianProcess one = run("dns", "--roles", "dns");
+    MeridianProcess two = MeridianProcess.start(config2, dir.resolve("dns-2.log"), "--roles", "dns");
+    processes.add(two);
+    for (MeridianProcess p : List.of(one, two)) {
+      awaitTrue(() -> p.log().contains("DNS cookie secret from the state store"), Duration.ofSeconds(60), p);
+    }
+    // RFC 7873 §5.2: a client sends back the server cookie it was given; the other instance accepts it (and so
+    // echoes it unchanged: a cookie it could not check would be answered with a fresh one of its own)
+    String cookie = serverCookie(ports.dns(), null);
+    assertEquals(48, cookie.length(), cookie); // 8-byte client cookie + 16-byte RFC 9018 server cookie, in hex
+    assertEquals(cookie, serverCookie(dns2, cookie), tail(two.log()));
+    assertEquals(cookie, serverCookie(ports.dns(), cookie), tail(one.log()));
+  }
+
+  /** The COOKIE dig shows in the answer of the instance on {@code port}, sending {@code cookie} when not null. */
+  static String serverCookie(int port, String cookie) {
+    Cli.Result r = Cli.run(List.of("dig", "@127.0.0.1", "-p", Integer.toString(port), NAME, "A",
+        cookie == null ? "+cookie" : "+cookie=" + cookie, "+time=2", "+tries=2"));
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("; COOKIE: ([0-9a-fA-F]+)").matcher(r.out());
+    if (!m.find()) {
+      throw new AssertionError("no COOKIE in dig's output:\n" + r.out());
+    }
+    return m.group(1).toLowerCase(java.util.Locale.ROOT);
+  }
+
   String regionHealth(String id) {
     JsonObject plan = admin("GET", "/v1/plan");
     return plan.containsKey("regions") ? region(plan, id).getString("health") : "";

@@ -481,6 +481,16 @@ public final class EtcdBus implements EtcdControlBus {
   }
 
   @Override
+  public java.util.Optional<Subscription> onSharedSecret(String name, int length, Duration rotation,
+      Consumer<SharedSecret> listener) {
+    if (!name.matches("[A-Za-z0-9-]+")) {
+      throw new IllegalArgumentException("shared secret name " + name + " (expected: letters, digits, '-')");
+    }
+    EtcdSharedSecret s = EtcdSharedSecret.start(vertx, etcd, key("secrets/" + name), name, length, rotation, listener);
+    return java.util.Optional.of(s);
+  }
+
+  @Override
   public Subscription onTraffic(Consumer<TrafficReport> listener) {
     trafficListeners.add(listener);
     synchronized (this) {

@@ -43,6 +43,8 @@ public final class GeoDnsServer implements GeoDnsRole {
   private ControlBus.Subscription planSubscription;
   private long zoneTimer = -1;
   private long cookieTimer = -1;
+  /** The cookie secret shared through the state store (etcd), when there is one and no secret file. */
+  private ControlBus.Subscription sharedCookieSecret;
   /** The NSID when {@code dns.nsid} is not set: this machine's host name, read once. */
   private final String hostname;
   /** The cookie secret file's (mtime, size) when last read, to notice a rotation. */
@@ -193,15 +195,30 @@ public final class GeoDnsServer implements GeoDnsRole {
 
   /**
    * A generated secret is replaced every {@code secret_rotation}; the one before stays accepted, which covers the
-   * cookies it made (they expire after an hour, and the rotation is at least that). A file's secret is re-read
-   * when the file changes (checked with the zone files).
+   * cookies it made (they expire after an hour, and the rotation is at least that). Where the state store is shared
+   * (etcd), the generated secret is the store's: every instance holds the same one and rotates it together, so a
+   * cookie handed out by one instance is valid at the others behind the same address (RFC 9018 §4). A file's
+   * secret is re-read when the file changes (checked with the zone files).
    */
   private void scheduleCookieRotation(DnsConfig.CookieConfig cc) {
     if (cookieTimer >= 0) {
       vertx.cancelTimer(cookieTimer);
       cookieTimer = -1;
     }
-    if (cc.enabled() && cc.secretFile() == null) {
+    if (sharedCookieSecret != null) {
+      sharedCookieSecret.cancel();
+      sharedCookieSecret = null;
+    }
+    if (!cc.enabled() || cc.secretFile() != null) {
+      return;
+    }
+    sharedCookieSecret = ctx.bus().onSharedSecret(SHARED_COOKIE_SECRET, 16, cc.secretRotation(), shared -> {
+      pipeline.cookies(new ServerCookies(ServerCookies.Secret.of(shared.current()),
+          shared.previous() == null ? null : ServerCookies.Secret.of(shared.previous())));
+      LOG.info("DNS cookie secret from the state store (made {}); the previous one is still accepted",
+          shared.rotatedAt());
+    }).orElse(null);
+    if (sharedCookieSecret == null) {
       cookieTimer = vertx.setPeriodic(cc.secretRotation().toMillis(), id -> vertx.executeBlocking(() -> {
         pipeline.cookies(cookies(cc, pipeline.cookies()));
         LOG.info("DNS cookie secret rotated; the previous one is still accepted");
@@ -209,6 +226,9 @@ public final class GeoDnsServer implements GeoDnsRole {
       }, false));
     }
   }
+
+  /** The state store's name for the DNS cookie secret shared by every instance. */
+  static final String SHARED_COOKIE_SECRET = "dns-cookie";
 
   /** Loads every zone on a worker thread (zone files are blocking IO). */
   private Future<Authority> loadAll(MeridianConfig c) {
@@ -333,6 +353,9 @@ public final class GeoDnsServer implements GeoDnsRole {
     }
     if (cookieTimer >= 0) {
       vertx.cancelTimer(cookieTimer);
+    }
+    if (sharedCookieSecret != null) {
+      sharedCookieSecret.cancel();
     }
     List<Future<?>> closing = new ArrayList<>();
     closing.add(listeners.close());
