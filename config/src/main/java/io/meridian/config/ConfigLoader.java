@@ -90,10 +90,12 @@ public final class ConfigLoader {
       }
     }
     for (int i = 0; i < regionNodes.size(); i++) {
-      if (regionNodes.get(i).list("upstreams").isEmpty()) {
-        regionNodes.get(i).problem("upstreams", "must list at least one upstream URL (e.g. http://10.0.0.1:8080)");
+      if (regionNodes.get(i).list("upstreams").isEmpty() && regionNodes.get(i).list("services").isEmpty()) {
+        regionNodes.get(i).problem("upstreams", "must list at least one upstream URL (e.g. http://10.0.0.1:8080),"
+            + " or the region must have services");
       }
     }
+    checkRouteServices(root.child("proxy"), proxy, regions);
     checkSuccessors(root.child("controller").child("successors"), regions);
     String unlocatedRegion = dns.unlocated().region();
     if (unlocatedRegion != null && regions.stream().noneMatch(r -> r.id().equals(unlocatedRegion))) {
@@ -112,6 +114,32 @@ public final class ConfigLoader {
    * group: promoting across groups would move personal data across a border the config forbids. Checked here so
    * {@code meridian config check} catches it, not the first failover.
    */
+  /**
+   * Every route's service must exist in every region: the plan chooses the region for a request before the route's
+   * service is looked up in it, and a region that lacks the service would turn a healthy choice into an error.
+   */
+  private static void checkRouteServices(ConfigNode proxyNode, ProxyConfig proxy, List<RegionConfig> regions) {
+    List<ConfigNode> routeNodes = proxyNode.list("routes");
+    List<ProxyConfig.Route> routes = proxy.routes();
+    for (int i = 0; i < routes.size(); i++) {
+      ProxyConfig.Route rt = routes.get(i);
+      List<String> lacking = regions.stream().filter(r -> r != null && r.upstreams(rt.service()).isEmpty())
+          .map(RegionConfig::id).toList();
+      if (lacking.isEmpty()) {
+        continue;
+      }
+      String why = "route '" + rt.name() + "' goes to service '" + rt.service() + "', which regions " + lacking
+          + " do not have (" + (RegionConfig.DEFAULT_SERVICE.equals(rt.service())
+              ? "give them upstreams, or name one of their services in the route's 'service'"
+              : "add it to their services, or name another service") + ")";
+      if (i < routeNodes.size()) {
+        routeNodes.get(i).problem("service", why);
+      } else {
+        proxyNode.problem("routes", "the default catch-all " + why);
+      }
+    }
+  }
+
   private static void checkSuccessors(ConfigNode successors, List<RegionConfig> regions) {
     Map<String, String> groupOf = new java.util.TreeMap<>(); // sorted: the message lists the regions stably
     for (RegionConfig r : regions) {

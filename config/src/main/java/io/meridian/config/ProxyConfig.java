@@ -263,7 +263,13 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
    * @param residency    enforced: only ever regions of the user's residency group, failover included
    */
   public record Route(String name, String host, String pathPrefix, List<String> methods, Policy policy,
-      Consistency consistency, Residency residency) {
+      Consistency consistency, Residency residency, String service) {
+    /** A route to the regions' own upstreams (service {@value RegionConfig#DEFAULT_SERVICE}). */
+    public Route(String name, String host, String pathPrefix, List<String> methods, Policy policy,
+        Consistency consistency, Residency residency) {
+      this(name, host, pathPrefix, methods, policy, consistency, residency, RegionConfig.DEFAULT_SERVICE);
+    }
+
     public boolean matches(String requestHost, String path, String method) {
       if (host != null && (requestHost == null || !hostEquals(requestHost))) {
         return false;
@@ -307,7 +313,8 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     Duration connect = n.duration("connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(1));
     Duration response = n.duration("response_timeout", Duration.ofSeconds(30), Duration.ofMillis(1));
     List<Route> routes = n.list("routes", r -> {
-      r.rejectUnknownKeys(Set.of("name", "host", "path_prefix", "methods", "policy", "consistency", "residency"));
+      r.rejectUnknownKeys(Set.of("name", "host", "path_prefix", "methods", "policy", "consistency", "residency",
+          "service"));
       String name = r.requiredString("name");
       String host = r.string("host", null);
       String prefix = r.string("path_prefix", "/");
@@ -318,7 +325,9 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
       Policy policy = r.enumValue("policy", Policy.class, Policy.NEAREST);
       Consistency consistency = r.enumValue("consistency", Consistency.class, Consistency.EVENTUAL);
       Residency residency = r.enumValue("residency", Residency.class, Residency.NONE);
-      return name == null ? null : new Route(name, host, prefix, methods, policy, consistency, residency);
+      String service = r.string("service", RegionConfig.DEFAULT_SERVICE, RegionConfig.ID,
+          "lowercase letters, digits and '-' (a service of every region)");
+      return name == null ? null : new Route(name, host, prefix, methods, policy, consistency, residency, service);
     });
     int trustedHops = n.integer("trusted_hops", 0, 0, 16);
     Retries retries = n.child("retries").isPresent() ? Retries.parse(n.child("retries")) : Retries.DEFAULT;

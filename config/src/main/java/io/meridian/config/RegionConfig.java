@@ -15,17 +15,70 @@ import java.util.regex.Pattern;
  * @param residencyGroup  data-residency group (e.g. {@code eu}); users homed here never leave the group
  * @param dnsA            IPv4 addresses GeoDNS answers for this region
  * @param dnsAaaa         IPv6 addresses GeoDNS answers for this region
- * @param upstreams       base URLs of the region's application endpoints for the proxy
+ * @param upstreams       base URLs of the region's application endpoints for the proxy: its service
+ *                        {@value #DEFAULT_SERVICE} (empty when the region has only named {@code services})
  * @param healthCheckUrl  the first HTTP(S) endpoint the health checker probes (null when it probes only TCP/DNS)
- * @param healthChecks    every endpoint the health checker probes in this region ({@code health_check.url} and
- *                        {@code health_check.endpoints}); region health is the fraction of these passing
+ * @param healthChecks    every endpoint the health checker probes in this region ({@code health_check.url},
+ *                        {@code health_check.endpoints} and each service's {@code health_check}); region health
+ *                        is the fraction of these passing
+ * @param services        the region's named upstream groups besides {@value #DEFAULT_SERVICE}, in config order
  */
 public record RegionConfig(String id, double latitude, double longitude, double capacityRps,
     String residencyGroup, List<String> dnsA, List<String> dnsAaaa, List<URI> upstreams, URI healthCheckUrl,
-    List<HealthCheckConfig.Endpoint> healthChecks) {
+    List<HealthCheckConfig.Endpoint> healthChecks, List<Service> services) {
+
+  /** The service of a region's own {@code upstreams}, and of every route that names none. */
+  public static final String DEFAULT_SERVICE = "default";
 
   public RegionConfig {
     healthChecks = List.copyOf(healthChecks);
+    services = List.copyOf(services);
+  }
+
+  /** A region with only the default service. */
+  public RegionConfig(String id, double latitude, double longitude, double capacityRps, String residencyGroup,
+      List<String> dnsA, List<String> dnsAaaa, List<URI> upstreams, URI healthCheckUrl,
+      List<HealthCheckConfig.Endpoint> healthChecks) {
+    this(id, latitude, longitude, capacityRps, residencyGroup, dnsA, dnsAaaa, upstreams, healthCheckUrl,
+        healthChecks, List.of());
+  }
+
+  /**
+   * One named upstream group of a region (an API, a web app): what a route sends its requests to within the region
+   * the plan chose. Capacity and failover stay per region; a service's health check counts toward its region's.
+   *
+   * @param name          {@code [a-z0-9][a-z0-9-]*}, unique in the region, not {@value #DEFAULT_SERVICE}
+   * @param upstreams     its base URLs, at least one
+   * @param healthChecks  what the checker probes for it (may be empty): joins the region's checks
+   */
+  public record Service(String name, List<URI> upstreams, List<HealthCheckConfig.Endpoint> healthChecks) {
+    public Service {
+      upstreams = List.copyOf(upstreams);
+      healthChecks = List.copyOf(healthChecks);
+    }
+  }
+
+  /** Every service name of this region: {@value #DEFAULT_SERVICE} first when the region has its own upstreams. */
+  public List<String> serviceNames() {
+    List<String> names = new java.util.ArrayList<>();
+    if (!upstreams.isEmpty()) {
+      names.add(DEFAULT_SERVICE);
+    }
+    services.forEach(s -> names.add(s.name()));
+    return List.copyOf(names);
+  }
+
+  /** The upstreams of {@code service} in this region, empty when it has none. */
+  public List<URI> upstreams(String service) {
+    if (DEFAULT_SERVICE.equals(service)) {
+      return upstreams;
+    }
+    for (Service s : services) {
+      if (s.name().equals(service)) {
+        return s.upstreams();
+      }
+    }
+    return List.of();
   }
 
   /** A region with one HTTP GET health check at {@code healthCheckUrl} (the walking skeleton's shape). */
@@ -41,7 +94,7 @@ public record RegionConfig(String id, double latitude, double longitude, double 
 
   static RegionConfig parse(ConfigNode n) {
     n.rejectUnknownKeys(Set.of("id", "latitude", "longitude", "capacity_rps", "residency_group", "dns",
-        "upstreams", "health_check"));
+        "upstreams", "health_check", "services"));
     String id = n.requiredString("id");
     if (id != null && !ID.matcher(id).matches()) {
       n.problem("id", "must be lowercase letters, digits and '-' (e.g. eu-west), got '" + id + "'");
@@ -66,13 +119,29 @@ public record RegionConfig(String id, double latitude, double longitude, double 
       }
     }
     List<URI> upstreams = n.list("upstreams", e -> httpUrl(e, e.asString(null)));
+    List<Service> services = new java.util.ArrayList<>();
+    java.util.Map<String, Integer> serviceAt = new java.util.HashMap<>();
+    List<ConfigNode> serviceNodes = n.list("services");
+    for (int i = 0; i < serviceNodes.size(); i++) {
+      Service s = parseService(serviceNodes.get(i), i, serviceAt);
+      if (s != null) {
+        services.add(s);
+      }
+    }
     ConfigNode hc = n.child("health_check");
-    List<HealthCheckConfig.Endpoint> checks = List.of();
+    List<HealthCheckConfig.Endpoint> checks = new java.util.ArrayList<>();
     URI healthUrl = null;
-    if (!hc.isPresent()) {
-      n.problem("health_check", "is required (health_check.url: the URL the checker probes)");
-    } else {
-      checks = HealthCheckConfig.parseRegionChecks(hc);
+    if (hc.isPresent()) {
+      checks.addAll(HealthCheckConfig.parseRegionChecks(hc));
+      healthUrl = checks.stream().filter(c -> c.kind() == HealthCheckConfig.ProbeKind.HTTP)
+          .map(HealthCheckConfig.Endpoint::url).findFirst().orElse(null);
+    }
+    services.forEach(s -> checks.addAll(s.healthChecks()));
+    if (!hc.isPresent() && checks.isEmpty()) {
+      n.problem("health_check", "is required (health_check.url: the URL the checker probes"
+          + (serviceNodes.isEmpty() ? ")" : "; or a health_check on each of its services)"));
+    }
+    if (healthUrl == null) {
       healthUrl = checks.stream().filter(c -> c.kind() == HealthCheckConfig.ProbeKind.HTTP)
           .map(HealthCheckConfig.Endpoint::url).findFirst().orElse(null);
     }
@@ -80,7 +149,30 @@ public record RegionConfig(String id, double latitude, double longitude, double 
       return null;
     }
     return new RegionConfig(id, lat, lon, cap, group, List.copyOf(a), List.copyOf(aaaa), upstreams, healthUrl,
-        checks);
+        checks, services);
+  }
+
+  private static Service parseService(ConfigNode s, int index, java.util.Map<String, Integer> seen) {
+    s.rejectUnknownKeys(Set.of("name", "upstreams", "health_check"));
+    String name = s.requiredString("name");
+    if (name != null && !ID.matcher(name).matches()) {
+      s.problem("name", "must be lowercase letters, digits and '-' (e.g. api), got '" + name + "'");
+      name = null;
+    } else if (DEFAULT_SERVICE.equals(name)) {
+      s.problem("name", "'" + DEFAULT_SERVICE + "' is the service of the region's own upstreams: give those as"
+          + " regions[].upstreams, or choose another name");
+      name = null;
+    } else if (name != null && seen.putIfAbsent(name, index) != null) {
+      s.problem("name", "duplicate service '" + name + "' (also services[" + seen.get(name) + "])");
+      name = null;
+    }
+    List<URI> ups = s.list("upstreams", e -> httpUrl(e, e.asString(null)));
+    if (s.list("upstreams").isEmpty()) {
+      s.problem("upstreams", "must list at least one upstream URL (e.g. http://10.0.0.1:9000)");
+    }
+    ConfigNode hc = s.child("health_check");
+    List<HealthCheckConfig.Endpoint> checks = hc.isPresent() ? HealthCheckConfig.parseRegionChecks(hc) : List.of();
+    return name == null ? null : new Service(name, ups.stream().filter(java.util.Objects::nonNull).toList(), checks);
   }
 
   private static boolean isInetLiteral(String s) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -64,6 +65,39 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aRegionHoldsNamedServicesAndRoutesNameTheirs() throws Exception {
+    Path f = Files.createTempFile("services", ".yaml");
+    Files.writeString(f, """
+        regions:
+          - id: us-east
+            latitude: 39.0
+            longitude: -77.5
+            capacity_rps: 1000
+            upstreams: [http://10.0.0.1:8080]
+            health_check: {url: http://10.0.0.1:8080/healthz}
+            services:
+              - name: api
+                upstreams: [http://10.0.0.1:9000, http://10.0.0.2:9000]
+                health_check: {url: http://10.0.0.1:9000/ready}
+        proxy:
+          routes:
+            - {name: api, path_prefix: /api/, service: api}
+            - {name: web, path_prefix: /}
+        """);
+    MeridianConfig c = ConfigLoader.load(f);
+    RegionConfig r = c.regions().get(0);
+    assertEquals(List.of("default", "api"), r.serviceNames());
+    assertEquals(List.of(java.net.URI.create("http://10.0.0.1:9000"), java.net.URI.create("http://10.0.0.2:9000")),
+        r.upstreams("api"));
+    assertEquals(List.of(java.net.URI.create("http://10.0.0.1:8080")), r.upstreams("default"));
+    assertEquals(List.of(), r.upstreams("web"));
+    // the service's check joins the region's: the checker probes both
+    assertEquals(2, r.healthChecks().size());
+    assertEquals("api", c.proxy().routes().get(0).service());
+    assertEquals(RegionConfig.DEFAULT_SERVICE, c.proxy().routes().get(1).service());
+  }
+
+  @Test
   void brokenFileReportsEveryProblemWithItsLineInLineOrder() throws Exception {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(resource("broken.yaml")));
     List<String> got = e.problems().stream().map(ConfigProblem::toString).toList();
@@ -75,7 +109,7 @@ class ConfigLoaderTest {
         "broken.yaml:14 regions[2].id: duplicate region id 'us-east' (also regions[0])",
         "broken.yaml:17 regions[2].capacity_rps: must be > 0, got -5",
         "broken.yaml:19 regions[2].healthcheck: unknown key; expected one of [capacity_rps, dns, health_check, id,"
-            + " latitude, longitude, residency_group, upstreams]",
+            + " latitude, longitude, residency_group, services, upstreams]",
         "broken.yaml:21 health_check.interval: must be at least 100ms, got 50ms",
         "broken.yaml:22 health_check.fall: must be an integer, got 'zero'",
         "broken.yaml:24 proxy.listen: must be host:port (e.g. 127.0.0.1:8053 or [::1]:8053), got 'localhost'");
@@ -115,6 +149,21 @@ class ConfigLoaderTest {
             "t.yaml:8 health_check.timeout: must not exceed interval (1s), got 2s"),
         Arguments.of(REGION + "proxy:\n  routes:\n    - {name: a, policy: closest}\n",
             "t.yaml:10 proxy.routes[0].policy: must be one of [nearest, home], got 'closest'"),
+        Arguments.of(REGION + "proxy:\n  routes:\n    - {name: api, path_prefix: /api/, service: api}\n",
+            "t.yaml:10 proxy.routes[0].service: route 'api' goes to service 'api', which regions [us-east] do not"
+                + " have (add it to their services, or name another service)"),
+        Arguments.of(REGION.replace("    upstreams: [http://10.0.0.1:8080]\n",
+                "    services:\n      - {name: api, upstreams: ['http://10.0.0.1:9000']}\n"),
+            "t.yaml:1 proxy.routes: the default catch-all route 'default' goes to service 'default', which regions"
+                + " [us-east] do not have (give them upstreams, or name one of their services in the route's"
+                + " 'service')"),
+        Arguments.of(REGION.replace("    upstreams: [http://10.0.0.1:8080]\n",
+                "    upstreams: [http://10.0.0.1:8080]\n    services:\n      - {name: default, upstreams: ['http://10.0.0.1:9000']}\n"),
+            "t.yaml:8 regions[0].services[0].name: 'default' is the service of the region's own upstreams: give those"
+                + " as regions[].upstreams, or choose another name"),
+        Arguments.of(REGION.replace("    upstreams: [http://10.0.0.1:8080]\n",
+                "    upstreams: [http://10.0.0.1:8080]\n    services:\n      - {name: api, upstreams: []}\n"),
+            "t.yaml:8 regions[0].services[0].upstreams: must list at least one upstream URL (e.g. http://10.0.0.1:9000)"),
         Arguments.of(REGION + "controller: {headroom: 1.5}\n",
             "t.yaml:8 controller.headroom: must be between 0.01 and 1, got 1.5"),
         Arguments.of(REGION + "admin:\n  tokens: [{name: ops, sha256: abc}]\n",

@@ -30,18 +30,19 @@ public final class Demo {
 
   /** Every port the demo uses. */
   public record Ports(int dns, int dnsOps, int proxy, int proxyOps, int checkerOps, int admin, int appUsEast,
-      int appEuWest, int appApSouth, int appEuNorth) {
+      int appEuWest, int appApSouth, int appEuNorth, int apiUsEast, int apiEuWest, int apiApSouth, int apiEuNorth) {
 
     /** The documented defaults, shifted by {@code offset}. */
     public static Ports standard(int offset) {
       return new Ports(8053 + offset, 9153 + offset, 8080 + offset, 9180 + offset, 9190 + offset, 9090 + offset,
-          18081 + offset, 18082 + offset, 18083 + offset, 18084 + offset);
+          18081 + offset, 18082 + offset, 18083 + offset, 18084 + offset,
+          18085 + offset, 18086 + offset, 18087 + offset, 18088 + offset);
     }
 
     /** Free ports chosen by the OS, for tests that run beside other servers. */
     public static Ports ephemeral() {
       return new Ports(freeUdpAndTcpPort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
-          freePort(), freePort(), freePort());
+          freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort());
     }
 
     int app(String region) {
@@ -50,6 +51,16 @@ public final class Demo {
         case "eu-west" -> appEuWest;
         case "eu-north" -> appEuNorth;
         default -> appApSouth;
+      };
+    }
+
+    /** The port of the region's second service, the demo's API ({@code /api/} on the proxy). */
+    int api(String region) {
+      return switch (region) {
+        case "us-east" -> apiUsEast;
+        case "eu-west" -> apiEuWest;
+        case "eu-north" -> apiEuNorth;
+        default -> apiApSouth;
       };
     }
   }
@@ -88,6 +99,9 @@ public final class Demo {
           replication);
       apps.add(app);
       chain = chain.compose(v -> app.listen("127.0.0.1", ports.app(region)).mapEmpty());
+      DemoApp api = DemoApp.api(vertx, region);
+      apps.add(api);
+      chain = chain.compose(v -> api.listen("127.0.0.1", ports.api(region)).mapEmpty());
     }
     return chain
         .compose(v -> MeridianNode.start(vertx, file, config, EnumSet.allOf(MeridianNode.RoleName.class)))
@@ -103,6 +117,9 @@ public final class Demo {
         "proxy_ops", ports.proxyOps(), "checker_ops", ports.checkerOps(), "admin", ports.admin(),
         "app_us_east", ports.appUsEast(), "app_eu_west", ports.appEuWest(), "app_ap_south", ports.appApSouth(),
         "app_eu_north", ports.appEuNorth());
+    values = new java.util.HashMap<>(values);
+    values.putAll(Map.of("api_us_east", ports.apiUsEast(), "api_eu_west", ports.apiEuWest(), "api_ap_south",
+        ports.apiApSouth(), "api_eu_north", ports.apiEuNorth()));
     for (Map.Entry<String, Integer> e : values.entrySet()) {
       template = template.replace("{{" + e.getKey() + "}}", Integer.toString(e.getValue()));
     }
@@ -147,14 +164,18 @@ public final class Demo {
     String ctl = "./meridian ctl --admin http://127.0.0.1:" + ports.admin() + " --token " + ADMIN_TOKEN;
     return String.join("\n",
         "",
-        "Meridian demo is running. Regions (simulated apps on loopback):",
-        "  us-east   http://127.0.0.1:" + ports.appUsEast() + "   DNS answer 127.0.10.1   residency group us,"
+        "Meridian demo is running. Regions (simulated apps on loopback: web app, then API):",
+        "  us-east   http://127.0.0.1:" + ports.appUsEast() + " " + ports.apiUsEast()
+            + "   DNS answer 127.0.10.1   residency group us,"
             + " capacity 2,000 rps",
-        "  eu-west   http://127.0.0.1:" + ports.appEuWest() + "   DNS answer 127.0.20.1   residency group eu,"
+        "  eu-west   http://127.0.0.1:" + ports.appEuWest() + " " + ports.apiEuWest()
+            + "   DNS answer 127.0.20.1   residency group eu,"
             + " capacity 6,000 rps",
-        "  eu-north  http://127.0.0.1:" + ports.appEuNorth() + "   DNS answer 127.0.40.1   residency group eu,"
+        "  eu-north  http://127.0.0.1:" + ports.appEuNorth() + " " + ports.apiEuNorth()
+            + "   DNS answer 127.0.40.1   residency group eu,"
             + " capacity 2,000 rps",
-        "  ap-south  http://127.0.0.1:" + ports.appApSouth() + "   DNS answer 127.0.30.1   residency group in,"
+        "  ap-south  http://127.0.0.1:" + ports.appApSouth() + " " + ports.apiApSouth()
+            + "   DNS answer 127.0.30.1   residency group in,"
             + " capacity 2,000 rps",
         "Meridian:",
         "  GeoDNS      127.0.0.1:" + d + " (UDP+TCP)   ops http://127.0.0.1:" + ports.dnsOps() + "/metrics",
@@ -173,6 +194,8 @@ public final class Demo {
         "Go through the proxy (127.0.0.1 is placed in Europe, 127.0.0.2 in the US, 127.0.0.3 in India):",
         "  curl -s http://127.0.0.1:" + ports.proxy() + "/                       # hello from eu-west",
         "  curl -s --interface 127.0.0.2 http://127.0.0.1:" + ports.proxy() + "/  # hello from us-east",
+        "Each region fronts two services; /api/ goes to its API (service api), the rest to its web app:",
+        "  curl -s http://127.0.0.1:" + ports.proxy() + "/api/orders   # " + apiAnswer("eu-west"),
         "",
         "Operate the controller with meridian ctl (export MERIDIAN_TOKEN=" + ADMIN_TOKEN + " to leave out --token):",
         "  " + ctl + " status   # regions, load, capacity, utilisation",
@@ -199,6 +222,8 @@ public final class Demo {
         "  curl -s -X POST http://127.0.0.1:" + ports.appUsEast() + "/admin/break   # us-east is now broken",
         "  dig @127.0.0.1 -p " + d + " www.demo.meridian.test A +subnet=198.51.100.0/24 +short   # -> 127.0.20.1 eu-west",
         "  curl -s --interface 127.0.0.2 http://127.0.0.1:" + ports.proxy() + "/  # hello from eu-west",
+        "  curl -s --interface 127.0.0.2 http://127.0.0.1:" + ports.proxy() + "/api/orders   # "
+            + apiAnswer("eu-west"),
         "  curl -s -H 'Authorization: Bearer " + ADMIN_TOKEN + "' http://127.0.0.1:" + ports.admin()
             + "/v1/plan   # the routing plan as JSON",
         "Restore it (traffic returns after the failback hold-down and a ramp):",
@@ -206,6 +231,11 @@ public final class Demo {
         "",
         "Press Ctrl-C to stop everything.",
         "");
+  }
+
+  /** What the demo's API answers {@code GET /api/orders} with in {@code region}. */
+  private static String apiAnswer(String region) {
+    return "{\"service\":\"api\",\"region\":\"" + region + "\",\"path\":\"/api/orders\"}";
   }
 
   public Future<Void> stop() {

@@ -42,7 +42,11 @@ public final class DemoApp {
   private final AtomicLong commitPosition;
   private HttpServer server;
 
-  private DemoApp(Vertx vertx, String region, List<String> peers, Replication replication) {
+  /** The service this app is in its region: "web" (the region's own upstreams) or "api". */
+  private final String service;
+
+  private DemoApp(Vertx vertx, String region, List<String> peers, Replication replication, String service) {
+    this.service = service;
     this.vertx = vertx;
     this.region = region;
     this.peers = peers;
@@ -56,7 +60,12 @@ public final class DemoApp {
 
   /** An app whose writes {@code replication} shares with its peers. */
   public static DemoApp create(Vertx vertx, String region, List<String> peers, Replication replication) {
-    return new DemoApp(vertx, region, peers, replication);
+    return new DemoApp(vertx, region, peers, replication, "web");
+  }
+
+  /** The region's API service: answers JSON naming its service and region (the demo's second service). */
+  public static DemoApp api(Vertx vertx, String region) {
+    return new DemoApp(vertx, region, List.of(), new Replication(), "api");
   }
 
   public String region() {
@@ -100,7 +109,12 @@ public final class DemoApp {
         if (!req.method().name().equals("GET") && !req.method().name().equals("HEAD")) {
           resp.putHeader("X-Commit-Position", Long.toString(commitPosition.incrementAndGet()));
         }
-        resp.end("hello from " + region + "\n");
+        if (service.equals("api")) {
+          resp.putHeader("content-type", "application/json").end(new JsonObject().put("service", service)
+              .put("region", region).put("path", path).encode() + "\n");
+        } else {
+          resp.end("hello from " + region + "\n");
+        }
       });
     }).listen(port, host).map(s -> {
       server = s;

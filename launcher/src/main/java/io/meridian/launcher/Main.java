@@ -176,7 +176,7 @@ public final class Main implements Callable<Integer> {
           + " try: lookups, a paced drain, a drain refused for capacity, a home promotion, a failover.")
   static final class DemoCmd implements Callable<Integer> {
     @Option(names = "--port-offset", defaultValue = "0", paramLabel = "N",
-        description = "add N to every demo port (default ports: DNS 8053, proxy 8080, admin 9090, apps 18081-18084)")
+        description = "add N to every demo port (default ports: DNS 8053, proxy 8080, admin 9090, apps 18081-18088)")
     int portOffset;
 
     @Option(names = "--dir", defaultValue = "meridian-demo", paramLabel = "DIR",

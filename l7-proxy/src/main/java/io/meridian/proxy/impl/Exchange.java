@@ -277,7 +277,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     RegionUpstreams ru = s.byPlanIndex()[idx];
     // a first attempt picks at the request's start (microseconds ago); a retry or a delayed one reads the clock
     long now = attempts == 0 && waitDeadline == 0 ? start : System.nanoTime();
-    Upstream up = ru == null ? null : ru.pick(now);
+    Upstream up = ru == null || route.service < 0 ? null : ru.pick(route.service, now);
     if (up == null) {
       // no configured or non-ejected upstream: skip the region without spending a retry
       markTried(state.id());

@@ -29,6 +29,8 @@ final class ProxyEngine {
   private volatile Map<String, Map<String, Long>> watermarks = Map.of();
   private volatile Snapshot snapshot;
   private volatile Map<String, RegionUpstreams> upstreamsById = Map.of();
+  /** Every service name of the config, sorted: the index routes and {@link RegionUpstreams#byService} share. */
+  private volatile java.util.List<String> serviceTable = java.util.List.of(RegionConfig.DEFAULT_SERVICE);
   private volatile MeridianConfig config;
   /** The keys user tokens are verified with (null unless proxy.users.source is jwt); swapped by the role. */
   private volatile JwtKeys jwtKeys;
@@ -50,8 +52,9 @@ final class ProxyEngine {
     this.config = config;
     this.source = source;
     this.shares = new AdmissionShares(source, reportIntervalMs * 1_000_000, clock);
-    this.upstreamsById = buildUpstreams(config, Map.of());
-    this.snapshot = Snapshot.of(plan, config.proxy(), upstreamsById);
+    this.serviceTable = serviceTable(config);
+    this.upstreamsById = buildUpstreams(config, serviceTable, Map.of());
+    this.snapshot = Snapshot.of(plan, config.proxy(), upstreamsById, serviceTable);
     applyLimits();
   }
 
@@ -120,28 +123,33 @@ final class ProxyEngine {
     if (s != null && plan.version() < s.plan().version()) {
       return;
     }
-    snapshot = Snapshot.of(plan, config.proxy(), upstreamsById);
+    snapshot = Snapshot.of(plan, config.proxy(), upstreamsById, serviceTable);
     applyLimits();
   }
 
   synchronized void onConfig(MeridianConfig next) {
     config = next;
-    upstreamsById = buildUpstreams(next, upstreamsById);
-    snapshot = Snapshot.of(snapshot.plan(), next.proxy(), upstreamsById);
+    serviceTable = serviceTable(next);
+    upstreamsById = buildUpstreams(next, serviceTable, upstreamsById);
+    snapshot = Snapshot.of(snapshot.plan(), next.proxy(), upstreamsById, serviceTable);
     applyLimits();
   }
 
-  /** Keeps a region's upstream objects (and their outlier state) when its upstream list is unchanged. */
-  private static Map<String, RegionUpstreams> buildUpstreams(MeridianConfig cfg, Map<String, RegionUpstreams> old) {
+  /** Every service of every region and route, sorted (the config check made sure every route's exists everywhere). */
+  static java.util.List<String> serviceTable(MeridianConfig cfg) {
+    java.util.TreeSet<String> names = new java.util.TreeSet<>();
+    cfg.regions().forEach(r -> names.addAll(r.serviceNames()));
+    cfg.proxy().routes().forEach(r -> names.add(r.service()));
+    return java.util.List.copyOf(names);
+  }
+
+  /** Keeps a region's upstream objects (and their outlier state) when its upstream lists are unchanged. */
+  private static Map<String, RegionUpstreams> buildUpstreams(MeridianConfig cfg, java.util.List<String> table,
+      Map<String, RegionUpstreams> old) {
     Map<String, RegionUpstreams> out = new HashMap<>();
     for (RegionConfig r : cfg.regions()) {
       RegionUpstreams prev = old.get(r.id());
-      boolean same = prev != null && prev.residencyGroup.equals(r.residencyGroup())
-          && prev.upstreams.length == r.upstreams().size();
-      for (int i = 0; same && i < prev.upstreams.length; i++) {
-        same = prev.upstreams[i].label.equals(new Upstream(r.id(), r.upstreams().get(i)).label);
-      }
-      out.put(r.id(), same ? prev : new RegionUpstreams(r));
+      out.put(r.id(), prev != null && prev.sameAs(r, table) ? prev : new RegionUpstreams(r, table));
     }
     return Map.copyOf(out);
   }
@@ -199,13 +207,18 @@ final class ProxyEngine {
   /** Plan + config-derived lookup tables for the hot path. */
   record Snapshot(RoutingPlan plan, ProxyConfig proxy, RegionUpstreams[] byPlanIndex, RouteRuntime[] routes) {
     static Snapshot of(RoutingPlan plan, ProxyConfig proxy, Map<String, RegionUpstreams> upstreams) {
+      return of(plan, proxy, upstreams, java.util.List.of(RegionConfig.DEFAULT_SERVICE));
+    }
+
+    static Snapshot of(RoutingPlan plan, ProxyConfig proxy, Map<String, RegionUpstreams> upstreams,
+        java.util.List<String> serviceTable) {
       RegionUpstreams[] arr = new RegionUpstreams[plan.topology().size()];
       for (int i = 0; i < arr.length; i++) {
         arr[i] = upstreams.get(plan.topology().id(i)); // null: region in plan but not in config (yet)
       }
       RouteRuntime[] routes = new RouteRuntime[proxy.routes().size()];
       for (int i = 0; i < routes.length; i++) {
-        routes[i] = new RouteRuntime(proxy.routes().get(i));
+        routes[i] = new RouteRuntime(proxy.routes().get(i), serviceTable);
       }
       return new Snapshot(plan, proxy, arr, routes);
     }
@@ -274,6 +287,8 @@ final class ProxyEngine {
   static final class RouteRuntime {
     final ProxyConfig.Route route;
     final String routeClass;
+    /** Index of the route's service in the config's service table (-1: unknown, no region has it). */
+    final int service;
     /**
      * The path prefix as ISO-8859-1 bytes (what the HTTP/1.1 path's head holds), or null when a character
      * beyond it can never be in a request target: such a prefix matches nothing, as {@code startsWith} on the
@@ -299,7 +314,12 @@ final class ProxyEngine {
     }
 
     RouteRuntime(ProxyConfig.Route route) {
+      this(route, java.util.List.of(RegionConfig.DEFAULT_SERVICE));
+    }
+
+    RouteRuntime(ProxyConfig.Route route, java.util.List<String> serviceTable) {
       this.route = route;
+      this.service = serviceTable.indexOf(route.service());
       this.prefixBytes = latin1(route.pathPrefix());
       String host = route.host();
       this.hostLower = host == null || !host.chars().allMatch(c -> c < 0x80) ? null

@@ -6,17 +6,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The upstreams of one region plus what the proxy tracks per region: round-robin cursor, requests in flight
- * (for the concurrency limit), its admission rate limit and counters for the traffic report. Lives as long as
- * the region's config.
+ * The upstreams of one region, per service, plus what the proxy tracks per region: round-robin cursors, requests
+ * in flight (for the concurrency limit), its admission rate limit and counters for the traffic report. Capacity is
+ * the region's, shared by its services (docs/CONFIG.md#services). Lives as long as the region's config.
  */
 final class RegionUpstreams {
   final String region;
   final String residencyGroup;
   /** {@code x-meridian-region: <id>} CRLF, as every response of this region carries it. */
   final byte[] regionField;
+  /** Every upstream of the region, all services (reports, status). */
   final Upstream[] upstreams;
-  private final AtomicInteger cursor = new AtomicInteger();
+  /** The config's service names, in the order of {@link #byService} (the same table for every region). */
+  final java.util.List<String> serviceTable;
+  /** The upstreams of each service of {@link #serviceTable}; empty for a service the region does not have. */
+  final Upstream[][] byService;
+  private final AtomicInteger[] cursors;
   final AtomicInteger inFlight = new AtomicInteger();
   final LongAdder requests = new LongAdder();
   final LongAdder errors = new LongAdder();
@@ -26,14 +31,46 @@ final class RegionUpstreams {
   final RegionRateLimiter limiter = new RegionRateLimiter(System.nanoTime());
 
   RegionUpstreams(RegionConfig config) {
+    this(config, java.util.List.of(RegionConfig.DEFAULT_SERVICE));
+  }
+
+  RegionUpstreams(RegionConfig config, java.util.List<String> serviceTable) {
     this.region = config.id();
     this.residencyGroup = config.residencyGroup();
     this.regionField = ("x-meridian-region: " + region + "\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-    this.upstreams = new Upstream[config.upstreams().size()];
-    for (int i = 0; i < upstreams.length; i++) {
-      URI u = config.upstreams().get(i);
-      upstreams[i] = new Upstream(region, u);
+    this.serviceTable = java.util.List.copyOf(serviceTable);
+    this.byService = new Upstream[serviceTable.size()][];
+    this.cursors = new AtomicInteger[serviceTable.size()];
+    java.util.List<Upstream> all = new java.util.ArrayList<>();
+    for (int s = 0; s < byService.length; s++) {
+      java.util.List<URI> uris = config.upstreams(serviceTable.get(s));
+      byService[s] = new Upstream[uris.size()];
+      for (int i = 0; i < uris.size(); i++) {
+        byService[s][i] = new Upstream(region, s, uris.get(i));
+        all.add(byService[s][i]);
+      }
+      cursors[s] = new AtomicInteger();
     }
+    this.upstreams = all.toArray(new Upstream[0]);
+  }
+
+  /** Whether {@code config} (under {@code table}) has exactly these upstreams: then this object, and its state, stay. */
+  boolean sameAs(RegionConfig config, java.util.List<String> table) {
+    if (!residencyGroup.equals(config.residencyGroup()) || !serviceTable.equals(table)) {
+      return false;
+    }
+    for (int s = 0; s < byService.length; s++) {
+      java.util.List<URI> uris = config.upstreams(table.get(s));
+      if (uris.size() != byService[s].length) {
+        return false;
+      }
+      for (int i = 0; i < uris.size(); i++) {
+        if (!byService[s][i].label.equals(new Upstream(region, s, uris.get(i)).label)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   private volatile io.prometheus.metrics.core.datapoints.DistributionDataPoint latency;
@@ -77,25 +114,26 @@ final class RegionUpstreams {
    * (Envoy's panic mode): passive outlier detection guesses from this proxy's own failures, so it may shift
    * traffic between a region's upstreams but never take the whole region away. Null only without upstreams.
    */
-  Upstream pick(long nowNanos) {
-    int n = upstreams.length;
+  Upstream pick(int service, long nowNanos) {
+    Upstream[] group = byService[service];
+    int n = group.length;
     if (n == 0) {
       return null;
     }
-    int start = cursor.getAndIncrement() & Integer.MAX_VALUE;
+    int start = cursors[service].getAndIncrement() & Integer.MAX_VALUE;
     for (int i = 0; i < n; i++) {
-      Upstream u = upstreams[(start + i) % n];
+      Upstream u = group[(start + i) % n];
       if (u.available(nowNanos)) {
         return u;
       }
     }
-    return upstreams[start % n];
+    return group[start % n];
   }
 
   /**
-   * Counts a failure of {@code u} and ejects it when it reaches the threshold, unless that would leave the
-   * region with more than the allowed share of its upstreams ejected, or with none available: a region whose
-   * only origin failed a few times (a restart) must get the first request after the origin is back.
+   * Counts a failure of {@code u} and ejects it when it reaches the threshold, unless that would leave its
+   * service in the region with more than the allowed share of its upstreams ejected, or with none available: a
+   * region whose only origin failed a few times (a restart) must get the first request after the origin is back.
    *
    * @return true when this failure ejected {@code u}
    */
@@ -103,13 +141,14 @@ final class RegionUpstreams {
     if (!od.enabled() || !u.countFailure(od.consecutiveFailures())) {
       return false;
     }
+    Upstream[] group = byService[u.service];
     int ejected = 1; // u, if ejected now
-    for (Upstream o : upstreams) {
+    for (Upstream o : group) {
       if (o != u && !o.available(nowNanos)) {
         ejected++;
       }
     }
-    if (ejected >= upstreams.length || ejected * 100 > od.maxEjectionPercent() * upstreams.length) {
+    if (ejected >= group.length || ejected * 100 > od.maxEjectionPercent() * group.length) {
       return false;
     }
     return u.eject(nowNanos, od.baseEjection().toNanos());

@@ -13,6 +13,8 @@ final class Upstream {
   private static final int MAX_BACKOFF_DOUBLINGS = 5;
 
   final String region;
+  /** Index of its service in the config's service table ({@link RegionUpstreams#byService}). */
+  final int service;
   final String host;
   final int port;
   final boolean ssl;
@@ -24,7 +26,12 @@ final class Upstream {
   private volatile boolean ejected;
 
   Upstream(String region, URI uri) {
+    this(region, 0, uri);
+  }
+
+  Upstream(String region, int service, URI uri) {
     this.region = region;
+    this.service = service;
     this.host = uri.getHost();
     this.ssl = "https".equals(uri.getScheme());
     this.port = uri.getPort() > 0 ? uri.getPort() : ssl ? 443 : 80;
