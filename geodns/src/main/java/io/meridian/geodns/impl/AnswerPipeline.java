@@ -57,6 +57,7 @@ public final class AnswerPipeline {
       new Stage("ttl", false, this::ttl),
       new Stage("geo-answer", false, this::geoAnswer),
       new Stage("negative", false, this::negative),
+      new Stage("dnssec", true, this::dnssec),
       new Stage("rate-limit", true, this::rateLimit),
       new Stage("encode", true, this::encode));
 
@@ -522,6 +523,10 @@ public final class AnswerPipeline {
       q.settle(Rcode.REFUSED);
       return;
     }
+    if (q.qtype == ZoneSigner.NXNAME && z.signer() != null) {
+      q.settle(Rcode.FORMERR); // RFC 9824 §3.5: NXNAME is a meta-type, only ever in a compact denial's NSEC
+      return;
+    }
     q.zone = z;
     q.response.getHeader().setFlag(Flags.AA);
   }
@@ -645,6 +650,97 @@ public final class AnswerPipeline {
   private void negative(Query q) {
     if (q.negative && q.zone != null) {
       q.response.addRecord(q.zone.negativeSoa(), Section.AUTHORITY);
+    }
+  }
+
+  /**
+   * DNSSEC (RFC 4035 §3.1): for a query with DO set, the RRSIGs of every authoritative RRset in the answer and
+   * authority sections of a signed zone, and the proof of a denial: RFC 9824 compact denial — an NSEC owned by
+   * the denied name listing the types that exist there (minus the one asked for), or only NXNAME when the name does
+   * not exist, with the rcode then NOERROR (§3.2). A referral gets the cut's DS or the NSEC proving it has none
+   * (§3.1.4). Prepared sets' signatures come from {@link ZoneSigner}'s cache; a query without DO, or for an unsigned
+   * zone, is left exactly as it was.
+   */
+  private void dnssec(Query q) {
+    if (!q.dnssecOk || q.drop || q.out != null || q.response == null || q.zone == null
+        || (q.rcode != Rcode.NOERROR && q.rcode != Rcode.NXDOMAIN)) {
+      return;
+    }
+    Authority auth = authority;
+    Message resp = q.response;
+    for (int section : new int[] {Section.ANSWER, Section.AUTHORITY}) {
+      for (RRset set : resp.getSectionRRsets(section)) {
+        Name owner = set.getName();
+        ZoneData z = q.zone.origin().equals(owner) || owner.subdomain(q.zone.origin()) && !q.zone.hasCuts()
+            ? q.zone : auth.zoneFor(owner);
+        if (z == null || z.signer() == null || set.getType() == Type.RRSIG
+            || (section == Section.AUTHORITY && set.getType() == Type.NS && !owner.equals(z.origin()))) {
+          continue; // a referral's NS are the child's, not signed here (RFC 4035 §2.2)
+        }
+        for (org.xbill.DNS.RRSIGRecord sig : z.signer().sign(set)) {
+          resp.addRecord(sig, section);
+        }
+      }
+    }
+    ZoneSigner signer = q.zone.signer();
+    if (signer == null) {
+      return;
+    }
+    if (q.cut != null) {
+      ZoneData.Node cutNode = q.zone.node(q.cut);
+      RRset ds = cutNode.get(Type.DS);
+      RRset proof = ds != null ? ds : signer.denial(q.cut, types(cutNode, null, -1, 0));
+      if (ds != null) {
+        for (Record r : ds.rrs(false)) {
+          resp.addRecord(r, Section.AUTHORITY);
+        }
+        for (org.xbill.DNS.RRSIGRecord sig : signer.sign(ds)) {
+          resp.addRecord(sig, Section.AUTHORITY);
+        }
+      } else {
+        addAll(resp, proof, Section.AUTHORITY);
+      }
+      return;
+    }
+    if (!q.negative) {
+      return;
+    }
+    RRset nsec;
+    if (q.rcode == Rcode.NXDOMAIN) {
+      nsec = signer.denial(q.denied, null);
+      q.rcode = Rcode.NOERROR; // RFC 9824 §3.2: the name "exists" with no data but NSEC, RRSIG, NXNAME
+      resp.getHeader().setRcode(Rcode.NOERROR);
+    } else {
+      Name owner = q.denied != null ? q.denied : q.geo.name();
+      ZoneData.Node node = q.denied != null ? q.deniedNode : q.zone.node(owner);
+      GeoNameSpec g = q.denied != null && q.deniedNode != null ? q.zone.geoName(owner) : q.geo;
+      nsec = signer.denial(owner, types(node, g, q.qtype, q.deniedExtra));
+    }
+    addAll(resp, nsec, Section.AUTHORITY);
+  }
+
+  /** The types an NSEC lists at a name: those of its node and geo name, plus {@code extra}, minus {@code asked}. */
+  private static int[] types(ZoneData.Node node, GeoNameSpec geo, int asked, int extra) {
+    java.util.TreeSet<Integer> t = new java.util.TreeSet<>();
+    if (node != null) {
+      t.addAll(node.sets.keySet());
+    }
+    if (geo != null) {
+      t.addAll(ZoneData.geoTypes(geo));
+    }
+    if (extra != 0) {
+      t.add(extra);
+    }
+    t.remove(asked); // the set may hold it in another region's variant: this answer has none (RFC 9824 §3.1)
+    return t.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private static void addAll(Message m, RRset set, int section) {
+    for (Record r : set.rrs(false)) {
+      m.addRecord(r, section);
+    }
+    for (Record r : set.sigs()) {
+      m.addRecord(r, section);
     }
   }
 

@@ -237,8 +237,8 @@ final class FastPath {
       return false;
     }
     Entry e = table.find(w, 12, nameLen, hash(w, 12, nameLen));
-    if (e == null) {
-      return false;
+    if (e == null || (dnssecOk && e.zone().signer() != null)) {
+      return false; // signed answers: the full pipeline's dnssec stage adds the RRSIGs (from ZoneSigner's cache)
     }
     AnswerPipeline.Settings s = p.settings();
     // client: ECS address cut to its capped source prefix, else the source (as the edns stage does)

@@ -69,6 +69,17 @@ final class Query {
   GeoNameSpec geo;
   /** A TXT query for the explain label under a geo name. */
   boolean explain;
+  /**
+   * The name a negative answer denies (the last name of a CNAME chain), and the node whose types exist there (null
+   * for NXDOMAIN), for the dnssec stage's NSEC; null when the lookup did not end in a denial of its own (a geo
+   * name's NODATA: the geo name).
+   */
+  Name denied;
+  ZoneData.Node deniedNode;
+  /** A type that exists at {@link #denied} without a node holding it: TXT at an explain name. */
+  int deniedExtra;
+  /** A referral: the zone cut, whose DS (or the NSEC proving there is none) a signed zone adds. */
+  Name cut;
 
   // geo policy
   /**
