@@ -282,7 +282,8 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
     // days, so a leaked signature cannot be replayed for long (RFC 6781 §4.4.2)
     Duration validity = d.duration("signature_validity", Dnssec.DEFAULT_VALIDITY, Duration.ofHours(1));
     if (validity.compareTo(Duration.ofDays(90)) > 0) {
-      d.problem("signature_validity", "must be at most 90d, got " + ConfigNode.formatDuration(validity));
+      d.problem("signature_validity", "must be at most " + ConfigNode.formatDuration(Duration.ofDays(90)) + " (90 days),"
+          + " got " + ConfigNode.formatDuration(validity));
     }
     List<String> names = d.stringList("keys");
     if (names.isEmpty()) {
@@ -298,8 +299,8 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
       for (String suffix : List.of(".key", ".private")) {
         Path f = p.resolveSibling(p.getFileName() + suffix);
         if (!java.nio.file.Files.isRegularFile(f)) {
-          d.problem("keys", "key '" + k + "': " + f + " does not exist (expected a .key and a .private file,"
-              + " as dnssec-keygen or meridian dnssec keygen write them)");
+          d.problem("keys", "'" + k + "': cannot read " + f + " (expected: a .key and a .private file, as"
+              + " dnssec-keygen or meridian dnssec keygen write them)");
         }
       }
       keys.add(p);
