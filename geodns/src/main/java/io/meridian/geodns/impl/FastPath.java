@@ -14,7 +14,8 @@ import org.xbill.DNS.Type;
  * optionally with one OPT (version 0) carrying ECS. It runs the same stages as the pipeline — header checks, EDNS
  * and ECS, zone and name lookup, locate, {@code RegionSelector.choose}, the region's prepared answer, rate limit,
  * encode — without building dnsjava messages, and produces the same bytes (AnswerPipelineFastPathTest compares
- * them). Anything else, or any doubt (odd options, trailing bytes, fallback answers, truncation), returns
+ * them). With DO set for a signed zone, the region's answer is followed by its RRSIGs: bytes {@link ZoneSigner}
+ * prepared when the zone was (re-)signed, so signed answers cost a copy, not a signature. Anything else, or any doubt (odd options, trailing bytes, fallback answers, truncation), returns
  * {@code false} and the packet goes through the full pipeline untouched.
  */
 final class FastPath {
@@ -237,9 +238,11 @@ final class FastPath {
       return false;
     }
     Entry e = table.find(w, 12, nameLen, hash(w, 12, nameLen));
-    if (e == null || (dnssecOk && e.zone().signer() != null)) {
-      return false; // signed answers: the full pipeline's dnssec stage adds the RRSIGs (from ZoneSigner's cache)
+    if (e == null) {
+      return false;
     }
+    // DO for a signed zone: the answer's RRSIGs follow it (RFC 4035 §3.1.1), the prepared bytes from ZoneSigner
+    ZoneSigner signer = dnssecOk ? e.zone().signer() : null;
     AnswerPipeline.Settings s = p.settings();
     // client: ECS address cut to its capped source prefix, else the source (as the edns stage does)
     byte[] client = q.source;
@@ -265,8 +268,19 @@ final class FastPath {
       return false; // fallback or NODATA: the full pipeline builds those
     }
     RoutingPlan plan = q.plan; // the plan the region was chosen from: one read per query
-    byte[] answer = wires[q.ttlRule.transitionTtl ? 1 : 0];
+    int slot = q.ttlRule.transitionTtl ? 1 : 0;
+    byte[] answer = wires[slot];
     int count = qtype == Type.A ? ra.a()[0].size() : ra.aaaa()[0].size();
+    byte[] sigs = null;
+    if (signer != null) {
+      RRset set = (qtype == Type.A ? ra.a() : ra.aaaa())[slot];
+      sigs = signer.answerWire(set);
+      if (sigs == null) {
+        return false; // not prepared (cannot happen for a region's set): the dnssec stage signs it
+      }
+      count += signer.answerCount(set);
+    }
+    int sigLen = sigs == null ? 0 : sigs.length;
     int scope = 0;
     if (ecsOff >= 0 && source > 0) {
       q.ecsFamily = family;
@@ -277,7 +291,7 @@ final class FastPath {
     int optionsLen = (ecsOff >= 0 ? 4 + ecsLen : 0) + (nsid != null ? 4 + nsid.length : 0)
         + (cookieOff >= 0 ? 4 + 8 + ServerCookies.LENGTH : 0);
     int optLen = payload < 0 ? 0 : 11 + optionsLen;
-    int outLen = qEnd + answer.length + optLen;
+    int outLen = qEnd + answer.length + sigLen + optLen;
     int limit = q.transport == Transport.TCP ? 65535
         : payload < 0 ? 512 : Math.max(512, Math.min(payload, s.payloadSize()));
     if (outLen > limit) {
@@ -296,8 +310,11 @@ final class FastPath {
     out[10] = 0;
     out[11] = (byte) (payload < 0 ? 0 : 1);
     System.arraycopy(answer, 0, out, qEnd, answer.length);
+    if (sigs != null) {
+      System.arraycopy(sigs, 0, out, qEnd + answer.length, sigLen);
+    }
     if (payload >= 0) {
-      int o = qEnd + answer.length;
+      int o = qEnd + answer.length + sigLen;
       // every byte written: out may be a reused buffer, not a zeroed new array
       out[o] = 0; // root owner
       out[o + 1] = 0;

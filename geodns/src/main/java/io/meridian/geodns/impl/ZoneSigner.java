@@ -41,8 +41,11 @@ final class ZoneSigner {
   /** Online signatures kept per zone before the cache starts over (a bound on memory under random-name floods). */
   static final int ONLINE_CACHE_MAX = 10_000;
 
-  /** Signatures of a prepared RRset: valid for a response RRset with the same first record and size. */
-  private record Prepared(int size, RRSIGRecord[] sigs) {}
+  /**
+   * Signatures of a prepared RRset: valid for a response RRset with the same first record and size. {@code wire}:
+   * the RRSIGs as answer records owned by a pointer to the question name (offset 12), for the fast path.
+   */
+  private record Prepared(int size, RRSIGRecord[] sigs, byte[] wire) {}
 
   /** An RRset by content, for sets the zone does not hold as one object (unions, re-owned, denials). */
   private record Key(Name name, int type, long ttl, List<String> rdata) {
@@ -147,6 +150,21 @@ final class ZoneSigner {
       s.online.put(k, sigs);
     }
     return sigs;
+  }
+
+  /**
+   * The RRSIGs of a prepared RRset as answer bytes owned by a pointer to the question (offset 12), exactly as the
+   * full pipeline encodes them; null when the set is not prepared. One identity probe, no allocation.
+   */
+  byte[] answerWire(RRset set) {
+    Prepared p = current.prepared.get(set.first());
+    return p == null || p.size != set.size() ? null : p.wire;
+  }
+
+  /** How many RRSIGs {@link #answerWire} holds: one per signing key. */
+  int answerCount(RRset set) {
+    Prepared p = current.prepared.get(set.first());
+    return p == null ? 0 : p.sigs.length;
   }
 
   /**
@@ -272,6 +290,17 @@ final class ZoneSigner {
     if (set.size() == 0 || prepared.containsKey(set.first())) {
       return;
     }
-    prepared.put(set.first(), new Prepared(set.size(), signNow(set, s, signingKeys(set))));
+    RRSIGRecord[] sigs = signNow(set, s, signingKeys(set));
+    java.io.ByteArrayOutputStream w = new java.io.ByteArrayOutputStream();
+    for (RRSIGRecord sig : sigs) {
+      // the record as dnsjava writes it in a message (the signer's name is never compressed, RFC 4034 §3.1.7),
+      // with the owner replaced by a pointer to the question name: what the fast path's answers are owned by
+      byte[] full = sig.toWire(org.xbill.DNS.Section.ANSWER);
+      int ownerLength = sig.getName().length();
+      w.write(0xC0);
+      w.write(12);
+      w.write(full, ownerLength, full.length - ownerLength);
+    }
+    prepared.put(set.first(), new Prepared(set.size(), sigs, w.toByteArray()));
   }
 }
