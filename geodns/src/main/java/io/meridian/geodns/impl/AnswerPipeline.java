@@ -671,8 +671,8 @@ public final class AnswerPipeline {
     for (int section : new int[] {Section.ANSWER, Section.AUTHORITY}) {
       for (RRset set : resp.getSectionRRsets(section)) {
         Name owner = set.getName();
-        ZoneData z = q.zone.origin().equals(owner) || owner.subdomain(q.zone.origin()) && !q.zone.hasCuts()
-            ? q.zone : auth.zoneFor(owner);
+        // the zone that holds the set: a CNAME chain may cross into another of our zones, signed or not
+        ZoneData z = auth.zoneFor(owner);
         if (z == null || z.signer() == null || set.getType() == Type.RRSIG
             || (section == Section.AUTHORITY && set.getType() == Type.NS && !owner.equals(z.origin()))) {
           continue; // a referral's NS are the child's, not signed here (RFC 4035 §2.2)
@@ -682,39 +682,42 @@ public final class AnswerPipeline {
         }
       }
     }
-    ZoneSigner signer = q.zone.signer();
-    if (signer == null) {
-      return;
-    }
     if (q.cut != null) {
-      ZoneData.Node cutNode = q.zone.node(q.cut);
-      RRset ds = cutNode.get(Type.DS);
-      RRset proof = ds != null ? ds : signer.denial(q.cut, types(cutNode, null, -1, 0));
-      if (ds != null) {
-        for (Record r : ds.rrs(false)) {
-          resp.addRecord(r, Section.AUTHORITY);
+      ZoneSigner signer = q.zone.signer();
+      if (signer != null) {
+        ZoneData.Node cutNode = q.zone.node(q.cut);
+        RRset ds = cutNode.get(Type.DS);
+        if (ds != null) {
+          for (Record r : ds.rrs(false)) {
+            resp.addRecord(r, Section.AUTHORITY);
+          }
+          for (org.xbill.DNS.RRSIGRecord sig : signer.sign(ds)) {
+            resp.addRecord(sig, Section.AUTHORITY);
+          }
+        } else {
+          addAll(resp, signer.denial(q.cut, types(cutNode, null, -1, 0)), Section.AUTHORITY);
         }
-        for (org.xbill.DNS.RRSIGRecord sig : signer.sign(ds)) {
-          resp.addRecord(sig, Section.AUTHORITY);
-        }
-      } else {
-        addAll(resp, proof, Section.AUTHORITY);
       }
       return;
     }
     if (!q.negative) {
       return;
     }
+    Name denied = q.denied != null ? q.denied : q.geo.name();
+    ZoneData dz = q.denied != null ? q.zone : auth.zoneFor(denied); // the lookup set q.zone to the denial's zone
+    ZoneSigner signer = dz == null ? null : dz.signer();
+    if (signer == null) {
+      return;
+    }
     RRset nsec;
     if (q.rcode == Rcode.NXDOMAIN) {
-      nsec = signer.denial(q.denied, null);
+      nsec = signer.denial(denied, null);
       q.rcode = Rcode.NOERROR; // RFC 9824 §3.2: the name "exists" with no data but NSEC, RRSIG, NXNAME
       resp.getHeader().setRcode(Rcode.NOERROR);
     } else {
-      Name owner = q.denied != null ? q.denied : q.geo.name();
-      ZoneData.Node node = q.denied != null ? q.deniedNode : q.zone.node(owner);
-      GeoNameSpec g = q.denied != null && q.deniedNode != null ? q.zone.geoName(owner) : q.geo;
-      nsec = signer.denial(owner, types(node, g, q.qtype, q.deniedExtra));
+      ZoneData.Node node = q.denied != null ? q.deniedNode : dz.node(denied);
+      GeoNameSpec g = q.denied != null && q.deniedNode != null ? dz.geoName(denied) : q.geo;
+      nsec = signer.denial(denied, types(node, g, q.qtype, q.deniedExtra));
     }
     addAll(resp, nsec, Section.AUTHORITY);
   }
