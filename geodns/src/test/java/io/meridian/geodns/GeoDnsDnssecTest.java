@@ -184,6 +184,21 @@ class GeoDnsDnssecTest {
   }
 
   @Test
+  void signatureExpiryAndCacheSizesAreExported() throws Exception {
+    dns.udp(signedQuery("metrics-probe.example.test", Type.A, null)); // one online denial at least
+    String text = GeoDnsMetricsTest.scrape(dns);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+        "meridian_geodns_dnssec_signature_expiry_timestamp_seconds\\{zone=\"example.test.\"} (\\S+)").matcher(text);
+    assertTrue(m.find(), text);
+    long expiry = (long) Double.parseDouble(m.group(1));
+    long week = java.time.Duration.ofDays(7).toSeconds();
+    long now = Instant.now().getEpochSecond();
+    assertTrue(expiry > now + week - 600 && expiry <= now + week, "about a week from now: " + expiry);
+    assertTrue(text.matches("(?s).*meridian_geodns_dnssec_signatures\\{kind=\"online\",zone=\"example.test.\"} [1-9].*"),
+        text);
+  }
+
+  @Test
   void anExplicitNxnameQueryIsAFormatError() throws Exception {
     Message m = dns.udp(signedQuery("www.example.test", 128, null));
     assertEquals(Rcode.FORMERR, m.getRcode());

@@ -65,6 +65,7 @@ public final class GeoDnsServer implements GeoDnsRole {
     this.pipeline = AnswerPipeline.create(ctx.geo(), metrics, ctx.bus().currentPlan(),
         settings(ctx.config(), hostname), clock);
     this.pipeline.rateLimiter(rateLimiter(ctx.config().dns()));
+    metrics.dnssec(ctx.ops().registry(), pipeline::authority);
     this.listeners = new DnsListeners(vertx, pipeline, ctx.config().dns());
   }
 
