@@ -132,6 +132,10 @@ final class FastPath {
    * otherwise.
    */
   static boolean answer(Query q, AnswerPipeline p, Table table) {
+    if (q.ctx == null) {
+      q.ctx = p.context(); // a query made outside the pipeline's answer() (tests)
+    }
+    AnswerPipeline.Context ctx = q.ctx;
     byte[] w = q.wire;
     int len = q.wireLength;
     // header: a query, opcode QUERY, one question, nothing else but at most one additional record
@@ -175,7 +179,7 @@ final class FastPath {
     boolean nsidSeen = false;
     int cookieOff = -1;
     int cookieLen = 0;
-    ServerCookies cookies = p.cookies();
+    ServerCookies cookies = ctx.cookies();
     if (arcount == 1) {
       int o = qEnd;
       if (o + 11 > len || w[o] != 0 || u16(w, o + 1) != Type.OPT || w[o + 6] != 0) {
@@ -243,7 +247,7 @@ final class FastPath {
     }
     // DO for a signed zone: the answer's RRSIGs follow it (RFC 4035 §3.1.1), the prepared bytes from ZoneSigner
     ZoneSigner signer = dnssecOk ? e.zone().signer() : null;
-    AnswerPipeline.Settings s = p.settings();
+    AnswerPipeline.Settings s = ctx.settings();
     // client: ECS address cut to its capped source prefix, else the source (as the edns stage does)
     byte[] client = q.source;
     int source = -1;

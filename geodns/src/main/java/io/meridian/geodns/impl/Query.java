@@ -19,6 +19,8 @@ final class Query {
   final int wireLength;
   final byte[] source; // transport source address, 4 or 16 bytes
   final Transport transport;
+  /** Everything that changes while serving, read once for this query (plan, zones, settings, limiter, cookies). */
+  AnswerPipeline.Context ctx;
 
   // parse
   Message request;
