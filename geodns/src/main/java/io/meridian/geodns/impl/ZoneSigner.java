@@ -91,6 +91,8 @@ final class ZoneSigner {
   private final List<DnssecKeyFile> zsks;
   private final Duration validity;
   private volatile Signatures current;
+  /** The online cache's bound: {@link #ONLINE_CACHE_MAX}; tests lower it (each entry costs a signature to fill). */
+  int onlineMax = ONLINE_CACHE_MAX;
 
   ZoneSigner(ZoneData zone, List<DnssecKeyFile> keys, Duration validity, Instant now) {
     this.zone = zone;
@@ -144,7 +146,7 @@ final class ZoneSigner {
     }
     sigs = signNow(set, s, signingKeys(set));
     if (set.getTTL() > 0) {
-      if (s.online.size() >= ONLINE_CACHE_MAX) {
+      if (s.online.size() >= onlineMax) {
         s.online.clear(); // start over rather than track recency on the query path
       }
       s.online.put(k, sigs);
