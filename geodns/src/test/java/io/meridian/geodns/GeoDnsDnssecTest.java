@@ -110,6 +110,20 @@ class GeoDnsDnssecTest {
     }
   }
 
+  /** ldns's drill chases each signature to the zone's key ("-k" the .key file) and prints its trust tree. */
+  @Test
+  void drillChasesAnswersAndDenialsToTheKey() throws Exception {
+    Path keyFile = dir.resolve(csk.baseName() + ".key");
+    for (String name : List.of("www.example.test", "info.example.test")) {
+      String out = DnsFixture.run(List.of("drill", "-p", Integer.toString(dns.port()), "-k", keyFile.toString(),
+          "-S", name, "@127.0.0.1"));
+      assertTrue(out.contains(";; Chase successful") && out.contains("keytag: " + csk.tag()), name + "\n" + out);
+    }
+    String nx = DnsFixture.run(List.of("drill", "-p", Integer.toString(dns.port()), "-k", keyFile.toString(), "-S",
+        "nope.example.test", "@127.0.0.1"));
+    assertTrue(nx.contains("Existence is denied by") && nx.contains(";; Chase successful"), nx);
+  }
+
   @Test
   void aReferralIntoAnUnsignedChildIsProvenInsecure() throws Exception {
     Message m = dns.udp(signedQuery("www.sub.example.test", Type.A, null));
