@@ -54,7 +54,7 @@ final class ZoneLoader {
     }
     try {
       return ZoneData.of(origin, records, geo, source, signing);
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | IllegalStateException e) { // IllegalState: a key that cannot sign
       throw new ZoneLoadException(source + ": " + e.getMessage(), e);
     }
   }
