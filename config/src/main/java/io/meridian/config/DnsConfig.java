@@ -41,8 +41,29 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
    * @param origin  absolute zone name, e.g. {@code example.com.}
    * @param file    zone file (RFC 1035 master format) or null; SOA/NS are synthesised when absent
    * @param names   names answered from the routing plan
+   * @param dnssec  online DNSSEC signing, or null for an unsigned zone
    */
-  public record ZoneConfig(String origin, Path file, List<GeoName> names) {}
+  public record ZoneConfig(String origin, Path file, List<GeoName> names, Dnssec dnssec) {
+    /** An unsigned zone. */
+    public ZoneConfig(String origin, Path file, List<GeoName> names) {
+      this(origin, file, names, null);
+    }
+  }
+
+  /**
+   * Online DNSSEC signing of one zone (the geodns README, "DNSSEC").
+   *
+   * @param keys               key pairs as BIND writes them: each the path of a {@code K<zone>+<alg>+<tag>} pair
+   *                           without its {@code .key}/{@code .private} suffix; every listed key is published and
+   *                           signs (keys with the SEP flag sign the DNSKEY RRset, the others everything else; a
+   *                           set of SEP keys only is a CSK set)
+   * @param signatureValidity  how long each RRSIG is valid from its inception; signatures are renewed after a
+   *                           quarter of it
+   */
+  public record Dnssec(List<Path> keys, Duration signatureValidity) {
+    /** Default signature validity: a week, as BIND's default for non-DNSKEY signatures is two. */
+    public static final Duration DEFAULT_VALIDITY = Duration.ofDays(7);
+  }
 
   /**
    * A name answered with the region the routing plan chooses for the client.
@@ -181,7 +202,7 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
     ExplainAccess explainAccess = parseExplain(n.child("explain"));
     Unlocated unlocated = parseUnlocated(n.child("unlocated"));
     List<ZoneConfig> zones = n.list("zones", z -> {
-      z.rejectUnknownKeys(Set.of("origin", "file", "ttl", "transition_ttl", "names"));
+      z.rejectUnknownKeys(Set.of("origin", "file", "ttl", "transition_ttl", "names", "dnssec"));
       String origin = z.requiredString("origin");
       if (origin != null && !origin.endsWith(".")) {
         origin = origin + ".";
@@ -215,7 +236,9 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
         }
         return new GeoName(abs, ttl, transition, fallback, fences);
       });
-      return origin == null ? null : new ZoneConfig(origin, file == null ? null : baseDir.resolve(file), names);
+      Dnssec dnssec = parseDnssec(z.child("dnssec"), baseDir);
+      return origin == null ? null
+          : new ZoneConfig(origin, file == null ? null : baseDir.resolve(file), names, dnssec);
     });
     return new DnsConfig(listen, ops, v4, v6, zones, payload, idle, sockets, reload, explain, rrl, nsid, cookies,
         explainAccess, unlocated);
@@ -247,6 +270,42 @@ public record DnsConfig(ListenAddress listen, ListenAddress opsListen, int ecsMa
       return Nsid.HOSTNAME;
     }
     return new Nsid(Nsid.Kind.TEXT, s);
+  }
+
+  /** {@code {keys: [K...], signature_validity: 7d}}; the key files must exist (their content is read by geodns). */
+  private static Dnssec parseDnssec(ConfigNode d, Path baseDir) {
+    if (!d.isPresent()) {
+      return null;
+    }
+    d.rejectUnknownKeys(Set.of("keys", "signature_validity"));
+    // at least an hour, so a signature outlives a re-sign check and a resolver's cache of the answer; at most 90
+    // days, so a leaked signature cannot be replayed for long (RFC 6781 §4.4.2)
+    Duration validity = d.duration("signature_validity", Dnssec.DEFAULT_VALIDITY, Duration.ofHours(1));
+    if (validity.compareTo(Duration.ofDays(90)) > 0) {
+      d.problem("signature_validity", "must be at most " + ConfigNode.formatDuration(Duration.ofDays(90)) + " (90 days),"
+          + " got " + ConfigNode.formatDuration(validity));
+    }
+    List<String> names = d.stringList("keys");
+    if (names.isEmpty()) {
+      d.problem("keys", "must list at least one key (the path of a K<zone>+<alg>+<tag> pair without .key/.private;"
+          + " meridian dnssec keygen makes one)");
+      return null;
+    }
+    List<Path> keys = new java.util.ArrayList<>();
+    for (String k : names) {
+      String base = k.endsWith(".key") ? k.substring(0, k.length() - 4)
+          : k.endsWith(".private") ? k.substring(0, k.length() - 8) : k;
+      Path p = baseDir.resolve(base);
+      for (String suffix : List.of(".key", ".private")) {
+        Path f = p.resolveSibling(p.getFileName() + suffix);
+        if (!java.nio.file.Files.isRegularFile(f)) {
+          d.problem("keys", "'" + k + "': cannot read " + f + " (expected: a .key and a .private file, as"
+              + " dnssec-keygen or meridian dnssec keygen write them)");
+        }
+      }
+      keys.add(p);
+    }
+    return new Dnssec(List.copyOf(keys), validity);
   }
 
   private static CookieConfig parseCookies(ConfigNode c, Path baseDir) {

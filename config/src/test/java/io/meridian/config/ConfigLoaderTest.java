@@ -145,6 +145,14 @@ class ConfigLoaderTest {
             "t.yaml:9 dns.unlocated: must be resolver, region or all, got 'first'"),
         Arguments.of(REGION + "dns:\n  cookies: {secret_rotation: 10m}\n",
             "t.yaml:9 dns.cookies.secret_rotation: must be at least 1h, got 10m"),
+        Arguments.of(REGION + "dns:\n  zones:\n    - origin: example.test\n      dnssec: {keys: [Kexample.test.+013+00001]}\n",
+            "t.yaml:11 dns.zones[0].dnssec.keys: 'Kexample.test.+013+00001': cannot read /tmp/Kexample.test.+013+00001.key"
+                + " (expected: a .key and a .private file, as dnssec-keygen or meridian dnssec keygen write them)"),
+        Arguments.of(REGION + "dns:\n  zones:\n    - origin: example.test\n      dnssec: {keys: []}\n",
+            "t.yaml:11 dns.zones[0].dnssec.keys: must list at least one key (the path of a K<zone>+<alg>+<tag> pair"
+                + " without .key/.private; meridian dnssec keygen makes one)"),
+        Arguments.of(REGION + "dns:\n  zones:\n    - origin: example.test\n      dnssec: {keys: [K], signature_validity: 3000h}\n",
+            "t.yaml:11 dns.zones[0].dnssec.signature_validity: must be at most 2160h (90 days), got 3000h"),
         Arguments.of(REGION + "health_check: {interval: 1s, timeout: 2s}\n",
             "t.yaml:8 health_check.timeout: must not exceed interval (1s), got 2s"),
         Arguments.of(REGION + "proxy:\n  routes:\n    - {name: a, policy: closest}\n",

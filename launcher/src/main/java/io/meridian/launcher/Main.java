@@ -23,8 +23,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "meridian", mixinStandardHelpOptions = true, version = "meridian 0.1.0",
     description = "Global traffic router and failover control plane: GeoDNS, L7 proxy, health checking and a "
         + "failover controller in one system.",
-    subcommands = {Main.Run.class, Main.DemoCmd.class, Main.ConfigCmd.class, Main.Completion.class,
-        CommandLine.HelpCommand.class})
+    subcommands = {Main.Run.class, Main.DemoCmd.class, Main.ConfigCmd.class, Main.DnssecCmd.class,
+        Main.Completion.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
   public static void main(String[] args) {
@@ -232,6 +232,77 @@ public final class Main implements Callable<Integer> {
       }
       System.out.println(cfg.summary());
       return 0;
+    }
+  }
+
+  @Command(name = "dnssec", mixinStandardHelpOptions = true, description = "DNSSEC key tools.",
+      subcommands = {DnssecKeygen.class})
+  static final class DnssecCmd implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      commandLine(this).usage(System.out);
+      return 0;
+    }
+  }
+
+  @Command(name = "keygen", mixinStandardHelpOptions = true,
+      description = "Generate a DNSSEC key pair for a zone, as BIND's dnssec-keygen writes it "
+          + "(K<zone>+<alg>+<tag>.key and .private); prints the path for dns.zones[].dnssec.keys and the DS "
+          + "record for the parent zone.")
+  static final class DnssecKeygen implements Callable<Integer> {
+    @Parameters(paramLabel = "ZONE", description = "the zone's origin, e.g. example.com.")
+    String zone;
+
+    @Option(names = {"-a", "--algorithm"}, defaultValue = "ecdsap256sha256",
+        description = "ecdsap256sha256 (13, default) or ed25519 (15)")
+    String algorithm;
+
+    @Option(names = "--zsk", description = "a zone-signing key (flags 256) for a KSK+ZSK set; by default the key "
+        + "has the SEP flag (257): a CSK when it is the zone's only key, else a KSK")
+    boolean zsk;
+
+    @Option(names = "--ttl", defaultValue = "3600", description = "DNSKEY TTL in seconds (default: 3600)")
+    long ttl;
+
+    @Option(names = {"-K", "--dir"}, defaultValue = ".", description = "directory to write the key files in")
+    Path dir;
+
+    @Override
+    public Integer call() {
+      int alg = switch (algorithm.toLowerCase(java.util.Locale.ROOT)) {
+        case "ecdsap256sha256", "13" -> io.meridian.geodns.DnssecKeyFile.ECDSAP256SHA256;
+        case "ed25519", "15" -> io.meridian.geodns.DnssecKeyFile.ED25519;
+        default -> -1;
+      };
+      if (alg < 0) {
+        System.err.println("meridian dnssec keygen: --algorithm " + algorithm
+            + " (expected: ecdsap256sha256 or ed25519)");
+        return 2;
+      }
+      if (ttl < 0 || ttl > 0x7FFFFFFFL) {
+        System.err.println("meridian dnssec keygen: --ttl " + ttl + " (expected: 0 to 2147483647 seconds)");
+        return 2;
+      }
+      try {
+        if (!Files.isDirectory(dir)) {
+          System.err.println("meridian dnssec keygen: " + dir + ": no such directory");
+          return 1;
+        }
+        io.meridian.geodns.DnssecKeyFile k = io.meridian.geodns.DnssecKeyFile.generate(zone, alg, !zsk, ttl);
+        Path base = k.write(dir);
+        System.out.println(base);
+        System.out.println("; " + (zsk ? "ZSK" : "KSK/CSK") + " " + k.tag() + ": add the path above to"
+            + " dns.zones[].dnssec.keys");
+        System.out.println(k.dnskey());
+        if (!zsk) {
+          System.out.println("; the DS record for the parent zone:");
+          System.out.println(k.ds());
+        }
+        return 0;
+      } catch (IllegalArgumentException | IOException e) {
+        System.err.println("meridian dnssec keygen: " + e.getMessage());
+        return 1;
+      }
     }
   }
 

@@ -57,21 +57,21 @@ public final class AnswerPipeline {
       new Stage("ttl", false, this::ttl),
       new Stage("geo-answer", false, this::geoAnswer),
       new Stage("negative", false, this::negative),
+      new Stage("dnssec", true, this::dnssec),
       new Stage("rate-limit", true, this::rateLimit),
       new Stage("encode", true, this::encode));
 
   private final GeoLocator geo;
   private final LocationCache locations;
   private final DnsMetrics metrics;
-  private volatile Authority authority = Authority.EMPTY;
-  /** The plan and what changed before it, swapped together: a query reads both with one volatile read. */
-  private volatile ServedPlan served;
+  /**
+   * Everything the stages read that changes while serving, as one immutable value: a query reads it once
+   * ({@link Query#ctx}) and every stage, on the fast path and the full pipeline alike, answers from that snapshot.
+   * Replaced whole (synchronized setters, never on the query path) when any part changes.
+   */
+  private volatile Context context;
   /** Times change windows (TtlRule.CHANGED); tests move it. */
   private final Clock clock;
-  private volatile Settings settings;
-  private volatile RateLimiter rateLimiter = RateLimiter.OFF;
-  /** Server cookie secrets (RFC 7873); null when cookies are off. Swapped whole on rotation. */
-  private volatile ServerCookies cookies;
   /** ECS scope runs (RFC 7871 §7.2.1), rebuilt on {@link #SCOPE_WORKER} when the plan, zones or locator change. */
   private volatile EcsScopes scopes;
   private final java.util.concurrent.atomic.AtomicBoolean scopesPending = new java.util.concurrent.atomic.AtomicBoolean();
@@ -113,6 +113,33 @@ public final class AnswerPipeline {
     static final Unlocated RESOLVER = new Unlocated(io.meridian.config.DnsConfig.Unlocated.Policy.RESOLVER, null);
   }
 
+  /**
+   * The per-query context: the plan (and when what decides answers last changed), the zones (each signed zone with
+   * its {@link ZoneSigner}), the {@code dns:} settings, the rate limiter and the cookie secrets (null: off).
+   */
+  record Context(ServedPlan served, Authority authority, Settings settings, RateLimiter limiter,
+      ServerCookies cookies) {
+    Context with(ServedPlan p) {
+      return new Context(p, authority, settings, limiter, cookies);
+    }
+
+    Context with(Authority a) {
+      return new Context(served, a, settings, limiter, cookies);
+    }
+
+    Context with(Settings s) {
+      return new Context(served, authority, s, limiter, cookies);
+    }
+
+    Context with(RateLimiter r) {
+      return new Context(served, authority, settings, r, cookies);
+    }
+
+    Context with(ServerCookies c) {
+      return new Context(served, authority, settings, limiter, c);
+    }
+  }
+
   /** A plan as served: the plan and when the parts of it that decide answers last changed. */
   record ServedPlan(RoutingPlan plan, PlanChanges changes) {}
 
@@ -120,8 +147,8 @@ public final class AnswerPipeline {
     this.geo = geo;
     this.locations = new LocationCache(geo);
     this.metrics = metrics;
-    this.served = new ServedPlan(plan, PlanChanges.initial(plan));
-    this.settings = settings;
+    this.context = new Context(new ServedPlan(plan, PlanChanges.initial(plan)), Authority.EMPTY, settings,
+        RateLimiter.OFF, null);
     this.clock = clock;
   }
 
@@ -138,10 +165,10 @@ public final class AnswerPipeline {
       rebuildScopes();
       return client.length * 8;
     }
-    Authority a = authority;
-    // the plan this query's region was chosen from (a newer one may have been swapped in since)
-    boolean fresh = s.served.plan() == q.plan && s.served.changes() == q.changes && s.authority == a;
-    if (!fresh && (served != s.served || a != s.authority)) {
+    // the plan this query's region was chosen from, and its zones (newer ones may have been swapped in since)
+    boolean fresh = s.served.plan() == q.plan && s.served.changes() == q.changes && s.authority == q.ctx.authority();
+    Context now = fresh ? null : context;
+    if (!fresh && (now.served() != s.served || now.authority() != s.authority)) {
       rebuildScopes();
     }
     return s.scope(client, fresh);
@@ -159,8 +186,9 @@ public final class AnswerPipeline {
     scopesPending.set(false); // first: a change after the reads below schedules another build
     try {
       EcsScopes cur = scopes;
-      ServedPlan sp = served;
-      Authority a = authority;
+      Context c = context;
+      ServedPlan sp = c.served();
+      Authority a = c.authority();
       long version = geo == null ? -1 : geo.version();
       EcsScopes.Locations l = cur != null && cur.locations.geoVersion == version ? cur.locations
           : EcsScopes.Locations.build(geo);
@@ -190,47 +218,53 @@ public final class AnswerPipeline {
   /**
    * Swaps in a new plan (the plan listener; never on the query path). Compares it with the plan it replaces to
    * date what changed ({@link PlanChanges}); synchronized so that two deliveries cannot interleave their
-   * comparisons — queries never take this lock, they read {@link #served}.
+   * comparisons — queries never take this lock, they read {@link #context}.
    */
   synchronized void plan(RoutingPlan p) {
-    ServedPlan before = served;
+    Context c = context;
+    ServedPlan before = c.served();
     long now = clock.millis();
     PlanChanges changes = PlanChanges.between(before.changes(), before.plan(), p, now,
-        settings.longestChangeWindowMillis());
-    served = new ServedPlan(p, changes);
+        c.settings().longestChangeWindowMillis());
+    context = c.with(new ServedPlan(p, changes));
     metrics.planVersion(p.version());
     rebuildScopes();
   }
 
   RoutingPlan plan() {
-    return served.plan();
+    return context.served().plan();
   }
 
-  void authority(Authority a) {
-    this.authority = a;
+  /** The context queries read now. */
+  Context context() {
+    return context;
+  }
+
+  synchronized void authority(Authority a) {
+    context = context.with(a);
     rebuildScopes();
   }
 
   Authority authority() {
-    return authority;
+    return context.authority();
   }
 
-  void settings(Settings s) {
-    this.settings = s;
+  synchronized void settings(Settings s) {
+    context = context.with(s);
     locations.clear(); // a config change may have changed the nets overrides
     rebuildScopes();
   }
 
   Settings settings() {
-    return settings;
+    return context.settings();
   }
 
-  void cookies(ServerCookies c) {
-    this.cookies = c;
+  synchronized void cookies(ServerCookies c) {
+    context = context.with(c);
   }
 
   ServerCookies cookies() {
-    return cookies;
+    return context.cookies();
   }
 
   /** Seconds on the pipeline's clock: server cookie timestamps (tests stand it still). */
@@ -238,8 +272,8 @@ public final class AnswerPipeline {
     return clock.millis() / 1000;
   }
 
-  void rateLimiter(RateLimiter r) {
-    this.rateLimiter = r;
+  synchronized void rateLimiter(RateLimiter r) {
+    context = context.with(r);
   }
 
   GeoLocator geo() {
@@ -289,11 +323,14 @@ public final class AnswerPipeline {
   private Query answer(byte[] wire, int length, byte[] source, Transport transport, byte[] outBuffer) {
     Query q = new Query(wire, length, source, transport);
     q.outBuffer = outBuffer;
+    Context ctx = context; // the one read of everything that changes: both paths answer from it
+    q.ctx = ctx;
     try {
-      if (!fastPath || !FastPath.answer(q, this, authority.fastTable())) {
+      if (!fastPath || !FastPath.answer(q, this, ctx.authority().fastTable())) {
         RateLimiter.Verdict verdict = q.rrlVerdict;
         // the full pipeline starts from a clean slate, with arrays of its own (the caller's are scratch)
         q = new Query(length == wire.length ? wire : Arrays.copyOf(wire, length), source.clone(), transport);
+        q.ctx = ctx;
         q.rrlVerdict = verdict;
         run(q);
         q.outLength = q.out == null ? 0 : q.out.length;
@@ -313,6 +350,9 @@ public final class AnswerPipeline {
   }
 
   Query run(Query q) {
+    if (q.ctx == null) {
+      q.ctx = context; // a query made outside answer() (tests)
+    }
     for (int i = 0; i < stages.size(); i++) {
       Stage s = stages.get(i);
       if (q.drop) {
@@ -327,12 +367,14 @@ public final class AnswerPipeline {
 
   /** The explanation for {@code client} asking for geo name {@code name}, or null when it is not a geo name. */
   io.meridian.geodns.Explanation explain(Name name, byte[] client) {
-    ZoneData z = authority.zoneFor(name);
+    Context ctx = context;
+    ZoneData z = ctx.authority().zoneFor(name);
     GeoNameSpec g = z == null ? null : z.geoName(name);
     if (g == null) {
       return null;
     }
     Query q = new Query(new byte[0], client, Transport.UDP);
+    q.ctx = ctx;
     q.zone = z;
     q.geo = g;
     q.client = client;
@@ -351,7 +393,7 @@ public final class AnswerPipeline {
 
   /** Takes the rate-limit decision for the fast path; false (verdict kept in q) when the response is limited. */
   boolean fastRateLimitPasses(Query q, byte[] wire, int nameLen) {
-    RateLimiter r = rateLimiter;
+    RateLimiter r = q.ctx.limiter();
     if (!r.enabled() || q.transport != Transport.UDP) {
       return true;
     }
@@ -414,7 +456,7 @@ public final class AnswerPipeline {
 
   /** EDNS0 (RFC 6891) and Client Subnet (RFC 7871). */
   private void edns(Query q) {
-    Settings s = settings;
+    Settings s = q.ctx.settings();
     List<Record> additional = q.request.getSection(Section.ADDITIONAL);
     int opts = 0;
     for (int i = 0; i < additional.size(); i++) {
@@ -477,7 +519,7 @@ public final class AnswerPipeline {
         }
       }
     }
-    ServerCookies c = cookies;
+    ServerCookies c = q.ctx.cookies();
     if (c == null) {
       return true; // cookies off: the option is ignored, as by a server that does not know it (RFC 7873 §5.2.1)
     }
@@ -517,9 +559,13 @@ public final class AnswerPipeline {
       q.settle(Rcode.REFUSED); // zone transfers are not offered
       return;
     }
-    ZoneData z = authority.zoneFor(q.qname);
+    ZoneData z = q.ctx.authority().zoneFor(q.qname);
     if (z == null) {
       q.settle(Rcode.REFUSED);
+      return;
+    }
+    if (q.qtype == ZoneSigner.NXNAME && z.signer() != null) {
+      q.settle(Rcode.FORMERR); // RFC 9824 §3.5: NXNAME is a meta-type, only ever in a compact denial's NSEC
       return;
     }
     q.zone = z;
@@ -535,7 +581,7 @@ public final class AnswerPipeline {
    * {@code version.bind}) is REFUSED by the zone stage: no version disclosure. False when not answered here.
    */
   private boolean chaos(Query q) {
-    byte[] nsid = settings.nsid();
+    byte[] nsid = q.ctx.settings().nsid();
     if (nsid == null || (q.qtype != Type.TXT && q.qtype != Type.ANY)
         || !(q.qname.equals(ID_SERVER) || q.qname.equals(HOSTNAME_BIND))) {
       return false;
@@ -566,8 +612,8 @@ public final class AnswerPipeline {
 
   /** RFC 1034 §4.3.2 inside our zones: exact match, CNAME chains, wildcards (RFC 4592), referrals. */
   private void lookup(Query q) {
-    Settings s = settings;
-    ZoneLookup.resolve(q, authority, s.explainLabel(), s.explainClients());
+    Settings s = q.ctx.settings();
+    ZoneLookup.resolve(q, q.ctx.authority(), s.explainLabel(), s.explainClients());
   }
 
   /** Locates the client (only when a geo name is being answered): nets overrides, then GeoIP. */
@@ -578,7 +624,7 @@ public final class AnswerPipeline {
     q.location = locations.locate(q.client);
     q.clientHash = io.meridian.core.ClientKey.of(q.client);
     if (q.location == null) {
-      unlocated(q, settings.unlocated());
+      unlocated(q, q.ctx.settings().unlocated());
     }
   }
 
@@ -610,7 +656,7 @@ public final class AnswerPipeline {
     if (q.geo == null) {
       return;
     }
-    ServedPlan s = served;
+    ServedPlan s = q.ctx.served();
     RoutingPlan p = s.plan();
     q.plan = p;
     q.changes = s.changes();
@@ -648,8 +694,102 @@ public final class AnswerPipeline {
     }
   }
 
+  /**
+   * DNSSEC (RFC 4035 §3.1): for a query with DO set, the RRSIGs of every authoritative RRset in the answer and
+   * authority sections of a signed zone, and the proof of a denial: RFC 9824 compact denial — an NSEC owned by
+   * the denied name listing the types that exist there (minus the one asked for), or only NXNAME when the name does
+   * not exist, with the rcode then NOERROR (§3.2). A referral gets the cut's DS or the NSEC proving it has none
+   * (§3.1.4). Prepared sets' signatures come from {@link ZoneSigner}'s cache; a query without DO, or for an unsigned
+   * zone, is left exactly as it was.
+   */
+  private void dnssec(Query q) {
+    if (!q.dnssecOk || q.drop || q.out != null || q.response == null || q.zone == null
+        || (q.rcode != Rcode.NOERROR && q.rcode != Rcode.NXDOMAIN)) {
+      return;
+    }
+    Authority auth = q.ctx.authority();
+    Message resp = q.response;
+    for (int section : new int[] {Section.ANSWER, Section.AUTHORITY}) {
+      for (RRset set : resp.getSectionRRsets(section)) {
+        Name owner = set.getName();
+        // the zone that holds the set: a CNAME chain may cross into another of our zones, signed or not
+        ZoneData z = auth.zoneFor(owner);
+        if (z == null || z.signer() == null || set.getType() == Type.RRSIG
+            || (section == Section.AUTHORITY && set.getType() == Type.NS && !owner.equals(z.origin()))) {
+          continue; // a referral's NS are the child's, not signed here (RFC 4035 §2.2)
+        }
+        for (org.xbill.DNS.RRSIGRecord sig : z.signer().sign(set)) {
+          resp.addRecord(sig, section);
+        }
+      }
+    }
+    if (q.cut != null) {
+      ZoneSigner signer = q.zone.signer();
+      if (signer != null) {
+        ZoneData.Node cutNode = q.zone.node(q.cut);
+        RRset ds = cutNode.get(Type.DS);
+        if (ds != null) {
+          for (Record r : ds.rrs(false)) {
+            resp.addRecord(r, Section.AUTHORITY);
+          }
+          for (org.xbill.DNS.RRSIGRecord sig : signer.sign(ds)) {
+            resp.addRecord(sig, Section.AUTHORITY);
+          }
+        } else {
+          addAll(resp, signer.denial(q.cut, types(cutNode, null, -1, 0)), Section.AUTHORITY);
+        }
+      }
+      return;
+    }
+    if (!q.negative) {
+      return;
+    }
+    Name denied = q.denied != null ? q.denied : q.geo.name();
+    ZoneData dz = q.denied != null ? q.zone : auth.zoneFor(denied); // the lookup set q.zone to the denial's zone
+    ZoneSigner signer = dz == null ? null : dz.signer();
+    if (signer == null) {
+      return;
+    }
+    RRset nsec;
+    if (q.rcode == Rcode.NXDOMAIN) {
+      nsec = signer.denial(denied, null);
+      q.rcode = Rcode.NOERROR; // RFC 9824 §3.2: the name "exists" with no data but NSEC, RRSIG, NXNAME
+      resp.getHeader().setRcode(Rcode.NOERROR);
+    } else {
+      ZoneData.Node node = q.denied != null ? q.deniedNode : dz.node(denied);
+      GeoNameSpec g = q.denied != null && q.deniedNode != null ? dz.geoName(denied) : q.geo;
+      nsec = signer.denial(denied, types(node, g, q.qtype, q.deniedExtra));
+    }
+    addAll(resp, nsec, Section.AUTHORITY);
+  }
+
+  /** The types an NSEC lists at a name: those of its node and geo name, plus {@code extra}, minus {@code asked}. */
+  private static int[] types(ZoneData.Node node, GeoNameSpec geo, int asked, int extra) {
+    java.util.TreeSet<Integer> t = new java.util.TreeSet<>();
+    if (node != null) {
+      t.addAll(node.sets.keySet());
+    }
+    if (geo != null) {
+      t.addAll(ZoneData.geoTypes(geo));
+    }
+    if (extra != 0) {
+      t.add(extra);
+    }
+    t.remove(asked); // the set may hold it in another region's variant: this answer has none (RFC 9824 §3.1)
+    return t.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private static void addAll(Message m, RRset set, int section) {
+    for (Record r : set.rrs(false)) {
+      m.addRecord(r, section);
+    }
+    for (Record r : set.sigs()) {
+      m.addRecord(r, section);
+    }
+  }
+
   private void rateLimit(Query q) {
-    rateLimiter.apply(q, metrics);
+    q.ctx.limiter().apply(q, metrics);
   }
 
   /** OPT and ECS echo, rcode (extended bits into OPT), truncation to the client's size with TC (RFC 7766). */
@@ -667,12 +807,12 @@ public final class AnswerPipeline {
         options.add(new ClientSubnetOption(q.ecs.getSourcePrefixLength(), q.ecsScope, q.ecs.getAddress()));
       }
       if (q.nsid) {
-        options.add(new GenericEDNSOption(EDNSOption.Code.NSID, settings.nsid()));
+        options.add(new GenericEDNSOption(EDNSOption.Code.NSID, q.ctx.settings().nsid()));
       }
       if (q.cookie != null) {
         options.add(q.cookie);
       }
-      opt = new OPTRecord(settings.payloadSize(), q.rcode >>> 4, 0, q.dnssecOk ? ExtendedFlags.DO : 0, options);
+      opt = new OPTRecord(q.ctx.settings().payloadSize(), q.rcode >>> 4, 0, q.dnssecOk ? ExtendedFlags.DO : 0, options);
       resp.addRecord(opt, Section.ADDITIONAL);
     }
     byte[] w = q.truncate ? null : resp.toWire();

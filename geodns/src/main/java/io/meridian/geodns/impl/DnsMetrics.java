@@ -113,6 +113,36 @@ public final class DnsMetrics {
     return new DnsMetrics(registry);
   }
 
+  /**
+   * DNSSEC series, read from the zones served when scraped (signing keeps no counters on the query path): when each
+   * signed zone's signatures expire — alert well before, a validator fails the zone at that moment — and how many
+   * signatures each holds, prepared at (re-)signing or made online on first use.
+   */
+  void dnssec(PrometheusRegistry registry, java.util.function.Supplier<Authority> zones) {
+    io.prometheus.metrics.core.metrics.GaugeWithCallback.builder()
+        .name("meridian_geodns_dnssec_signature_expiry_timestamp_seconds")
+        .help("When the signatures of a signed zone expire (Unix time); renewed after a quarter of their validity")
+        .labelNames("zone").callback(cb -> {
+          for (ZoneData z : zones.get().zones()) {
+            if (z.signer() != null) {
+              cb.call(z.signer().signatures().expiration.getEpochSecond(), z.origin().toString());
+            }
+          }
+        }).register(registry);
+    io.prometheus.metrics.core.metrics.GaugeWithCallback.builder()
+        .name("meridian_geodns_dnssec_signatures")
+        .help("Signed RRsets held per signed zone: prepared (signed at (re-)signing) or online (signed on first use)")
+        .labelNames("zone", "kind").callback(cb -> {
+          for (ZoneData z : zones.get().zones()) {
+            if (z.signer() != null) {
+              ZoneSigner.Signatures s = z.signer().signatures();
+              cb.call(s.preparedCount(), z.origin().toString(), "prepared");
+              cb.call(s.onlineCount(), z.origin().toString(), "online");
+            }
+          }
+        }).register(registry);
+  }
+
   /** The calling thread's stripe (an indexed slot on Netty and Vert.x threads). */
   Stripe stripe() {
     return local.get();

@@ -14,7 +14,8 @@ import org.xbill.DNS.Type;
  * optionally with one OPT (version 0) carrying ECS. It runs the same stages as the pipeline — header checks, EDNS
  * and ECS, zone and name lookup, locate, {@code RegionSelector.choose}, the region's prepared answer, rate limit,
  * encode — without building dnsjava messages, and produces the same bytes (AnswerPipelineFastPathTest compares
- * them). Anything else, or any doubt (odd options, trailing bytes, fallback answers, truncation), returns
+ * them). With DO set for a signed zone, the region's answer is followed by its RRSIGs: bytes {@link ZoneSigner}
+ * prepared when the zone was (re-)signed, so signed answers cost a copy, not a signature. Anything else, or any doubt (odd options, trailing bytes, fallback answers, truncation), returns
  * {@code false} and the packet goes through the full pipeline untouched.
  */
 final class FastPath {
@@ -131,6 +132,10 @@ final class FastPath {
    * otherwise.
    */
   static boolean answer(Query q, AnswerPipeline p, Table table) {
+    if (q.ctx == null) {
+      q.ctx = p.context(); // a query made outside the pipeline's answer() (tests)
+    }
+    AnswerPipeline.Context ctx = q.ctx;
     byte[] w = q.wire;
     int len = q.wireLength;
     // header: a query, opcode QUERY, one question, nothing else but at most one additional record
@@ -174,7 +179,7 @@ final class FastPath {
     boolean nsidSeen = false;
     int cookieOff = -1;
     int cookieLen = 0;
-    ServerCookies cookies = p.cookies();
+    ServerCookies cookies = ctx.cookies();
     if (arcount == 1) {
       int o = qEnd;
       if (o + 11 > len || w[o] != 0 || u16(w, o + 1) != Type.OPT || w[o + 6] != 0) {
@@ -240,7 +245,9 @@ final class FastPath {
     if (e == null) {
       return false;
     }
-    AnswerPipeline.Settings s = p.settings();
+    // DO for a signed zone: the answer's RRSIGs follow it (RFC 4035 §3.1.1), the prepared bytes from ZoneSigner
+    ZoneSigner signer = dnssecOk ? e.zone().signer() : null;
+    AnswerPipeline.Settings s = ctx.settings();
     // client: ECS address cut to its capped source prefix, else the source (as the edns stage does)
     byte[] client = q.source;
     int source = -1;
@@ -265,8 +272,19 @@ final class FastPath {
       return false; // fallback or NODATA: the full pipeline builds those
     }
     RoutingPlan plan = q.plan; // the plan the region was chosen from: one read per query
-    byte[] answer = wires[q.ttlRule.transitionTtl ? 1 : 0];
+    int slot = q.ttlRule.transitionTtl ? 1 : 0;
+    byte[] answer = wires[slot];
     int count = qtype == Type.A ? ra.a()[0].size() : ra.aaaa()[0].size();
+    byte[] sigs = null;
+    if (signer != null) {
+      RRset set = (qtype == Type.A ? ra.a() : ra.aaaa())[slot];
+      sigs = signer.answerWire(set);
+      if (sigs == null) {
+        return false; // not prepared (cannot happen for a region's set): the dnssec stage signs it
+      }
+      count += signer.answerCount(set);
+    }
+    int sigLen = sigs == null ? 0 : sigs.length;
     int scope = 0;
     if (ecsOff >= 0 && source > 0) {
       q.ecsFamily = family;
@@ -277,7 +295,7 @@ final class FastPath {
     int optionsLen = (ecsOff >= 0 ? 4 + ecsLen : 0) + (nsid != null ? 4 + nsid.length : 0)
         + (cookieOff >= 0 ? 4 + 8 + ServerCookies.LENGTH : 0);
     int optLen = payload < 0 ? 0 : 11 + optionsLen;
-    int outLen = qEnd + answer.length + optLen;
+    int outLen = qEnd + answer.length + sigLen + optLen;
     int limit = q.transport == Transport.TCP ? 65535
         : payload < 0 ? 512 : Math.max(512, Math.min(payload, s.payloadSize()));
     if (outLen > limit) {
@@ -296,8 +314,11 @@ final class FastPath {
     out[10] = 0;
     out[11] = (byte) (payload < 0 ? 0 : 1);
     System.arraycopy(answer, 0, out, qEnd, answer.length);
+    if (sigs != null) {
+      System.arraycopy(sigs, 0, out, qEnd + answer.length, sigLen);
+    }
     if (payload >= 0) {
-      int o = qEnd + answer.length;
+      int o = qEnd + answer.length + sigLen;
       // every byte written: out may be a reused buffer, not a zeroed new array
       out[o] = 0; // root owner
       out[o + 1] = 0;

@@ -45,6 +45,12 @@ public final class GeoDnsServer implements GeoDnsRole {
   private long cookieTimer = -1;
   /** The cookie secret shared through the state store (etcd), when there is one and no secret file. */
   private ControlBus.Subscription sharedCookieSecret;
+  private long resignTimer = -1;
+  /**
+   * How often signed zones are checked for signatures due for renewal ({@link ZoneSigner#due}): far shorter than
+   * the shortest validity a quarter of which passes before renewal (1 h / 4).
+   */
+  static final long RESIGN_CHECK_MILLIS = 60_000;
   /** The NSID when {@code dns.nsid} is not set: this machine's host name, read once. */
   private final String hostname;
   /** The cookie secret file's (mtime, size) when last read, to notice a rotation. */
@@ -61,6 +67,7 @@ public final class GeoDnsServer implements GeoDnsRole {
     this.pipeline = AnswerPipeline.create(ctx.geo(), metrics, ctx.bus().currentPlan(),
         settings(ctx.config(), hostname), clock);
     this.pipeline.rateLimiter(rateLimiter(ctx.config().dns()));
+    metrics.dnssec(ctx.ops().registry(), pipeline::authority);
     this.listeners = new DnsListeners(vertx, pipeline, ctx.config().dns());
   }
 
@@ -174,6 +181,7 @@ public final class GeoDnsServer implements GeoDnsRole {
         .map(http -> {
           opsServer = http;
           zoneTimer = vertx.setPeriodic(config.dns().zoneReloadCheckInterval().toMillis(), id -> checkZoneFiles());
+          resignTimer = vertx.setPeriodic(RESIGN_CHECK_MILLIS, id -> resignDue());
           scheduleCookieRotation(config.dns().cookies());
           LOG.info("GeoDNS serving {} zone(s) on {}:{} (udp+tcp), ops on :{}", config.dns().zones().size(),
               config.dns().listen().host(), listeners.port(), http.actualPort());
@@ -305,6 +313,21 @@ public final class GeoDnsServer implements GeoDnsRole {
     }, false);
   }
 
+  /** Renews, on a worker, the signatures of every signed zone that is due (signing is CPU work, never a loop's). */
+  void resignDue() {
+    java.time.Instant now = java.time.Instant.now();
+    for (ZoneData z : pipeline.authority().zones()) {
+      ZoneSigner s = z.signer();
+      if (s != null && s.due(now)) {
+        vertx.executeBlocking(() -> {
+          s.resign(java.time.Instant.now());
+          return null;
+        }, false).onFailure(e -> LOG.error("zone {} could not be re-signed; the current signatures stay until {}",
+            z.origin(), s.signatures().expiration, e));
+      }
+    }
+  }
+
   /** On the zone check's worker: a replaced secret file is read again; a bad one keeps the secrets in use. */
   private void checkSecretFile(DnsConfig.CookieConfig cc) {
     if (!cc.enabled() || cc.secretFile() == null) {
@@ -350,6 +373,9 @@ public final class GeoDnsServer implements GeoDnsRole {
     }
     if (zoneTimer >= 0) {
       vertx.cancelTimer(zoneTimer);
+    }
+    if (resignTimer >= 0) {
+      vertx.cancelTimer(resignTimer);
     }
     if (cookieTimer >= 0) {
       vertx.cancelTimer(cookieTimer);

@@ -19,6 +19,8 @@ final class Query {
   final int wireLength;
   final byte[] source; // transport source address, 4 or 16 bytes
   final Transport transport;
+  /** Everything that changes while serving, read once for this query (plan, zones, settings, limiter, cookies). */
+  AnswerPipeline.Context ctx;
 
   // parse
   Message request;
@@ -69,6 +71,17 @@ final class Query {
   GeoNameSpec geo;
   /** A TXT query for the explain label under a geo name. */
   boolean explain;
+  /**
+   * The name a negative answer denies (the last name of a CNAME chain), and the node whose types exist there (null
+   * for NXDOMAIN), for the dnssec stage's NSEC; null when the lookup did not end in a denial of its own (a geo
+   * name's NODATA: the geo name).
+   */
+  Name denied;
+  ZoneData.Node deniedNode;
+  /** A type that exists at {@link #denied} without a node holding it: TXT at an explain name. */
+  int deniedExtra;
+  /** A referral: the zone cut, whose DS (or the NSEC proving there is none) a signed zone adds. */
+  Name cut;
 
   // geo policy
   /**

@@ -46,8 +46,14 @@ public final class ZoneData {
   private final boolean hasCuts;
   private final boolean hasWildcards;
   private final String source;
+  /** Online signing, or null for an unsigned zone. */
+  private final ZoneSigner signer;
 
-  private ZoneData(Name origin, Map<Name, Node> nodes, Map<Name, GeoNameSpec> geoNames, String source) {
+  /** What a signed zone is signed with ({@code dns.zones[].dnssec}). */
+  record Signing(List<io.meridian.geodns.DnssecKeyFile> keys, java.time.Duration validity) {}
+
+  private ZoneData(Name origin, Map<Name, Node> nodes, Map<Name, GeoNameSpec> geoNames, String source,
+      Signing signing) {
     this.origin = origin;
     this.nodes = nodes;
     this.geoNames = geoNames;
@@ -67,6 +73,9 @@ public final class ZoneData {
     }
     this.hasCuts = cuts;
     this.hasWildcards = wild;
+    // last: signing reads the finished zone
+    this.signer = signing == null ? null
+        : new ZoneSigner(this, signing.keys(), signing.validity(), java.time.Instant.now());
   }
 
   /**
@@ -75,7 +84,38 @@ public final class ZoneData {
    * @throws IllegalArgumentException when the apex lacks an SOA or NS, or a name has a CNAME beside other data
    */
   static ZoneData of(Name origin, List<Record> records, List<GeoNameSpec> geo, String source) {
+    return of(origin, records, geo, source, null);
+  }
+
+  /**
+   * Builds a zone, signed with {@code signing} when not null: its keys' DNSKEY, CDS and CDNSKEY records (RFC 7344)
+   * are added at the apex, and the zone file must hold no DNSSEC records of its own (they would be signed twice
+   * or contradict the online denial).
+   */
+  static ZoneData of(Name origin, List<Record> records, List<GeoNameSpec> geo, String source, Signing signing) {
     Map<Name, Node> nodes = new HashMap<>();
+    if (signing != null) {
+      for (Record r : records) {
+        int t = r.getType();
+        if (t == Type.RRSIG || t == Type.NSEC || t == Type.NSEC3 || t == Type.NSEC3PARAM || t == Type.DNSKEY
+            || t == Type.CDS || t == Type.CDNSKEY) {
+          throw new IllegalArgumentException(r.getName() + " " + Type.string(t) + ": a zone with dnssec keys is"
+              + " signed online; remove the DNSSEC records from the zone file (DS at delegations is fine)");
+        }
+      }
+      records = new ArrayList<>(records);
+      for (io.meridian.geodns.DnssecKeyFile k : signing.keys()) {
+        org.xbill.DNS.DNSKEYRecord key = (org.xbill.DNS.DNSKEYRecord) k.dnskey().withName(origin);
+        records.add(key);
+        if (k.sep()) {
+          // RFC 7344 §4: the child's wish for its DS set — what a parent that polls (RFC 8078) will publish
+          records.add(new org.xbill.DNS.CDSRecord(origin, DClass.IN, key.getTTL(), org.xbill.DNS.DNSSEC.Digest.SHA256,
+              key));
+          records.add(new org.xbill.DNS.CDNSKEYRecord(origin, DClass.IN, key.getTTL(), key.getFlags(),
+              key.getProtocol(), key.getAlgorithm(), key.getKey()));
+        }
+      }
+    }
     for (Record r : records) {
       if (!r.getName().subdomain(origin)) {
         throw new IllegalArgumentException(r.getName() + " is outside the zone " + origin);
@@ -119,7 +159,11 @@ public final class ZoneData {
         throw new IllegalArgumentException(e.getKey() + " is a geo name and also has a CNAME in the zone file");
       }
     }
-    return new ZoneData(origin, nodes, geoByName, source);
+    if (signing != null && signing.keys().stream().noneMatch(io.meridian.geodns.DnssecKeyFile::sep)) {
+      throw new IllegalArgumentException("zone " + origin + ": no key has the SEP flag (257); one must sign the"
+          + " DNSKEY RRset and be the one the parent's DS points at");
+    }
+    return new ZoneData(origin, nodes, geoByName, source, signing);
   }
 
   /** The records a zone without a file serves: an SOA and one NS at the apex, made up from the origin. */
@@ -167,6 +211,52 @@ public final class ZoneData {
 
   Node node(Name name) {
     return nodes.get(name);
+  }
+
+  Map<Name, Node> nodes() {
+    return nodes;
+  }
+
+  /** The zone cut at or above {@code name} (an owner of NS below the apex), or null when there is none. */
+  Name cutAtOrAbove(Name name) {
+    if (!hasCuts) {
+      return null;
+    }
+    Name cut = null;
+    for (Name n = name; n != null && n.subdomain(origin) && !n.equals(origin); n = parent(n)) {
+      Node node = nodes.get(n);
+      if (node != null && node.get(Type.NS) != null) {
+        cut = n; // keep walking: the cut nearest the apex wins
+      }
+    }
+    return cut;
+  }
+
+  /** Online signing, or null when the zone is not signed. */
+  ZoneSigner signer() {
+    return signer;
+  }
+
+  /** The types that exist at a geo name in some answer: A and AAAA as its regions and last resort have them. */
+  static java.util.Set<Integer> geoTypes(GeoNameSpec g) {
+    java.util.Set<Integer> t = new java.util.TreeSet<>();
+    for (GeoNameSpec.RegionAnswers ra : g.allRegions()) {
+      if (ra.a() != null) {
+        t.add(Type.A);
+      }
+      if (ra.aaaa() != null) {
+        t.add(Type.AAAA);
+      }
+    }
+    if (g.fallback() instanceof GeoNameSpec.LastResort lr) {
+      if (lr.a() != null) {
+        t.add(Type.A);
+      }
+      if (lr.aaaa() != null) {
+        t.add(Type.AAAA);
+      }
+    }
+    return t;
   }
 
   GeoNameSpec geoName(Name name) {

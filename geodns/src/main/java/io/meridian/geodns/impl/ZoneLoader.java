@@ -40,9 +40,21 @@ final class ZoneLoader {
       records = readFile(zone.file(), origin);
       source = zone.file().toString();
     }
+    ZoneData.Signing signing = null;
+    if (zone.dnssec() != null) {
+      List<io.meridian.geodns.DnssecKeyFile> keys = new ArrayList<>();
+      for (Path k : zone.dnssec().keys()) {
+        try {
+          keys.add(io.meridian.geodns.DnssecKeyFile.read(k, origin));
+        } catch (io.meridian.geodns.DnssecKeyFile.KeyFileException e) {
+          throw new ZoneLoadException("dnssec key: " + e.getMessage(), e);
+        }
+      }
+      signing = new ZoneData.Signing(keys, zone.dnssec().signatureValidity());
+    }
     try {
-      return ZoneData.of(origin, records, geo, source);
-    } catch (IllegalArgumentException e) {
+      return ZoneData.of(origin, records, geo, source, signing);
+    } catch (IllegalArgumentException | IllegalStateException e) { // IllegalState: a key that cannot sign
       throw new ZoneLoadException(source + ": " + e.getMessage(), e);
     }
   }

@@ -40,6 +40,8 @@ final class ZoneLookup {
           // resolver deny the TXT too, and everything below the name
           q.negative = true;
           q.zone = zone;
+          q.denied = name;
+          q.deniedExtra = Type.TXT;
         }
         return;
       }
@@ -62,6 +64,7 @@ final class ZoneLookup {
         q.rcode = Rcode.NXDOMAIN; // RFC 6604 §2: the rcode describes the last name in the chain
         q.negative = true;
         q.zone = zone;
+        q.denied = name;
         return;
       }
       RRset cname = node.get(Type.CNAME);
@@ -84,6 +87,8 @@ final class ZoneLookup {
         if (node.ordered.isEmpty()) {
           q.negative = true;
           q.zone = zone;
+          q.denied = name;
+          q.deniedNode = node;
         } else {
           addSet(resp, node.ordered.get(0), name);
         }
@@ -93,6 +98,8 @@ final class ZoneLookup {
       if (set == null) {
         q.negative = true; // NODATA: the name exists without this type (RFC 2308 §2.2)
         q.zone = zone;
+        q.denied = name;
+        q.deniedNode = node;
         return;
       }
       addSet(resp, set, name);
@@ -156,6 +163,8 @@ final class ZoneLookup {
       }
       Message resp = q.response;
       resp.getHeader().unsetFlag(Flags.AA);
+      q.cut = n;
+      q.zone = zone;
       for (Record r : ns.rrs(false)) {
         resp.addRecord(r, Section.AUTHORITY);
         Name host = ((NSRecord) r).getTarget();

@@ -84,6 +84,37 @@ class AnswerPipelineFastPathTest {
   @Test
   void fastPathBytesEqualTheFullPipelineUnderEveryPlan() throws Exception {
     try (DnsFixture dns = DnsFixture.start()) {
+      int taken = compareUnderEveryPlan(dns);
+      assertTrue(taken >= takenShapes().size() * 4, "the fast path took " + taken + " queries");
+    }
+  }
+
+  /**
+   * A signed zone: queries with DO get the answer's RRSIGs, prepared per region and TTL; the fast path appends their
+   * bytes and must still equal the full pipeline's dnssec stage, and takes those queries too.
+   */
+  @Test
+  void signedAnswersFromTheFastPathEqualTheFullPipelines() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("fast-signed");
+    java.nio.file.Path key = io.meridian.geodns.DnssecKeyFile.generate("example.test.",
+        io.meridian.geodns.DnssecKeyFile.ECDSAP256SHA256, true, 3600).write(dir);
+    try (DnsFixture dns = DnsFixture.start(dir, DnsFixture.DEFAULT_DNS.replace("ttl: 30s",
+        "ttl: 30s\n      dnssec: {keys: [" + key.getFileName() + "]}"))) {
+      AnswerPipeline p = ((GeoDnsServer) dns.role).pipeline();
+      assertTrue(p.authority().zones().iterator().next().signer() != null, "the zone is signed");
+      int taken = compareUnderEveryPlan(dns);
+      assertTrue(taken >= takenShapes().size() * 4, "the fast path took " + taken + " queries");
+      byte[] q = query("www.example.test.", Type.A, new OPTRecord(1232, 0, 0, ExtendedFlags.DO));
+      Query probe = new Query(q, new byte[] {127, 0, 0, 1}, Transport.UDP);
+      assertTrue(FastPath.answer(probe, p, p.authority().fastTable()));
+      Message r = new Message(java.util.Arrays.copyOf(probe.out, probe.outLength));
+      assertEquals(1, r.getSectionRRsets(Section.ANSWER).get(0).sigs().size(), r.toString());
+    }
+  }
+
+  /** Every taken shape under every kind of plan, fast vs full; returns how many the fast path took. */
+  static int compareUnderEveryPlan(DnsFixture dns) throws Exception {
+    {
       AnswerPipeline p = ((GeoDnsServer) dns.role).pipeline();
       byte[] src = {127, 0, 0, 1};
       // each TTL rule: normal, stepping and moved (drain), moved (failure), changed (recovery), then normal again
@@ -116,7 +147,7 @@ class AnswerPipelineFastPathTest {
           assertArrayEquals(slow, java.util.Arrays.copyOf(out, n), "answerUdp, query " + HexFormat.of().formatHex(q));
         }
       }
-      assertTrue(taken >= takenShapes().size() * 4, "the fast path took " + taken + " queries");
+      return taken;
     }
   }
 
