@@ -117,6 +117,9 @@ for s in meridian gdnsd; do
       printf "   %s: %d clients whose scope holds an asked client with another answer\n", s, bad
     }' "$work/direct-$s.txt"
 done
+# the scopes explained from the database alone: one nearest region (the answer) or the same first three (gdnsd's
+# datacenter list, auto_dc_limit 3)
+java -Dslf4j.internal.verbosity=ERROR -cp "$CP" io.meridian.geodns.bench.EcsScopeBench model "$work"
 
 echo
 echo "== (b) the same $CLIENTS queries through a fresh Unbound $(unbound -V | awk 'NR == 1 {print $2}') (subnetcache), per server"

@@ -63,9 +63,11 @@ public final class EcsScopeBench {
           args.length > 5 ? Integer.parseInt(args[5]) : 1024);
     } else if (args.length == 4 && args[0].equals("ask")) {
       ask(Integer.parseInt(args[1]), Path.of(args[2]), Path.of(args[3]));
+    } else if (args.length == 2 && args[0].equals("model")) {
+      model(Path.of(args[1]));
     } else {
       System.err.println("usage: EcsScopeBench prepare DIR MERIDIAN_PORT MERIDIAN_OPS_PORT GDNSD_PORT [CLIENTS]"
-          + " | ask PORT CLIENTS_FILE OUT_FILE");
+          + " | ask PORT CLIENTS_FILE OUT_FILE | model DIR");
       System.exit(2);
     }
   }
@@ -210,6 +212,74 @@ public final class EcsScopeBench {
     StringBuilder sb = new StringBuilder();
     scopes.forEach((scope, n) -> sb.append(scope < 0 ? "none" : "/" + scope).append(' ').append(n).append("  "));
     System.out.println(sb.toString().trim());
+  }
+
+  static void model(Path dir) throws IOException {
+    // the region ranking of every /24 of 10/8, as the first k regions by great-circle distance from its city
+    List<SyntheticGeoDb.Entry> entries = SyntheticGeoDb.clusteredNetworks("10.0.0.0/8", 1);
+    int[] rank1 = new int[1 << 16];
+    int[] rank3 = new int[1 << 16];
+    for (SyntheticGeoDb.Entry e : entries) {
+      String[] net = e.cidr().split("[./]");
+      int first = Integer.parseInt(net[1]) << 8 | Integer.parseInt(net[2]);
+      int[] order = ranking(e.latitude(), e.longitude());
+      int top1 = order[0];
+      int top3 = (order[0] * REGIONS.length + order[1]) * REGIONS.length + order[2];
+      for (int i = 0; i < 1 << (24 - Integer.parseInt(net[4])); i++) {
+        rank1[first + i] = top1;
+        rank3[first + i] = top3;
+      }
+    }
+    StringBuilder sb = new StringBuilder();
+    for (String server : List.of("meridian", "gdnsd")) {
+      int same1 = 0;
+      int same3 = 0;
+      int n = 0;
+      for (String line : Files.readAllLines(dir.resolve("direct-" + server + ".txt"))) {
+        String[] f = line.split(" ");
+        String[] a = f[0].split("[./]");
+        int slash24 = Integer.parseInt(a[1]) << 8 | Integer.parseInt(a[2]);
+        int scope = Integer.parseInt(f[1]);
+        same1 += scope == widest(rank1, slash24) ? 1 : 0;
+        same3 += scope == widest(rank3, slash24) ? 1 : 0;
+        n++;
+      }
+      sb.append(String.format("   %s: scope = widest block of one nearest region for %d of %d clients,"
+          + " = widest block of the same first three regions for %d%n", server, same1, n, same3));
+    }
+    System.out.print(sb);
+  }
+
+  /** Region indexes by distance from (lat, lon), nearest first. */
+  static int[] ranking(double lat, double lon) {
+    Integer[] idx = new Integer[REGIONS.length];
+    double[] dist = new double[REGIONS.length];
+    for (int i = 0; i < idx.length; i++) {
+      idx[i] = i;
+      double la = Math.toRadians(Double.parseDouble(REGIONS[i][1]));
+      double lo = Math.toRadians(Double.parseDouble(REGIONS[i][2]));
+      double h = Math.pow(Math.sin((la - Math.toRadians(lat)) / 2), 2)
+          + Math.cos(la) * Math.cos(Math.toRadians(lat)) * Math.pow(Math.sin((lo - Math.toRadians(lon)) / 2), 2);
+      dist[i] = Math.asin(Math.sqrt(h));
+    }
+    java.util.Arrays.sort(idx, (x, y) -> Double.compare(dist[x], dist[y]));
+    return java.util.Arrays.stream(idx).mapToInt(Integer::intValue).toArray();
+  }
+
+  /** The widest prefix (/8../24) around the /24 whose /24s all have the same key ({@code key} indexed inside 10/8). */
+  static int widest(int[] key, int slash24) {
+    int best = 24;
+    for (int prefix = 23; prefix >= 8; prefix--) {
+      int size = 1 << (24 - prefix);
+      int lo = slash24 & -size;
+      for (int i = lo; i < lo + size; i++) {
+        if (key[i] != key[slash24]) {
+          return best;
+        }
+      }
+      best = prefix;
+    }
+    return best;
   }
 
   static String dotted(int a) {
