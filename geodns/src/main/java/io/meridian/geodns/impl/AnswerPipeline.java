@@ -140,7 +140,8 @@ public final class AnswerPipeline {
     }
     Authority a = authority;
     // the plan this query's region was chosen from (a newer one may have been swapped in since)
-    boolean fresh = s.served.plan() == q.plan && s.served.changes() == q.changes && s.authority == a;
+    boolean fresh = s.served.plan() == q.plan && s.served.changes() == q.changes && s.authority == a
+        && s.unlocated == settings.unlocated(); // after a reload, until rebuilt: the location runs (unmerged)
     if (!fresh && (served != s.served || a != s.authority)) {
       rebuildScopes();
     }
@@ -164,7 +165,7 @@ public final class AnswerPipeline {
       long version = geo == null ? -1 : geo.version();
       EcsScopes.Locations l = cur != null && cur.locations.geoVersion == version ? cur.locations
           : EcsScopes.Locations.build(geo);
-      scopes = EcsScopes.of(l, sp, a);
+      scopes = EcsScopes.of(l, sp, a, settings.unlocated());
     } catch (RuntimeException e) {
       LOG.error("ECS scope table could not be built; scopes stay /32 (/128) or the previous table's", e);
     }
@@ -585,7 +586,8 @@ public final class AnswerPipeline {
   /**
    * {@code dns.unlocated}: a client with no GeoIP entry and no nets match is placed where its resolver is (when
    * the resolver sent ECS and is itself located), at the configured region, or nowhere (every region answers).
-   * The answer is then not about the client's address, so its ECS scope stays the source prefix.
+   * Its ECS scope is the unlocated run around it ({@link EcsScopes}), at least /24 (/56) where the zone it is
+   * placed in splits by client hash ({@link GeoAnswers#ecsScope}).
    */
   private void unlocated(Query q, Unlocated u) {
     io.meridian.config.DnsConfig.Unlocated.Policy p = u.policy();
