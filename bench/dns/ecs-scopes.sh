@@ -6,9 +6,9 @@
 # being one network. Both servers get the same six regions on three continents (nearest region wins: gdnsd's
 # geoip plugin with auto_dc_coords, Meridian's default ranking), Meridian started as users start it
 # (./meridian run --roles dns --static-plan). The clients are CLIENTS (default 1,024) neighbouring /24s from
-# 10.64.0.0 (10.64.0.0/14 for 1,024), every address of them located, so `dns.unlocated` plays no part (Meridian's is
-# set to `{region: us-east}`, gdnsd's default datacenter order, anyway). The addresses only travel inside ECS
-# options: every packet goes to 127.0.0.1.
+# 10.64.0.0 (10.64.0.0/14 for 1,024), by default every address of them located, so `dns.unlocated` plays no part
+# (Meridian's is set to `{region: us-east}`, like gdnsd's default datacenter order, for HOLES below). The addresses
+# only travel inside ECS options: every packet goes to 127.0.0.1.
 #
 #  (a) each client /24 asks each server once, directly: scope distribution per server, per-client comparison
 #      (same answer? Meridian's scope wider, equal or narrower than gdnsd's?);
@@ -20,6 +20,9 @@
 #      used). Fewer authoritative queries = wider useful scopes.
 #
 # A few thousand queries in all, no load. Usage: bench/dns/ecs-scopes.sh [CLIENTS=1024]
+#   HOLES=0            share of the database's allocations left unlocated (e.g. 0.2): then some clients are
+#                      unlocated, answered us-east by both servers (Meridian's dns.unlocated {region: us-east},
+#                      gdnsd's datacenter order), and the comparison includes how each merges unlocated space
 #   MERIDIAN_JAR=jar   measure that launcher jar (default: this checkout's, built now with mvn package)
 #   PORT_BASE=18150    Meridian DNS +0, Meridian ops +1, gdnsd +2, Unbound +3 (all on 127.0.0.1)
 # Needs: java 17, maven, gdnsd, unbound (apt-get install gdnsd unbound; the script runs its own unbound, never the
@@ -46,7 +49,8 @@ echo "== building geodns and its bench tool"
   -Dmdep.outputFile="$here/geodns/target/bench.cp" -Dmdep.includeScope=test -Denforcer.skip=true >/dev/null)
 CP="$here/geodns/target/classes:$here/geodns/target/test-classes:$(cat "$here/geodns/target/bench.cp")"
 rm -rf "$work"; mkdir -p "$work"
-java -cp "$CP" io.meridian.geodns.bench.EcsScopeBench prepare "$work" "$MPORT" "$OPSPORT" "$GPORT" "$CLIENTS"
+java -cp "$CP" io.meridian.geodns.bench.EcsScopeBench prepare "$work" "$MPORT" "$OPSPORT" "$GPORT" "$CLIENTS" \
+  "${HOLES:-0}"
 . "$here/bench/lib/jdks.sh"
 jar=$(meridian_jar "$work")
 

@@ -567,6 +567,25 @@ class MmdbWriterTest {
     }
   }
 
+  @Test
+  void clusteredNetworksWithHolesLeaveSomeAllocationsUnlocated() {
+    List<SyntheticGeoDb.Entry> full = SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3, 0);
+    assertEquals(SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3), full);
+    List<SyntheticGeoDb.Entry> holed = SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3, 0.2);
+    long covered = 0;
+    long end = 0;
+    for (SyntheticGeoDb.Entry e : holed) {
+      long start = ipv4(e.cidr().substring(0, e.cidr().indexOf('/')));
+      assertTrue(start >= end, "in order, no overlap: " + e.cidr());
+      long size = 1L << (32 - Integer.parseInt(e.cidr().substring(e.cidr().indexOf('/') + 1)));
+      end = start + size;
+      covered += size;
+    }
+    double share = covered / (double) (1 << 20);
+    assertTrue(share > 0.6 && share < 0.95, "about 80 % located: " + share);
+    assertThrows(IllegalArgumentException.class, () -> SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3, 1));
+  }
+
   private static long ipv4(String dotted) {
     long v = 0;
     for (String part : dotted.split("\\.")) {

@@ -149,6 +149,18 @@ public final class SyntheticGeoDb {
    * left unlocated.
    */
   public static List<Entry> clusteredNetworks(String base, long seed) {
+    return clusteredNetworks(base, seed, 0);
+  }
+
+  /**
+   * As {@link #clusteredNetworks(String, long)}, but each allocation is left out (unlocated space, as the
+   * unallocated or unknown blocks of a real database) with probability {@code holes}; 0 gives the same networks
+   * as the two-argument form.
+   */
+  public static List<Entry> clusteredNetworks(String base, long seed, double holes) {
+    if (!(holes >= 0 && holes < 1)) {
+      throw new IllegalArgumentException("holes must be in [0, 1), not " + holes);
+    }
     int slash = base.indexOf('/');
     int prefix = Integer.parseInt(base.substring(slash + 1));
     if (prefix < 8 || prefix > 16) {
@@ -177,7 +189,10 @@ public final class SyntheticGeoDb {
         country = pool.get(random.nextInt(pool.size()));
       }
       List<City> own = citiesOf(country);
-      split(out, first + i, bits, country, own.get(random.nextInt(own.size())), random);
+      City main = own.get(random.nextInt(own.size()));
+      if (holes == 0 || random.nextDouble() >= holes) { // with no holes, the same draws as before
+        split(out, first + i, bits, country, main, random);
+      }
       i += 1 << bits;
     }
     return out;

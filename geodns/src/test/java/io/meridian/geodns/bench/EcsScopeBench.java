@@ -29,8 +29,9 @@ import org.xbill.DNS.Type;
  * directly and through a caching ECS resolver.
  *
  * <ul>
- *   <li>{@code prepare DIR MERIDIAN_PORT MERIDIAN_OPS_PORT GDNSD_PORT [CLIENTS=1024]}: a database in which every
- *       address of 10.0.0.0/8 is located ({@link SyntheticGeoDb#clusteredNetworks}, seed 1), six regions on three
+ *   <li>{@code prepare DIR MERIDIAN_PORT MERIDIAN_OPS_PORT GDNSD_PORT [CLIENTS=1024 [HOLES=0]]}: a database in
+ *       which every address of 10.0.0.0/8 is located ({@link SyntheticGeoDb#clusteredNetworks}, seed 1; with HOLES
+ *       above 0, that share of its allocations is left unlocated), six regions on three
  *       continents for both servers (Meridian: meridian.yaml; gdnsd: gdnsd/config, geoip plugin with
  *       auto_dc_coords), and clients.txt: CLIENTS neighbouring client /24s from 10.64.0.0.</li>
  *   <li>{@code ask PORT CLIENTS_FILE OUT_FILE}: one ECS query per client /24 to 127.0.0.1:PORT, one at a time;
@@ -60,24 +61,26 @@ public final class EcsScopeBench {
   public static void main(String[] args) throws Exception {
     if (args.length >= 5 && args[0].equals("prepare")) {
       prepare(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]),
-          args.length > 5 ? Integer.parseInt(args[5]) : 1024);
+          args.length > 5 ? Integer.parseInt(args[5]) : 1024, args.length > 6 ? Double.parseDouble(args[6]) : 0);
     } else if (args.length == 4 && args[0].equals("ask")) {
       ask(Integer.parseInt(args[1]), Path.of(args[2]), Path.of(args[3]));
     } else if (args.length == 2 && args[0].equals("model")) {
       model(Path.of(args[1]));
     } else {
-      System.err.println("usage: EcsScopeBench prepare DIR MERIDIAN_PORT MERIDIAN_OPS_PORT GDNSD_PORT [CLIENTS]"
+      System.err.println("usage: EcsScopeBench prepare DIR MERIDIAN_PORT MERIDIAN_OPS_PORT GDNSD_PORT [CLIENTS [HOLES]]"
           + " | ask PORT CLIENTS_FILE OUT_FILE | model DIR");
       System.exit(2);
     }
   }
 
-  static void prepare(Path dir, int meridianPort, int opsPort, int gdnsdPort, int clients) throws IOException {
+  static void prepare(Path dir, int meridianPort, int opsPort, int gdnsdPort, int clients, double holes)
+      throws IOException {
     Files.createDirectories(dir.resolve("gdnsd/geoip"));
     Files.createDirectories(dir.resolve("gdnsd/zones"));
     Files.createDirectories(dir.resolve("gdnsd/run"));
     Files.createDirectories(dir.resolve("gdnsd/state"));
-    List<SyntheticGeoDb.Entry> entries = SyntheticGeoDb.clusteredNetworks("10.0.0.0/8", 1);
+    List<SyntheticGeoDb.Entry> entries = SyntheticGeoDb.clusteredNetworks("10.0.0.0/8", 1, holes);
+    Files.writeString(dir.resolve("holes"), Double.toString(holes));
     Path db = dir.resolve("city.mmdb");
     SyntheticGeoDb.write(db, entries, 1);
     Files.copy(db, dir.resolve("gdnsd/geoip/city.mmdb"), StandardCopyOption.REPLACE_EXISTING);
@@ -91,8 +94,8 @@ public final class EcsScopeBench {
           .append(r[2]).append("\n    capacity_rps: 100000\n    dns: {a: [").append(r[3])
           .append("]}\n    upstreams: [\"http://127.0.0.1:1\"]\n    health_check: {url: \"http://127.0.0.1:1/\"}\n");
     }
-    // unlocated: at us-east, as gdnsd answers clients it cannot locate with its datacenters list in order (none
-    // is asked here: every address of 10/8 is located; this keeps the two servers alike outside it too)
+    // unlocated: at us-east, as gdnsd answers clients it cannot locate with its datacenters list in order (with
+    // HOLES 0 none is asked: every address of 10/8 is located; this keeps the two servers alike outside it too)
     Files.writeString(dir.resolve("meridian.yaml"), regions + """
         geo:
           database: city.mmdb
@@ -153,8 +156,9 @@ public final class EcsScopeBench {
       subnets.add(dotted(FIRST_CLIENT + (i << 8)) + "/24");
     }
     Files.write(dir.resolve("clients.txt"), subnets);
-    System.out.println("prepared " + dir + ": " + entries.size() + " networks covering 10.0.0.0/8, " + clients
-        + " client /24s from " + subnets.get(0) + " to " + subnets.get(subnets.size() - 1));
+    long located = entries.stream().mapToLong(e -> 1L << (32 - Integer.parseInt(e.cidr().split("/")[1]))).sum();
+    System.out.printf("prepared %s: %d networks locating %.1f %% of 10.0.0.0/8, %d client /24s from %s to %s%n",
+        dir, entries.size(), located * 100.0 / (1 << 24), clients, subnets.get(0), subnets.get(subnets.size() - 1));
   }
 
   static void ask(int port, Path clients, Path out) throws IOException {
@@ -216,9 +220,14 @@ public final class EcsScopeBench {
 
   static void model(Path dir) throws IOException {
     // the region ranking of every /24 of 10/8, as the first k regions by great-circle distance from its city
-    List<SyntheticGeoDb.Entry> entries = SyntheticGeoDb.clusteredNetworks("10.0.0.0/8", 1);
+    double holes = Double.parseDouble(Files.readString(dir.resolve("holes")));
+    List<SyntheticGeoDb.Entry> entries = SyntheticGeoDb.clusteredNetworks("10.0.0.0/8", 1, holes);
+    // unlocated /24s: Meridian places them at us-east (dns.unlocated), whose nearest region is us-east; gdnsd
+    // gives them its datacenters in configured order, of which the first three count
     int[] rank1 = new int[1 << 16];
     int[] rank3 = new int[1 << 16];
+    java.util.Arrays.fill(rank1, ranking(Double.parseDouble(REGIONS[0][1]), Double.parseDouble(REGIONS[0][2]))[0]);
+    java.util.Arrays.fill(rank3, (0 * REGIONS.length + 1) * REGIONS.length + 2);
     for (SyntheticGeoDb.Entry e : entries) {
       String[] net = e.cidr().split("[./]");
       int first = Integer.parseInt(net[1]) << 8 | Integer.parseInt(net[2]);
