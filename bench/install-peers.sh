@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the load drivers and the real peers the benchmarks compare Meridian with, from Debian's packages.
 set -euo pipefail
-pkgs=(dnsperf gdnsd nginx-light haproxy wrk util-linux dnsutils)
+pkgs=(dnsperf gdnsd nginx-light haproxy wrk util-linux dnsutils unbound curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -13,6 +13,8 @@ if ((${#missing[@]})); then
   $sudo_cmd apt-get update -qq
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
   # the packages start their system services; the benchmarks run their own instances on other ports
-  for svc in gdnsd nginx haproxy; do $sudo_cmd systemctl stop "$svc" 2>/dev/null || true; done
+  for svc in gdnsd nginx haproxy unbound; do $sudo_cmd systemctl stop "$svc" 2>/dev/null || true; done
+  # Unbound's system resolver would hold port 53 after every boot; bench/dns/ecs-scopes.sh runs its own instances
+  $sudo_cmd systemctl disable unbound 2>/dev/null || true
 fi
 echo "bench peers installed: ${pkgs[*]}"

@@ -527,6 +527,74 @@ class MmdbWriterTest {
   }
 
   @Test
+  void clusteredNetworksLocateEveryAddressInRunsOfNeighbouringNetworks() throws IOException {
+    List<SyntheticGeoDb.Entry> entries = SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3);
+    assertEquals(entries, SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3));
+    // the networks tile the block in order: each starts where the one before ended, /16 to /24, none outside
+    long next = 0x0A100000L;
+    int sameCityNeighbours = 0;
+    int otherContinentNeighbours = 0;
+    SyntheticGeoDb.Entry before = null;
+    for (SyntheticGeoDb.Entry e : entries) {
+      int prefix = Integer.parseInt(e.cidr().substring(e.cidr().indexOf('/') + 1));
+      assertTrue(prefix >= 16 && prefix <= 24, e.cidr());
+      assertEquals(next, ipv4(e.cidr().substring(0, e.cidr().indexOf('/'))), e.cidr());
+      next += 1L << (32 - prefix);
+      if (before != null) {
+        sameCityNeighbours += before.city().equals(e.city()) ? 1 : 0;
+        otherContinentNeighbours += before.continentCode().equals(e.continentCode()) ? 0 : 1;
+      }
+      before = e;
+    }
+    assertEquals(0x0A200000L, next, "the last network ends where the block ends");
+    // merging material: neighbours of one city that are separate networks, and continent borders
+    assertTrue(sameCityNeighbours > entries.size() / 4, sameCityNeighbours + " of " + entries.size());
+    assertTrue(otherContinentNeighbours > 10, String.valueOf(otherContinentNeighbours));
+    assertTrue(entries.stream().map(SyntheticGeoDb.Entry::continentCode).distinct().count() >= 5);
+
+    Path file = dir.resolve("clustered.mmdb");
+    SyntheticGeoDb.write(file, entries, 3);
+    try (Reader reader = new Reader(file.toFile())) {
+      for (SyntheticGeoDb.Entry e : entries) {
+        DatabaseRecord<Geo> rec = reader.getRecord(InetAddress.getByName(e.cidr().substring(0,
+            e.cidr().indexOf('/'))), Geo.class);
+        assertEquals(e.city(), rec.getData().city.names.en, e.cidr());
+        assertEquals(e.cidr().substring(e.cidr().indexOf('/') + 1),
+            String.valueOf(rec.getNetwork().getPrefixLength()), e.cidr());
+      }
+      assertNull(reader.get(InetAddress.getByName("10.15.255.255"), Map.class), "nothing outside the block");
+      assertNull(reader.get(InetAddress.getByName("10.32.0.0"), Map.class), "nothing outside the block");
+    }
+  }
+
+  @Test
+  void clusteredNetworksWithHolesLeaveSomeAllocationsUnlocated() {
+    List<SyntheticGeoDb.Entry> full = SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3, 0);
+    assertEquals(SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3), full);
+    List<SyntheticGeoDb.Entry> holed = SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3, 0.2);
+    long covered = 0;
+    long end = 0;
+    for (SyntheticGeoDb.Entry e : holed) {
+      long start = ipv4(e.cidr().substring(0, e.cidr().indexOf('/')));
+      assertTrue(start >= end, "in order, no overlap: " + e.cidr());
+      long size = 1L << (32 - Integer.parseInt(e.cidr().substring(e.cidr().indexOf('/') + 1)));
+      end = start + size;
+      covered += size;
+    }
+    double share = covered / (double) (1 << 20);
+    assertTrue(share > 0.6 && share < 0.95, "about 80 % located: " + share);
+    assertThrows(IllegalArgumentException.class, () -> SyntheticGeoDb.clusteredNetworks("10.16.0.0/12", 3, 1));
+  }
+
+  private static long ipv4(String dotted) {
+    long v = 0;
+    for (String part : dotted.split("\\.")) {
+      v = v << 8 | Integer.parseInt(part);
+    }
+    return v;
+  }
+
+  @Test
   void syntheticCityDbCommandLineWritesDatabaseAndNetworkList() throws IOException {
     Path db = dir.resolve("cli.mmdb");
     Path csv = dir.resolve("cli.csv");

@@ -138,6 +138,97 @@ public final class SyntheticGeoDb {
     return entries;
   }
 
+  /**
+   * GeoLite-shaped networks covering every address of {@code base} (an IPv4 block of /8 to /16): the block is cut
+   * into aligned allocations of /16 to /24, each held by one country; most allocations continue the country of
+   * the one before (as registries hand out neighbouring blocks in one region), some go to another country of the
+   * same continent or anywhere. An allocation is one network or is split into halves, down to /24, that keep its
+   * main city, take another city of its country, or (rarely) belong elsewhere. So neighbouring networks often
+   * share a city, a country or a continent without being one network, as in real City databases, which is what
+   * ECS scope merging works on. Deterministic for a given {@code (base, seed)}; no address of {@code base} is
+   * left unlocated.
+   */
+  public static List<Entry> clusteredNetworks(String base, long seed) {
+    return clusteredNetworks(base, seed, 0);
+  }
+
+  /**
+   * As {@link #clusteredNetworks(String, long)}, but each allocation is left out (unlocated space, as the
+   * unallocated or unknown blocks of a real database) with probability {@code holes}; 0 gives the same networks
+   * as the two-argument form.
+   */
+  public static List<Entry> clusteredNetworks(String base, long seed, double holes) {
+    if (!(holes >= 0 && holes < 1)) {
+      throw new IllegalArgumentException("holes must be in [0, 1), not " + holes);
+    }
+    int slash = base.indexOf('/');
+    int prefix = Integer.parseInt(base.substring(slash + 1));
+    if (prefix < 8 || prefix > 16) {
+      throw new IllegalArgumentException("base must be an IPv4 /8 to /16, not " + base);
+    }
+    String[] o = base.substring(0, slash).split("\\.");
+    int first = (Integer.parseInt(o[0]) << 16 | Integer.parseInt(o[1]) << 8 | Integer.parseInt(o[2]))
+        & (-1 << (24 - prefix)); // in /24 units
+    int count = 1 << (24 - prefix);
+    Random random = new Random(seed);
+    List<String> countries = CITIES.stream().map(City::iso).distinct().toList();
+    List<Entry> out = new ArrayList<>();
+    String country = countries.get(random.nextInt(countries.size()));
+    for (int i = 0; i < count; ) {
+      int align = Integer.numberOfTrailingZeros(i | 1 << 8); // at most a /16 (256 /24s)
+      while (i + (1 << align) > count) {
+        align--;
+      }
+      int bits = Math.min(align, random.nextInt(9)); // allocation of 2^bits /24s: /24 .. /16
+      double d = random.nextDouble();
+      if (d >= 0.75) {
+        String continent = citiesOf(country).get(0).continent();
+        List<String> pool = d < 0.9
+            ? countries.stream().filter(c -> citiesOf(c).get(0).continent().equals(continent)).toList()
+            : countries;
+        country = pool.get(random.nextInt(pool.size()));
+      }
+      List<City> own = citiesOf(country);
+      City main = own.get(random.nextInt(own.size()));
+      if (holes == 0 || random.nextDouble() >= holes) { // with no holes, the same draws as before
+        split(out, first + i, bits, country, main, random);
+      }
+      i += 1 << bits;
+    }
+    return out;
+  }
+
+  private static List<City> citiesOf(String iso) {
+    return CITIES.stream().filter(c -> c.iso().equals(iso)).toList();
+  }
+
+  /** Block of 2^bits /24s: one network (half the time, and always at /24), or two halves split again. */
+  private static void split(List<Entry> out, int slash24, int bits, String country, City main, Random random) {
+    if (bits == 0 || random.nextDouble() < 0.5) {
+      String cidr = (slash24 >>> 16) + "." + (slash24 >>> 8 & 0xFF) + "." + (slash24 & 0xFF) + ".0/" + (24 - bits);
+      out.add(entry(cidr, main));
+      return;
+    }
+    for (int half = 0; half < 2; half++) {
+      double d = random.nextDouble();
+      City city = main;
+      String owner = country;
+      if (d < 0.05) { // a block of another country inside the allocation (a customer, an anycast network)
+        city = CITIES.get(random.nextInt(CITIES.size()));
+        owner = city.iso();
+      } else if (d < 0.25) { // another city of the same country
+        List<City> own = citiesOf(country);
+        city = own.get(random.nextInt(own.size()));
+      }
+      split(out, slash24 + half * (1 << (bits - 1)), bits - 1, owner, city, random);
+    }
+  }
+
+  /** Writes {@code entries} (from {@link #networks} or {@link #clusteredNetworks}) as a City database. */
+  public static void write(Path file, List<Entry> entries, long seed) throws IOException {
+    writer(entries, seed).write(file);
+  }
+
   private static Entry entry(String cidr, City c) {
     return new Entry(cidr, c.iso(), c.continent(), c.name(), c.lat(), c.lon());
   }

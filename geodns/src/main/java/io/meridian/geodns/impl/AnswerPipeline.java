@@ -165,10 +165,13 @@ public final class AnswerPipeline {
       rebuildScopes();
       return client.length * 8;
     }
-    // the plan this query's region was chosen from, and its zones (newer ones may have been swapped in since)
-    boolean fresh = s.served.plan() == q.plan && s.served.changes() == q.changes && s.authority == q.ctx.authority();
+    // the plan this query's region was chosen from, and its zones (newer ones may have been swapped in since);
+    // after a reload that changed dns.unlocated, until rebuilt: the location runs (unmerged)
+    boolean fresh = s.served.plan() == q.plan && s.served.changes() == q.changes && s.authority == q.ctx.authority()
+        && s.unlocated == q.ctx.settings().unlocated();
     Context now = fresh ? null : context;
-    if (!fresh && (now.served() != s.served || now.authority() != s.authority)) {
+    if (!fresh && (now.served() != s.served || now.authority() != s.authority
+        || s.unlocated != now.settings().unlocated())) {
       rebuildScopes();
     }
     return s.scope(client, fresh);
@@ -192,7 +195,7 @@ public final class AnswerPipeline {
       long version = geo == null ? -1 : geo.version();
       EcsScopes.Locations l = cur != null && cur.locations.geoVersion == version ? cur.locations
           : EcsScopes.Locations.build(geo);
-      scopes = EcsScopes.of(l, sp, a);
+      scopes = EcsScopes.of(l, sp, a, c.settings().unlocated());
     } catch (RuntimeException e) {
       LOG.error("ECS scope table could not be built; scopes stay /32 (/128) or the previous table's", e);
     }
@@ -631,7 +634,8 @@ public final class AnswerPipeline {
   /**
    * {@code dns.unlocated}: a client with no GeoIP entry and no nets match is placed where its resolver is (when
    * the resolver sent ECS and is itself located), at the configured region, or nowhere (every region answers).
-   * The answer is then not about the client's address, so its ECS scope stays the source prefix.
+   * Its ECS scope is the unlocated run around it ({@link EcsScopes}), at least /24 (/56) where the zone it is
+   * placed in splits by client hash ({@link GeoAnswers#ecsScope}).
    */
   private void unlocated(Query q, Unlocated u) {
     io.meridian.config.DnsConfig.Unlocated.Policy p = u.policy();

@@ -26,7 +26,10 @@ import java.util.Map;
  *       and the same TTL rule inputs for every geo name merge further, as gdnsd merges networks that map to the
  *       same datacenters. A zone the plan splits by client hash (weighted route, traffic shares, a recent route
  *       change) is not merged with its neighbours: its answers vary per /24 (/56), which
- *       {@link GeoAnswers#ecsScope} enforces as a floor.
+ *       {@link GeoAnswers#ecsScope} enforces as a floor. Unlocated space merges with located neighbours only
+ *       under {@code dns.unlocated: {region: ID}}, where its answer is that of a client at the region's coordinates
+ *       whatever the address (gdnsd too merges it with networks that map to its default datacenters); under
+ *       {@code resolver} it follows the querying resolver, under {@code all} it is every region: its own.
  * </ul>
  */
 final class EcsScopes {
@@ -41,13 +44,17 @@ final class EcsScopes {
   final Locations locations;
   final AnswerPipeline.ServedPlan served;
   final Authority authority;
+  /** The {@code dns.unlocated} setting the table was built for (compared by identity on the query path). */
+  final AnswerPipeline.Unlocated unlocated;
   private final Runs v4;
   private final Runs v6;
 
-  private EcsScopes(Locations locations, AnswerPipeline.ServedPlan served, Authority authority, Runs v4, Runs v6) {
+  private EcsScopes(Locations locations, AnswerPipeline.ServedPlan served, Authority authority,
+      AnswerPipeline.Unlocated unlocated, Runs v4, Runs v6) {
     this.locations = locations;
     this.served = served;
     this.authority = authority;
+    this.unlocated = unlocated;
     this.v4 = v4;
     this.v6 = v6;
   }
@@ -69,8 +76,12 @@ final class EcsScopes {
     return (ipv6 ? v6 : v4).starts();
   }
 
-  /** Merges the location runs whose classes get the same answers under {@code served} for every geo name. */
-  static EcsScopes of(Locations l, AnswerPipeline.ServedPlan served, Authority authority) {
+  /**
+   * Merges the location runs whose classes get the same answers under {@code served} for every geo name;
+   * unlocated space too when {@code unlocated} places it at a fixed location (policy region).
+   */
+  static EcsScopes of(Locations l, AnswerPipeline.ServedPlan served, Authority authority,
+      AnswerPipeline.Unlocated unlocated) {
     List<GeoNameSpec> names = new ArrayList<>();
     Map<List<Object>, Boolean> seen = new HashMap<>();
     for (ZoneData z : authority.zones()) {
@@ -85,12 +96,16 @@ final class EcsScopes {
     RoutingPlan plan = served.plan();
     boolean hashSplitsAll = plan.inTransition();
     Map<List<Integer>, Integer> keys = new HashMap<>();
+    // AnswerPipeline.unlocated: under policy region (with a region) every unlocated address is answered as a
+    // client at the region's coordinates; under resolver the location depends on who asks, under all there is none
+    ClientLocation placed = unlocated != null
+        && unlocated.policy() == io.meridian.config.DnsConfig.Unlocated.Policy.REGION ? unlocated.region() : null;
     int[] keyOf = new int[l.classes.size()];
     for (int c = 0; c < keyOf.length; c++) {
-      ClientLocation loc = l.classes.get(c);
+      ClientLocation loc = c == UNLOCATED ? placed : l.classes.get(c);
       List<Integer> key = new ArrayList<>();
       if (loc == null) {
-        key.add(-1 - c); // UNLOCATED and OPAQUE: their own keys
+        key.add(-1 - c); // OPAQUE, and UNLOCATED unless placed: their own keys
       } else {
         int zone = loc.zone();
         if (hashSplitsAll || plan.zones().get(zone) != null
@@ -112,7 +127,7 @@ final class EcsScopes {
       Integer id = keys.putIfAbsent(key, keys.size());
       keyOf[c] = id == null ? keys.size() - 1 : id;
     }
-    return new EcsScopes(l, served, authority, l.v4.merge(keyOf), l.v6.merge(keyOf));
+    return new EcsScopes(l, served, authority, unlocated, l.v4.merge(keyOf), l.v6.merge(keyOf));
   }
 
   /** The location runs of both families, tagged with the locator version they were built from. */

@@ -124,7 +124,8 @@ final class GeoAnswers {
    * client whose every address lands in the same zone/route decision ({@link EcsScopes}: neighbouring networks with
    * the same answer merged, as gdnsd does); it may be longer than the source prefix when the source range holds
    * addresses with other answers (§7.2.1: "not specific enough"). While the plan splits the client's zone by client
-   * hash, which varies per /24 (/56), the scope is at least that.
+   * hash, which varies per /24 (/56), the scope is at least that — also for an unlocated client that
+   * {@code dns.unlocated} placed in such a zone (at its resolver or at a region): its answer varies per /24 too.
    */
   static int ecsScope(Query q, RoutingPlan plan, int widestScope) {
     if (q.ecsSource <= 0) {
@@ -132,7 +133,7 @@ final class GeoAnswers {
     }
     int family = q.ecsFamily == 1 ? 32 : 128;
     int scope = widestScope;
-    if (q.location != null && q.unlocated == null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
+    if (q.location != null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
       scope = Math.max(scope, io.meridian.core.ClientKey.prefix(q.client));
     }
     return Math.min(scope, family);

@@ -59,6 +59,12 @@ class EcsScopeBruteForceTest {
   }
 
   static DnsFixture start() throws Exception {
+    // unlocated clients get every region: an answer of their own, as it is for resolvers elsewhere (under the
+    // default policy their answer depends on the resolver, which one resolver's brute force cannot see)
+    return start("all", "");
+  }
+
+  static DnsFixture start(String unlocated, String moreNets) throws Exception {
     Path dir = Files.createTempDirectory("geodns-scope");
     writeDb(dir.resolve("geo.mmdb"));
     // 9/8 and 11/8 in Tokyo: no block wider than /8 around 10/8 is uniform, so brute force over 10/8 suffices
@@ -66,10 +72,8 @@ class EcsScopeBruteForceTest {
         + "  nets:\n"
         + "    - {cidr: 9.0.0.0/8, latitude: 35.68, longitude: 139.69, country: JP, continent: AS}\n"
         + "    - {cidr: 11.0.0.0/8, latitude: 35.68, longitude: 139.69, country: JP, continent: AS}\n"
-        + "    - {cidr: 10.77.16.0/20, latitude: 35.68, longitude: 139.69, country: JP, continent: AS}")
-        // unlocated clients get every region: an answer of their own, as it is for resolvers elsewhere (under the
-        // default policy their answer depends on the resolver, which one resolver's brute force cannot see)
-        + DnsFixture.DEFAULT_DNS + "  unlocated: all\n");
+        + "    - {cidr: 10.77.16.0/20, latitude: 35.68, longitude: 139.69, country: JP, continent: AS}" + moreNets)
+        + DnsFixture.DEFAULT_DNS + "  unlocated: " + unlocated + "\n");
   }
 
   static Message ask(DnsFixture dns, int address, int prefix) throws Exception {
@@ -84,8 +88,13 @@ class EcsScopeBruteForceTest {
 
   /** Answer id of each /24 of 10/8: equal ids, equal answer section (addresses and TTL). */
   static int[] answers(DnsFixture dns) throws Exception {
+    return answers(dns, 8);
+  }
+
+  /** Answer id of each /24 of 10.0.0.0/{@code prefix}. */
+  static int[] answers(DnsFixture dns, int prefix) throws Exception {
     Map<String, Integer> ids = new HashMap<>();
-    int[] out = new int[1 << 16];
+    int[] out = new int[1 << (24 - prefix)];
     for (int i = 0; i < out.length; i++) {
       StringBuilder sb = new StringBuilder();
       for (Record rec : ask(dns, 0x0A000000 | i << 8, 24).getSection(Section.ANSWER)) {
@@ -137,6 +146,34 @@ class EcsScopeBruteForceTest {
       p.buildScopes();
       assertTrue(p.scopes().served.plan() == p.plan(), "the merged table follows the plan");
       checkSampledScopes(dns);
+    }
+  }
+
+  /**
+   * Under {@code dns.unlocated: {region: eu-west}} unlocated space is answered as a client in Dublin, whatever the
+   * address: it merges with located neighbours that get eu-west, as gdnsd merges it with networks of its default
+   * datacenters. Brute force over 10.0.0.0/12 (4,096 /24s), clients sampled in 10.0.0.0/13.
+   */
+  @Test
+  void unlocatedSpacePlacedAtARegionMergesWithItsNeighboursOfThatAnswer() throws Exception {
+    // 10.2.0.0/15 all London (a nets override): with the empty 10.0.0.0/15 beside it, 10.0.0.0/14 is one answer
+    try (DnsFixture dns = start("{region: eu-west}",
+        "\n    - {cidr: 10.2.0.0/15, latitude: 51.51, longitude: -0.13, country: GB, continent: EU}")) {
+      int[] answers = answers(dns, 12);
+      int scope = scopeOf(ask(dns, 0x0A000000, 24));
+      assertTrue(uniform(answers, 0, 14) && scope <= 14,
+          "unlocated 10.0.0.0/15 merged with London's 10.2.0.0/15: /" + scope);
+      Random r = new Random(11);
+      List<String> wrong = new ArrayList<>();
+      for (int n = 0; n < 500; n++) {
+        int slash24 = r.nextInt(1 << 11); // 10.0.0.0/13
+        int s = scopeOf(ask(dns, 0x0A000000 | slash24 << 8, 24));
+        // the /(s-1) must be inside the brute-forced /12 to be checked: s >= 13
+        if (s < 13 || !uniform(answers, slash24, s) || uniform(answers, slash24, s - 1)) {
+          wrong.add(String.format("10.%d.%d.0/24 -> /%d", slash24 >>> 8, slash24 & 0xFF, s));
+        }
+      }
+      assertEquals(List.of(), wrong.subList(0, Math.min(10, wrong.size())), wrong.size() + " wrong scopes");
     }
   }
 

@@ -1,9 +1,16 @@
 package io.meridian.geodns.impl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.meridian.geodns.DnsFixture;
+import io.meridian.core.RoutingPlan;
+import io.meridian.core.ZoneRoute;
+import io.meridian.core.ZoneRoutes;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.xbill.DNS.DClass;
@@ -97,6 +104,39 @@ class UnlocatedPolicyTest {
       AnswerPipeline p = ((GeoDnsServer) dns.role).pipeline();
       assertEquals(3, DnsFixture.addresses(ask(p, LOCATED_RESOLVER, "192.0.2.0/24")).size());
       assertEquals(1, counts(p)[Query.Unlocated.ALL.ordinal()]);
+    }
+  }
+
+  static int scope(Message m) {
+    return ((org.xbill.DNS.ClientSubnetOption) m.getOPT().getOptions(org.xbill.DNS.EDNSOption.Code.CLIENT_SUBNET)
+        .get(0)).getScopePrefixLength();
+  }
+
+  /**
+   * RFC 7871 §7.2.1 for clients placed by the policy: where the region's zone splits its traffic by client hash,
+   * unlocated clients' answers vary per /24 like located ones', so their scope must say /24, not the width of
+   * the unlocated space around them.
+   */
+  @Test
+  void unlocatedClientsPlacedInAZoneSplitByClientHashGetA24Scope() throws Exception {
+    try (DnsFixture dns = start("{region: eu-west}")) {
+      AnswerPipeline p = ((GeoDnsServer) dns.role).pipeline();
+      Message before = ask(p, UNLOCATED_RESOLVER, "192.0.2.0/24");
+      assertEquals(List.of(DnsFixture.EU), DnsFixture.addresses(before));
+      assertTrue(scope(before) < 24, "one answer for all unlocated space: wider than /24, got /" + scope(before));
+
+      String dublin = io.meridian.core.geo.Zones.id(io.meridian.core.geo.Zones.indexOf(53.35, -6.26));
+      RoutingPlan plan = p.plan();
+      dns.publish("split dublin", plan.regions(), ZoneRoutes.of(Map.of(dublin, new ZoneRoute(dublin,
+          List.of(new ZoneRoute.Choice("eu-west", 1), new ZoneRoute.Choice("us-east", 1))))));
+      p.buildScopes(); // the merged table for the new plan (it is built on a worker otherwise)
+      Set<String> seen = new HashSet<>();
+      for (int i = 0; i < 32; i++) {
+        Message m = ask(p, UNLOCATED_RESOLVER, "192.0." + i + ".0/24");
+        seen.addAll(DnsFixture.addresses(m));
+        assertEquals(24, scope(m), "192.0." + i + ".0/24");
+      }
+      assertEquals(Set.of(DnsFixture.EU, DnsFixture.US), seen, "the answer varies per /24");
     }
   }
 }
