@@ -13,7 +13,11 @@
 # work); MERIDIAN_CONFIG_APPEND is YAML appended to its config; MERIDIAN_JAVA_OPTS replaces its memory flags.
 # MERIDIAN_B_JAR (with MERIDIAN_B_RUN_ARGS, MERIDIAN_B_CONFIG_APPEND) adds a row "meridian-b" for a second build
 # on the first JDK, for a before/after in one run (bench/etcd/dataplane-ab.sh). VERTX_AB=1 adds a row "mer-vertx":
-# the Vert.x server + client path (-Dmeridian.proxy.engine=vertx, the one TLS uses) in the bench harness.
+# the Vert.x server + client path (-Dmeridian.proxy.engine=vertx) in the bench harness.
+# TLS=1 (default) adds HTTP/1.1-over-TLS rows on the same backend: "meridian-<jdk>-tls" (proxy.tls; HTTP/1.1 is
+# served by the proxy's own HTTP/1.1 path after Vert.x's handshake), "nginx-tls", "haproxy-tls" — all with one
+# ECDSA P-256 certificate made by openssl for the run; wrk offers no ALPN, so every row is HTTP/1.1 over TLS 1.3;
+# TLS connections are set up during the warm-up, the measurement is steady keep-alive traffic. TLS=0: plain only.
 #
 # Needs: wrk nginx haproxy (bench/install-peers.sh), Java 17, Maven. Loopback only.
 set -euo pipefail
@@ -27,6 +31,10 @@ MERIDIAN_PORT=${MERIDIAN_PORT:-18180}
 NGINX_PORT=${NGINX_PORT:-18182}
 HAPROXY_PORT=${HAPROXY_PORT:-18183}
 MERIDIAN_VX_PORT=${MERIDIAN_VX_PORT:-18184}
+TLS=${TLS:-1}
+NGINX_TLS_PORT=${NGINX_TLS_PORT:-18192}
+HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-18193}
+MERIDIAN_TLS_PORT=${MERIDIAN_TLS_PORT:-18185}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/bench/lib/jdks.sh"
 WORK=$(mktemp -d /tmp/meridian-bench.XXXXXX)
@@ -52,6 +60,20 @@ http { access_log off; keepalive_requests 1000000;
 CONF
 taskset -c "$OTHER_CORES" nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
 
+# --- TLS: one certificate for every proxy (haproxy wants certificate and key in one file)
+NGINX_TLS_LISTEN="" HAPROXY_TLS_FRONTEND=""
+if [ "$TLS" = 1 ]; then
+  mkdir -p "$WORK/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/tls/key.pem" \
+    -out "$WORK/tls/cert.pem" -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    2>/dev/null
+  cat "$WORK/tls/cert.pem" "$WORK/tls/key.pem" > "$WORK/tls/combined.pem"
+  NGINX_TLS_LISTEN="listen 127.0.0.1:$NGINX_TLS_PORT ssl; ssl_certificate $WORK/tls/cert.pem; ssl_certificate_key $WORK/tls/key.pem;"
+  HAPROXY_TLS_FRONTEND="frontend fe_tls
+  bind 127.0.0.1:$HAPROXY_TLS_PORT ssl crt $WORK/tls/combined.pem alpn http/1.1
+  default_backend be"
+fi
+
 # --- nginx as reverse proxy (one worker, upstream keep-alive)
 cat > "$WORK/nginx/nginx.conf" <<CONF
 worker_processes 1; daemon off; pid $WORK/nginx/nginx.pid; error_log $WORK/nginx/error.log;
@@ -60,7 +82,7 @@ http { access_log off; keepalive_requests 1000000;
   client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
   uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
   upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; keepalive_requests 1000000; }
-  server { listen 127.0.0.1:$NGINX_PORT;
+  server { listen 127.0.0.1:$NGINX_PORT; $NGINX_TLS_LISTEN
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
 CONF
@@ -83,6 +105,7 @@ defaults
 frontend fe
   bind 127.0.0.1:$HAPROXY_PORT
   default_backend be
+$HAPROXY_TLS_FRONTEND
 backend be
   server s1 127.0.0.1:$BACKEND_PORT
 CONF
@@ -102,15 +125,19 @@ proxy:
   listen: 127.0.0.1:$MERIDIAN_PORT
   ops_listen: 127.0.0.1:0
 CONF
-start_meridian() { # name port jar java_home run_args config_append
+start_meridian() { # name port jar java_home run_args config_append [scheme]
+  local scheme=${7:-http}
   sed "s/127.0.0.1:$MERIDIAN_PORT/127.0.0.1:$2/" "$WORK/meridian.yaml" > "$WORK/$1-run.yaml"
   [ -n "${6:-}" ] && printf '%s\n' "$6" >> "$WORK/$1-run.yaml"
+  if [ "$scheme" = https ]; then # under proxy:, beside listen
+    sed -i "s|^  ops_listen: .*|&\n  tls: {cert_file: '$WORK/tls/cert.pem', key_file: '$WORK/tls/key.pem'}|" "$WORK/$1-run.yaml"
+  fi
   # as users start it; the GC log through JDK_JAVA_OPTIONS, so that ./meridian's own flags stay as they are
   PATH="$4/bin:$PATH" MERIDIAN_JAR="$3" JDK_JAVA_OPTIONS="-Xlog:gc:file=$WORK/$1-gc.log" \
     taskset -c "$PROXY_CORE" "$ROOT/meridian" run --config "$WORK/$1-run.yaml" --roles proxy $5 > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$2/" 2>/dev/null && break; sleep 0.5; done
-  curl -fsS -o /dev/null "http://127.0.0.1:$2/" || { cat "$WORK/$1.log"; exit 1; }
+  for _ in $(seq 1 60); do curl -kfsS -o /dev/null "$scheme://127.0.0.1:$2/" 2>/dev/null && break; sleep 0.5; done
+  curl -kfsS -o /dev/null "$scheme://127.0.0.1:$2/" || { cat "$WORK/$1.log"; exit 1; }
   echo "$1: ./meridian run --roles proxy on $("$4/bin/java" -version 2>&1 | head -1)"
 }
 JAR=$(meridian_jar "$WORK")
@@ -124,6 +151,16 @@ for entry in "${JDK_LIST[@]}"; do
   start_meridian "$name" "$port" "$JAR" "${entry#*:}" "${MERIDIAN_RUN_ARGS---static-plan}" "${MERIDIAN_CONFIG_APPEND:-}"
   MROWS+=("$name"); MPID[$name]=${PIDS[-1]}; MPORT[$name]=$port; port=$((port + 10))
 done
+declare -A MSCHEME
+if [ "$TLS" = 1 ]; then
+  tport=$MERIDIAN_TLS_PORT
+  for entry in "${JDK_LIST[@]}"; do
+    name="meridian-${entry%%:*}-tls"
+    start_meridian "$name" "$tport" "$JAR" "${entry#*:}" "${MERIDIAN_RUN_ARGS---static-plan}" \
+      "${MERIDIAN_CONFIG_APPEND:-}" https
+    MROWS+=("$name"); MPID[$name]=${PIDS[-1]}; MPORT[$name]=$tport; MSCHEME[$name]=https; tport=$((tport + 10))
+  done
+fi
 if [ -n "${MERIDIAN_B_JAR:-}" ]; then
   cp "$MERIDIAN_B_JAR" "$WORK/meridian-b.jar"
   start_meridian meridian-b "$port" "$WORK/meridian-b.jar" "${JDK_LIST[0]#*:}" "${MERIDIAN_B_RUN_ARGS---static-plan}" \
@@ -162,17 +199,18 @@ to_ms() { # wrk latency like 512.00us / 1.23ms / 1.01s
     else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } else print v }'
 }
 declare -A RPS P50 P99 CPU
-measure() { # name port pid
-  taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$WARM" "http://127.0.0.1:$2/" > /dev/null
+measure() { # name port pid [scheme]
+  local url="${4:-http}://127.0.0.1:$2/"
+  taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$WARM" "$url" > /dev/null
   # a second, short warm-up on new connections: the JIT compiled the steady state without the connection
   # set-up path (seen only while still interpreted), and the measurement's new connections would otherwise
   # deoptimise and recompile the hot paths during its first second (seen with -XX:+PrintCompilation)
-  taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d3s "http://127.0.0.1:$2/" > /dev/null
+  taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d3s "$url" > /dev/null
   local before after out
   before=$(ticks "$3")
   local gc0=0
   [ -f "$WORK/$1-gc.log" ] && gc0=$(wc -l < "$WORK/$1-gc.log")
-  out=$(taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$DUR" --latency "http://127.0.0.1:$2/")
+  out=$(taskset -c "$OTHER_CORES" wrk -t1 -c"$CONNS" -d"$DUR" --latency "$url")
   after=$(ticks "$3")
   local gcs=""
   if [ -f "$WORK/$1-gc.log" ]; then # the JVM's collections during the measurement: count and longest pause
@@ -186,18 +224,26 @@ measure() { # name port pid
   P50[$1]=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
   P99[$1]=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
   CPU[$1]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$reqs" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-  printf '%-9s %10s rps  p50 %7.3f ms  p99 %7.3f ms  cpu %6s us/req  (%s requests%s%s)\n' "$1" "${RPS[$1]}" \
+  printf '%-16s %10s rps  p50 %7.3f ms  p99 %7.3f ms  cpu %6s us/req  (%s requests%s%s)\n' "$1" "${RPS[$1]}" \
     "${P50[$1]}" "${P99[$1]}" "${CPU[$1]}" "$reqs" "${non2xx:+, non-2xx $non2xx}" "$gcs"
   if [ "${VERBOSE:-0}" = 1 ]; then echo "$out" | grep -E "^ +(50|75|90|99)%" | sed 's/^/            /'; fi
 }
-for m in "${MROWS[@]}"; do curl -fsS "http://127.0.0.1:${MPORT[$m]}/" >/dev/null; done
+for m in "${MROWS[@]}"; do curl -kfsS "${MSCHEME[$m]:-http}://127.0.0.1:${MPORT[$m]}/" >/dev/null; done
 curl -fsS "http://127.0.0.1:$NGINX_PORT/" >/dev/null
 curl -fsS "http://127.0.0.1:$HAPROXY_PORT/" >/dev/null
+if [ "$TLS" = 1 ]; then
+  curl -fsS --cacert "$WORK/tls/cert.pem" "https://127.0.0.1:$NGINX_TLS_PORT/" >/dev/null
+  curl -fsS --cacert "$WORK/tls/cert.pem" "https://127.0.0.1:$HAPROXY_TLS_PORT/" >/dev/null
+fi
 echo "wrk -t1 -c$CONNS -d$DUR (after $WARM + 3s warm-up); proxies pinned to core $PROXY_CORE, backend+wrk on $OTHER_CORES"
 # one proxy under load at a time; the idle ones share the core but take (almost) no CPU
-for m in "${MROWS[@]}"; do measure "$m" "${MPORT[$m]}" "${MPID[$m]}"; done
+for m in "${MROWS[@]}"; do measure "$m" "${MPORT[$m]}" "${MPID[$m]}" "${MSCHEME[$m]:-http}"; done
 measure nginx "$NGINX_PORT" "$NGINX_PID"
 measure haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
+if [ "$TLS" = 1 ]; then
+  measure nginx-tls "$NGINX_TLS_PORT" "$NGINX_PID" https
+  measure haproxy-tls "$HAPROXY_TLS_PORT" "$HAPROXY_PID" https
+fi
 # memory as the operator sees it, after the runs: resident now (VmRSS) and at its peak (VmHWM); nginx and haproxy
 # per process (nginx: its master and worker)
 rss() {
@@ -211,9 +257,11 @@ for m in "${MROWS[@]}"; do echo "RSS $m: $(rss "${MPID[$m]}")"; done
 echo "RSS nginx: $(rss "$NGINX_PID")"
 echo "RSS haproxy: $(rss "$HAPROXY_PID")"
 for m in "${MROWS[@]}"; do
-  for peer in nginx haproxy; do
+  peers="nginx haproxy"
+  [ "${MSCHEME[$m]:-http}" = https ] && peers="nginx-tls haproxy-tls"
+  for peer in $peers; do
     awk -v mr="${RPS[$m]}" -v pr="${RPS[$peer]}" -v mc="${CPU[$m]}" -v pc="${CPU[$peer]}" \
         -v m99="${P99[$m]}" -v p99="${P99[$peer]}" -v peer="$peer" -v m="$m" 'BEGIN {
-      printf "%s/%-8s rps %.2fx  cpu/req %.2fx  rps per cpu-second %.2fx  p99 %+.3f ms\n", m, peer, mr / pr, mc / pc, pc / mc, m99 - p99 }'
+      printf "%s/%-11s rps %.2fx  cpu/req %.2fx  rps per cpu-second %.2fx  p99 %+.3f ms\n", m, peer, mr / pr, mc / pc, pc / mc, m99 - p99 }'
   done
 done

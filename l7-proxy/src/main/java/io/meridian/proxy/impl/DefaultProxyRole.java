@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The proxy role as the launcher runs it: {@code proxy.listen} without TLS served by the proxy's own HTTP/1.1
  * path ({@link H1Server}, on every event loop); with TLS (and {@code proxy.h2c_listen}) one {@link ProxyVerticle}
- * per event loop with the Vert.x server and its own upstream client; the ops endpoints on {@code proxy.ops_listen}; and
+ * per event loop with the Vert.x server and its own upstream client — over TLS it keeps h2 and hands HTTP/1.1
+ * connections to the HTTP/1.1 path after the handshake; the ops endpoints on {@code proxy.ops_listen}; and
  * subscriptions to plans (swapped into the engine's snapshot) and health reports (replication watermarks).
  */
 public final class DefaultProxyRole implements ProxyRole {
@@ -39,7 +40,9 @@ public final class DefaultProxyRole implements ProxyRole {
   private volatile int port = -1;
   private volatile int opsPort = -1;
   private HttpServer opsServer;
-  private H1Server h1;
+  private volatile H1Server h1;
+  /** {@code proxy.tls} as the listener was started with (bound at start, as {@code listen}). */
+  private volatile boolean tlsListener;
   private ControlBus.Subscription planSub;
   private ControlBus.Subscription healthSub;
   private ControlBus.Subscription trafficSub;
@@ -86,18 +89,23 @@ public final class DefaultProxyRole implements ProxyRole {
     // Port 0 asks for an ephemeral port; Vert.x shares one random port between instances when given a negative
     // port, so every event loop serves the same (ephemeral) port.
     int listenPort = cfg.listen().port() == 0 ? -1 : cfg.listen().port();
-    // The plain listener runs the proxy's own HTTP/1.1 path unless asked otherwise (A/B measurement); TLS
-    // (ALPN h2 / HTTP/1.1) and the h2c listener stay on the Vert.x server.
-    boolean netty = cfg.tls() == null && !"vertx".equals(System.getProperty("meridian.proxy.engine"));
+    // HTTP/1.1 runs on the proxy's own path unless asked otherwise (A/B measurement). Without TLS it has the
+    // listener to itself. With TLS the Vert.x server accepts and does the handshake and ALPN, keeps the h2
+    // connections, and hands each HTTP/1.1 connection to the HTTP/1.1 path (onClientConnection). The h2c
+    // listener stays on the Vert.x server.
+    boolean fast = !"vertx".equals(System.getProperty("meridian.proxy.engine"));
+    boolean plainFast = fast && cfg.tls() == null;
+    tlsListener = cfg.tls() != null;
     Future<Integer> plain = startKeys(ctx.config());
-    if (netty) {
+    if (fast) {
       h1 = new H1Server(ctx.vertx(), engine, accessLog);
-      plain = plain.compose(x -> h1.listen(cfg.listen().host(), cfg.listen().port()));
+      plain = plainFast ? plain.compose(x -> h1.listen(cfg.listen().host(), cfg.listen().port()))
+          : plain.compose(x -> h1.prepare().map(-1));
     }
-    return plain.compose(p -> ctx.vertx().deployVerticle(() -> new ProxyVerticle(listenPort, bound, !netty),
+    return plain.compose(p -> ctx.vertx().deployVerticle(() -> new ProxyVerticle(listenPort, bound, !plainFast),
             new DeploymentOptions().setInstances(instances)).map(id -> {
               deployments.add(id);
-              port = netty ? p : bound.get();
+              port = plainFast ? p : bound.get();
               return null;
             }))
         .compose(v -> ctx.ops().listen(cfg.opsListen()))
@@ -105,8 +113,9 @@ public final class DefaultProxyRole implements ProxyRole {
           opsServer = server;
           opsPort = server.actualPort();
           reporter.start();
-          LOG.info("proxy listening on {}:{} ({} event loops, {} path), ops on {}:{}", cfg.listen().host(), port,
-              instances, h1 != null ? "HTTP/1.1" : "Vert.x", cfg.opsListen().host(), opsPort);
+          LOG.info("proxy listening on {}:{} ({} event loops, {}), ops on {}:{}", cfg.listen().host(), port,
+              instances, h1 == null ? "Vert.x path" : cfg.tls() == null ? "HTTP/1.1 path"
+                  : "TLS; HTTP/1.1 path for http/1.1, Vert.x for h2", cfg.opsListen().host(), opsPort);
           return null;
         });
   }
@@ -291,7 +300,8 @@ public final class DefaultProxyRole implements ProxyRole {
         return h2c;
       }
       Promise<Void> p = Promise.promise();
-      vertx.createHttpServer(so).connectionHandler(conn -> installGuard(conn, engine.snapshot().proxy().limits())).requestHandler(handler).listen().onComplete(ar -> {
+      vertx.createHttpServer(so).connectionHandler(DefaultProxyRole.this::onClientConnection).requestHandler(handler)
+          .listen().onComplete(ar -> {
         if (ar.succeeded()) {
           bound.compareAndSet(-1, ar.result().actualPort());
           p.complete();
@@ -310,13 +320,30 @@ public final class DefaultProxyRole implements ProxyRole {
     return h2cBound.get();
   }
 
-  /** Puts the {@link SmugglingGuard} in front of the HTTP/1.x decoder of a new client connection. */
-  private void installGuard(io.vertx.core.http.HttpConnection conn, ProxyConfig.Limits lim) {
-    if (conn instanceof io.vertx.core.net.impl.ConnectionBase cb) {
-      io.netty.channel.ChannelPipeline p = cb.channel().pipeline();
-      if (p.get("httpDecoder") != null && p.get("meridian-guard") == null) {
-        p.addBefore("httpDecoder", "meridian-guard", new SmugglingGuard(lim, engine.metrics));
+  /**
+   * A new client connection of the Vert.x listener (TLS, or the plain one with {@code meridian.proxy.engine=vertx}),
+   * called on its event loop right after Vert.x set up its pipeline, before any request byte is decoded. Over TLS
+   * an HTTP/1.x connection (ALPN http/1.1, or a client without ALPN) is handed to the HTTP/1.1 path; h2 stays with
+   * Vert.x. Every HTTP/1.x connection left to Vert.x gets the {@link SmugglingGuard} in front of its decoder.
+   */
+  private void onClientConnection(io.vertx.core.http.HttpConnection conn) {
+    if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase cb)) {
+      return;
+    }
+    io.netty.channel.Channel ch = cb.channel();
+    io.netty.channel.ChannelPipeline p = ch.pipeline();
+    boolean http1 = p.get("httpDecoder") != null;
+    if (tlsListener) {
+      H1Server fast = h1;
+      if (http1 && fast != null && fast.adopt(ch)) {
+        engine.metrics.tlsConnection("http/1.1", "h1");
+        return;
       }
+      engine.metrics.tlsConnection(http1 ? "http/1.1" : "h2", "vertx");
+    }
+    if (http1 && p.get("meridian-guard") == null) {
+      p.addBefore("httpDecoder", "meridian-guard",
+          new SmugglingGuard(engine.snapshot().proxy().limits(), engine.metrics));
     }
   }
 

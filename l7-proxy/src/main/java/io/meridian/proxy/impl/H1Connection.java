@@ -58,15 +58,40 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   private ScheduledFuture<?> headTimer;
   private ScheduledFuture<?> idleTimer;
   private String method;
+  /** Behind TLS (the client's connection is https): scheme, X-Forwarded-Proto and Forwarded proto say so. */
+  final boolean tls;
 
   H1Connection(H1Loop loop, ProxyConfig.Limits limits) {
+    this(loop, limits, false);
+  }
+
+  H1Connection(H1Loop loop, ProxyConfig.Limits limits, boolean tls) {
     this.loop = loop;
     this.limits = limits;
     this.parser = H1Parser.forRequests(limits);
+    this.tls = tls;
+  }
+
+  /**
+   * Added to a channel that is already active (a TLS connection handed over after its handshake and ALPN, see
+   * {@link H1Server#adopt}): channelActive has happened before, so the connection starts here.
+   */
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    if (ctx.channel().isActive() && this.ctx == null) {
+      start(ctx);
+    }
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    if (this.ctx == null) {
+      start(ctx);
+    }
+    ctx.fireChannelActive();
+  }
+
+  private void start(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.ch = ctx.channel();
     if (ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
@@ -75,7 +100,6 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     }
     lastActive = System.nanoTime();
     armIdle(Math.min(limits.idleTimeout().toNanos(), limits.bodyIdleTimeout().toNanos()));
-    ctx.fireChannelActive();
   }
 
   /**
@@ -633,7 +657,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String scheme() {
-    return "http";
+    return tls ? "https" : "http";
   }
 
   @Override

@@ -248,7 +248,7 @@ final class H1Exchange extends Exchange {
   void writeForwarding(HeadBuilder b, boolean keepProto, boolean keepHost) {
     b.ascii("x-forwarded-for: ").line(forwardedFor());
     if (!keepProto) {
-      b.line("x-forwarded-proto: http");
+      b.line(conn.tls ? "x-forwarded-proto: https" : "x-forwarded-proto: http");
     }
     String authority = req.authority();
     if (authority != null && !keepHost) {

@@ -5,12 +5,15 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.vertx.core.Future;
@@ -18,6 +21,8 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.IdentityHashMap;
 import java.util.Map;
 
@@ -41,18 +46,64 @@ final class H1Server {
     this.accessLog = accessLog;
   }
 
-  /** Binds {@code host:port} (0: ephemeral); the future has the bound port. */
-  Future<Integer> listen(String host, int port) {
+  /**
+   * Sets up one {@link H1Loop} per event loop (upstream pools, timers) without binding anything: enough for
+   * {@link #adopt} alone (the TLS listener) or before {@link #listen}.
+   */
+  Future<Void> prepare() {
+    if (!loops.isEmpty()) {
+      return Future.succeededFuture();
+    }
     SslContext upstreamTls;
     try {
       upstreamTls = upstreamTls(vertx, engine.config().proxy().upstreamTls());
     } catch (Exception e) {
       return Future.failedFuture(new IllegalArgumentException("proxy.upstream_tls: " + e.getMessage(), e));
     }
-    EventLoopGroup group = vertx.nettyEventLoopGroup();
-    for (EventExecutor e : group) {
+    for (EventExecutor e : vertx.nettyEventLoopGroup()) {
       loops.put(e, new H1Loop((EventLoop) e, vertx, engine, accessLog, upstreamTls));
     }
+    return Future.succeededFuture();
+  }
+
+  /**
+   * Takes over a client connection whose TLS handshake is done and whose ALPN chose HTTP/1.1 (or nothing): every
+   * handler after the {@link SslHandler} — the HTTP/1.x codec the TLS listener had put there — is removed and an
+   * {@link H1Connection} marked as TLS serves the decrypted bytes from then on. Called on the channel's event loop
+   * before any request byte was read past the handshake, so the first request meets the same parser as on the
+   * plain listener. False when the channel is not on one of this server's event loops (it is then left as it is).
+   */
+  boolean adopt(Channel ch) {
+    H1Loop loop = loops.get(ch.eventLoop());
+    ChannelPipeline p = ch.pipeline();
+    if (loop == null || !ch.eventLoop().inEventLoop() || p.get(SslHandler.class) == null) {
+      return false;
+    }
+    List<String> after = new ArrayList<>();
+    boolean seen = false;
+    for (Map.Entry<String, ChannelHandler> e : p) {
+      if (seen) {
+        after.add(e.getKey());
+      } else if (e.getValue() instanceof SslHandler) {
+        seen = true;
+      }
+    }
+    for (String name : after) {
+      p.remove(name);
+    }
+    p.addLast("meridian-h1", new H1Connection(loop, engine.snapshot().proxy().limits(), true));
+    // the previous owner may have paused reading (back-pressure of its own): the new one starts reading
+    ch.config().setAutoRead(true);
+    return true;
+  }
+
+  /** Binds {@code host:port} (0: ephemeral); the future has the bound port. */
+  Future<Integer> listen(String host, int port) {
+    Future<Void> ready = prepare();
+    if (ready.failed()) {
+      return Future.failedFuture(ready.cause());
+    }
+    EventLoopGroup group = vertx.nettyEventLoopGroup();
     ServerBootstrap b = new ServerBootstrap().group(vertx.acceptorEventLoopGroup(), group)
         .channelFactory(vertx.transport().serverChannelFactory(false))
         .option(ChannelOption.SO_BACKLOG, 1024)

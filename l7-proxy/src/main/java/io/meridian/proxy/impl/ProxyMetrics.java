@@ -30,6 +30,7 @@ public final class ProxyMetrics {
   /** The JWT refusal counters by reason (the reasons are constants: no key is built per refusal). */
   private final ConcurrentHashMap<String, CounterDataPoint> jwtRejected = new ConcurrentHashMap<>();
   private final Counter refused;
+  private final Counter tlsConnections;
   private final Gauge inFlight;
   private final Counter capacitySpills;
   private final Gauge regionLimit;
@@ -91,6 +92,10 @@ public final class ProxyMetrics {
     refused = Counter.builder().name("meridian_proxy_refused_total")
         .help("Requests answered by the proxy itself, by outcome (see ProxyOutcome)")
         .labelNames("outcome").register(registry);
+    tlsConnections = Counter.builder().name("meridian_proxy_tls_connections_total")
+        .help("Client connections on the TLS listener after their handshake, by the protocol ALPN chose (h2,"
+            + " http/1.1) and the engine that serves them (h1: the proxy's own HTTP/1.1 path; vertx)")
+        .labelNames("protocol", "engine").register(registry);
     inFlight = Gauge.builder().name("meridian_proxy_in_flight_requests")
         .help("Requests currently in flight to each region").labelNames("region").register(registry);
   }
@@ -227,6 +232,11 @@ public final class ProxyMetrics {
 
   void refused(String outcome) {
     point("refused\0" + outcome, k -> refused.labelValues(outcome)).inc();
+  }
+
+  /** One TLS client connection handed to an engine (once per connection, not per request). */
+  void tlsConnection(String protocol, String engine) {
+    point("tls\0" + protocol + "\0" + engine, k -> tlsConnections.labelValues(protocol, engine)).inc();
   }
 
   void inFlight(String region, int value) {
