@@ -20,6 +20,9 @@
 #                         set it empty for a config with a state_store, or for builds older than the etcd work)
 #   MERIDIAN_CONFIG_APPEND YAML appended to Meridian's config first (e.g. a state_store block)
 #   MERIDIAN_JAVA_OPTS    replaces ./meridian's memory flags (docs/CONFIG.md#sizing-the-jvm)
+#   DNSSEC=1              also a signed copy per JDK (rows "meridian-N-signed": the zone signed with a fresh Ed25519
+#                         CSK from `meridian dnssec keygen`), asked the plain mix with the DO bit (dnsperf -D), and
+#                         the signed/unsigned ratio of QPS per CPU-second (the ECS mix is binary input: no DO bit)
 # Needs: java 17, maven, dnsperf, gdnsd, taskset (util-linux) — bench/install-peers.sh. Work files: geodns/target/bench-dns/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -74,6 +77,7 @@ run_mix() {
   local name="$1" pid="$2" port="$3" mix="$4"
   local input=(-d "$work/queries-plain.txt")
   [[ "$mix" == ecs ]] && input=(-B -d "$work/queries-ecs.bin")
+  [[ "$name" == *-signed ]] && input+=(-D) # DNSSEC OK: answers carry their RRSIGs
   # warm-up, not measured: WARMUP s per server and mix (the JVM's JIT compiles for ≈ 15 s at this rate, and its
   # compiler threads count as the server's CPU — 0.47 µs user per query in the first 5 s, 0.19 µs from 15 s on)
   taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" "${input[@]}" -l "$WARMUP" -q "$OUTSTANDING" >/dev/null 2>&1 || true
@@ -111,10 +115,22 @@ mapfile -t jdks < <(bench_jdks)
 ((${#jdks[@]})) || { echo "bench/dns: none of the JDKs ${JDKS:-17 25} is installed" >&2; exit 1; }
 servers=() # row name per Meridian server, in order
 declare -A PID PORT
+variants=(unsigned)
+if [[ "${DNSSEC:-0}" == 1 ]]; then
+  variants+=(signed)
+  key=$(MERIDIAN_JAR="$jar" "$here/meridian" dnssec keygen -a ed25519 -K "$work" example.test | head -1)
+  key="${key##* }"; key="${key%.key}"; key="${key%.private}"
+  [[ -f "$key.key" ]] || { echo "bench/dns: dnssec keygen gave no key ($key)" >&2; exit 1; }
+  awk -v k="$key" '{print} /^    - origin: example.test.$/ {print "      dnssec: {keys: [" k "]}"}' \
+    "$work/meridian.yaml" > "$work/meridian-signed.yaml"
+fi
 for entry in "${jdks[@]}"; do
+ for variant in "${variants[@]}"; do
   feature="${entry%%:*}"; home="${entry#*:}"; name="meridian-$feature"
+  src="$work/meridian.yaml"
+  [[ "$variant" == signed ]] && { name="$name-signed"; src="$work/meridian-signed.yaml"; }
   port=$((MPORT + ${#servers[@]} * 10))
-  sed "s/127\.0\.0\.1:$MPORT\b/127.0.0.1:$port/g" "$work/meridian.yaml" > "$work/$name.yaml"
+  sed "s/127\.0\.0\.1:$MPORT\b/127.0.0.1:$port/g" "$src" > "$work/$name.yaml"
   echo "== starting Meridian GeoDNS on Java $feature ($home) on cpu $SERVER_CPU (port $port)"
   # as users start it: ./meridian picks the JVM flags for the JDK it finds on PATH (native UDP listener, memory)
   PATH="$home/bin:$PATH" MERIDIAN_JAR="$jar" taskset -c "$SERVER_CPU" "$here/meridian" run \
@@ -124,6 +140,7 @@ for entry in "${jdks[@]}"; do
   grep -m1 -E "UDP on|udp listener" "$work/$name.log" | sed 's/^.*\] //; s/^/   /' || true
   if grep -q "WARNING" "$work/$name.log"; then echo "   warnings on stderr:"; grep "WARNING" "$work/$name.log" | sed 's/^/   /'; fi
   kill -STOP "${PID[$name]}" # idle until measured
+ done
 done
 
 echo "== starting gdnsd on cpu $SERVER_CPU (port $GPORT)"
@@ -146,6 +163,7 @@ kill -STOP "$gpid"
 for mix in $MIXES; do
   # the servers share one core: one at a time, the others stopped
   for name in "${servers[@]}"; do
+    [[ "$name" == *-signed && "$mix" != plain ]] && continue
     kill -CONT "${PID[$name]}"; R[$name-$mix]=$(run_mix "$name" "${PID[$name]}" "${PORT[$name]}" "$mix"); kill -STOP "${PID[$name]}"
   done
   kill -CONT "$gpid"; R[gdnsd-$mix]=$(run_mix gdnsd "$gpid" "$GPORT" "$mix"); kill -STOP "$gpid"
@@ -163,6 +181,7 @@ printf '\n%-12s %-6s %10s %9s %12s %8s %7s | %9s %9s %9s\n' server mix QPS mean_
   lat_mean lat_p50 lat_p99
 for mix in $MIXES; do
   for s in "${servers[@]}" gdnsd; do
+    [[ -n "${R[$s-$mix]:-}" ]] || continue
     read -r qps mean per cpu lost lmean p50 p99 <<<"${R[$s-$mix]}"
     printf '%-12s %-6s %10.0f %9.3f %12s %8s %7s | %9s %9s %9s\n' "$s" "$mix" "$qps" "$mean" "$per" "$cpu" "$lost" \
       "$lmean" "$p50" "$p99"
@@ -172,11 +191,21 @@ echo
 for mix in $MIXES; do
   read -r gq _ gp _ _ _ _ g99 <<<"${R[gdnsd-$mix]}"
   for name in "${servers[@]}"; do
+    [[ "$name" == *-signed ]] && continue
     read -r mq _ mp _ _ _ _ m99 <<<"${R[$name-$mix]}"
     awk -v mix="$mix" -v jdk="${name#meridian-}" -v mq="$mq" -v gq="$gq" -v mp="$mp" -v gp="$gp" -v m99="$m99" -v g99="$g99" 'BEGIN {
       printf "%-6s Meridian/gdnsd (Java %s): QPS %.2f, QPS per CPU-second %.2f, p99 latency at fixed rate %s ms vs %s ms\n",
         mix, jdk, mq / gq, mp / gp, m99, g99 }'
   done
+done
+for name in "${servers[@]}"; do
+  [[ "$name" == *-signed ]] || continue
+  read -r sq _ sp _ _ _ _ s99 <<<"${R[$name-plain]}"
+  read -r uq _ up _ _ _ _ u99 <<<"${R[${name%-signed}-plain]}"
+  awk -v jdk="${name#meridian-}" -v sq="$sq" -v uq="$uq" -v sp="$sp" -v up="$up" -v s99="$s99" -v u99="$u99" 'BEGIN {
+    sub(/-signed$/, "", jdk)
+    printf "plain  signed (DO) / unsigned (Java %s): QPS %.2f, QPS per CPU-second %.2f, p99 at fixed rate %s ms vs %s ms\n",
+      jdk, sq / uq, sp / up, s99, u99 }'
 done
 echo
 echo "(saturating runs: dnsperf -l $DURATION -q $OUTSTANDING; latency runs: -Q $LAT_QPS for 5 s; server cpu $SERVER_CPU, dnsperf cpu $CLIENT_CPU; raw output in $work)"
