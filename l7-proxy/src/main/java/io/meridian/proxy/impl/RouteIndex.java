@@ -1,7 +1,6 @@
 package io.meridian.proxy.impl;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -266,30 +265,30 @@ final class RouteIndex {
   }
 
   /**
-   * A byte trie of path prefixes, flattened: node 0 is the empty prefix; node n has children {@code keys[n]}
-   * (sorted, signed) → {@code kids[n]} and the routes {@code at[n]} whose prefix ends there, ascending.
+   * A byte trie of path prefixes, flattened into one int array so that a walk reads neighbouring memory: a node
+   * at offset o is {@code [routes r, r route indices ascending, children k, k child bytes ascending (unsigned),
+   * k child offsets]}; the root (the empty prefix) is at 0.
    */
   private static final class Trie {
-    private final byte[][] keys;
-    private final int[][] kids;
-    private final int[][] at;
+    private final int[] t;
 
-    Trie(byte[][] keys, int[][] kids, int[][] at) {
-      this.keys = keys;
-      this.kids = kids;
-      this.at = at;
+    Trie(int[] t) {
+      this.t = t;
     }
 
     /** The lowest route below {@code best} whose prefix {@code h[ps, pe)} starts with and whose methods fit. */
     int match(byte[] h, int ps, int pe, String method, int best, String[][] methods) {
+      int[] t = this.t;
       int node = 0;
       int i = ps;
       while (true) {
-        best = first(node, method, best, methods);
+        if (t[node] != 0) {
+          best = first(node, method, best, methods);
+        }
         if (i == pe) {
           return best;
         }
-        node = child(node, h[i++]);
+        node = child(t, node, h[i++] & 0xff);
         if (node < 0) {
           return best;
         }
@@ -298,11 +297,14 @@ final class RouteIndex {
 
     /** The same on a decoded path: a character beyond ISO-8859-1 is in no prefix of the trie. */
     int match(String path, String method, int best, String[][] methods) {
+      int[] t = this.t;
       int node = 0;
       int n = path.length();
       int i = 0;
       while (true) {
-        best = first(node, method, best, methods);
+        if (t[node] != 0) {
+          best = first(node, method, best, methods);
+        }
         if (i == n) {
           return best;
         }
@@ -310,7 +312,7 @@ final class RouteIndex {
         if (c > 0xff) {
           return best;
         }
-        node = child(node, (byte) c);
+        node = child(t, node, c);
         if (node < 0) {
           return best;
         }
@@ -318,7 +320,9 @@ final class RouteIndex {
     }
 
     private int first(int node, String method, int best, String[][] methods) {
-      for (int r : at[node]) {
+      int[] t = this.t;
+      for (int j = node + 1, end = node + 1 + t[node]; j < end; j++) {
+        int r = t[j];
         if (r >= best) {
           return best;
         }
@@ -329,18 +333,32 @@ final class RouteIndex {
       return best;
     }
 
-    private int child(int node, byte b) {
-      byte[] k = keys[node];
-      if (k.length <= 8) {
-        for (int j = 0; j < k.length; j++) {
-          if (k[j] == b) {
-            return kids[node][j];
+    private static int child(int[] t, int node, int b) {
+      int k = node + 1 + t[node]; // children count
+      int n = t[k];
+      int from = k + 1;
+      if (n <= 8) {
+        for (int j = 0; j < n; j++) {
+          if (t[from + j] == b) {
+            return t[from + n + j];
           }
         }
         return -1;
       }
-      int j = Arrays.binarySearch(k, b);
-      return j < 0 ? -1 : kids[node][j];
+      int lo = from;
+      int hi = from + n - 1;
+      while (lo <= hi) {
+        int mid = (lo + hi) >>> 1;
+        int v = t[mid];
+        if (v < b) {
+          lo = mid + 1;
+        } else if (v > b) {
+          hi = mid - 1;
+        } else {
+          return t[mid + n];
+        }
+      }
+      return -1;
     }
   }
 
@@ -375,22 +393,38 @@ final class RouteIndex {
 
     Trie build() {
       int n = children.size();
-      byte[][] keys = new byte[n][];
-      int[][] kids = new int[n][];
-      int[][] at = new int[n][];
+      int[] offset = new int[n];
+      int size = 0;
+      for (int i = 0; i < n; i++) { // nodes in creation order: a parent before its children
+        offset[i] = size;
+        size += 2 + routesAt.get(i).size() + 2 * children.get(i).size();
+      }
+      int[] t = new int[size];
       for (int i = 0; i < n; i++) {
-        TreeMap<Byte, Integer> c = children.get(i); // Byte's natural order is signed, as Arrays.binarySearch's
-        keys[i] = new byte[c.size()];
-        kids[i] = new int[c.size()];
+        int o = offset[i];
+        List<Integer> at = routesAt.get(i);
+        t[o++] = at.size();
+        for (int r : at) {
+          t[o++] = r;
+        }
+        TreeMap<Byte, Integer> c = children.get(i);
+        int k = c.size();
+        t[o++] = k;
         int j = 0;
-        for (var e : c.entrySet()) {
-          keys[i][j] = e.getKey();
-          kids[i][j] = e.getValue();
+        // ascending as unsigned bytes: the walk compares h[i] & 0xff
+        for (var e : new TreeMap<Integer, Integer>(toUnsigned(c)).entrySet()) {
+          t[o + j] = e.getKey();
+          t[o + k + j] = offset[e.getValue()];
           j++;
         }
-        at[i] = routesAt.get(i).stream().mapToInt(Integer::intValue).toArray();
       }
-      return new Trie(keys, kids, at);
+      return new Trie(t);
+    }
+
+    private static java.util.Map<Integer, Integer> toUnsigned(TreeMap<Byte, Integer> c) {
+      java.util.Map<Integer, Integer> m = new java.util.HashMap<>();
+      c.forEach((b, node) -> m.put(b & 0xff, node));
+      return m;
     }
   }
 }
