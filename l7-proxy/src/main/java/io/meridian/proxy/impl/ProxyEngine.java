@@ -36,6 +36,8 @@ final class ProxyEngine {
   final String source;
   /** This proxy's share of each region's allowed rate, from every proxy's traffic reports. */
   private final AdmissionShares shares;
+  /** {@code proxy.max_connections} over every client listener. */
+  final ConnectionLimit connections;
 
   private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -52,6 +54,7 @@ final class ProxyEngine {
     this.shares = new AdmissionShares(source, reportIntervalMs * 1_000_000, clock);
     this.upstreamsById = buildUpstreams(config, Map.of());
     this.snapshot = Snapshot.of(plan, config.proxy(), upstreamsById);
+    this.connections = new ConnectionLimit(this);
     applyLimits();
   }
 
