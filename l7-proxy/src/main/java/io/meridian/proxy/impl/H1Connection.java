@@ -39,6 +39,8 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   private static final int CLOSED = 5;
   /** Bytes of a pipelined request held at most before reading stops. */
   private static final int MAX_PENDING = 64 * 1024;
+  /** Idle this long between requests when the idle timer fires: the spare exchange and caches are dropped. */
+  private static final long IDLE_RELEASE_NANOS = 5_000_000_000L;
 
   final H1Loop loop;
   private final ProxyConfig.Limits limits;
@@ -62,7 +64,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   H1Connection(H1Loop loop, ProxyConfig.Limits limits) {
     this.loop = loop;
     this.limits = limits;
-    this.parser = H1Parser.forRequests(limits);
+    this.parser = H1Parser.forRequests(limits, loop == null ? null : loop.parserBuffers);
   }
 
   @Override
@@ -96,6 +98,14 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
         lastActive = now; // waiting for the upstream to take more: the client is not idle
       }
       long left = (body ? limits.bodyIdleTimeout() : limits.idleTimeout()).toNanos() - (now - lastActive);
+      if (left > 0 && phase == HEAD && !parser.headStarted && now - lastActive >= IDLE_RELEASE_NANOS) {
+        // idle between requests: what only saves work on the next request goes, so that a connection kept open
+        // but unused costs little (the exchange object, the forwarding fields); checked when this timer fires
+        // (every body_idle_timeout, 30 s by default), so a busy connection rebuilds them at most that often
+        spare = null;
+        fwdBlock = null;
+        fwdHost = null;
+      }
       if (left > 0) {
         armIdle(Math.min(left, limits.bodyIdleTimeout().toNanos()));
       } else if (body) {
@@ -402,7 +412,9 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
       ch.config().setAutoRead(true);
     }
     ByteBuf p = pending;
-    if (p != null) {
+    if (p == null) {
+      parser.releaseBuffers(); // idle until the next request: its head buffers serve other connections meanwhile
+    } else {
       pending = null;
       // a pipelined request: parsed on a fresh task, not inside the upstream's read that finished this one
       ctx.executor().execute(() -> {
