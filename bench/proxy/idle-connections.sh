@@ -58,6 +58,8 @@ rss_kb() { # total VmRSS of the given pids and their children
   echo "$total"
 }
 
+per() { awk "BEGIN { printf \"%.0f\", ($1) / $N }"; } # an expression's value per connection
+
 wait_http() { for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0; sleep 0.5; done; return 1; }
 
 # --- the client: opens N connections, one request each (keep-alive), then holds them until stdin closes
@@ -129,7 +131,7 @@ measure() { # name port pid kind(jvm|native)
   wait "$cpid" || true
   if [ "$kind" = jvm ]; then
     printf '%-9s %6d conns  heap %8.0f B/conn  RSS %8.0f B/conn   (live heap %d -> %d B, RSS %d -> %d KiB)\n' \
-      "$name" "$N" "$(echo "($heap1 - $heap0) / $N" | bc -l)" "$(echo "($rss1 - $rss0) * 1024 / $N" | bc -l)" \
+      "$name" "$N" "$(per "$heap1 - $heap0")" "$(per "($rss1 - $rss0) * 1024")" \
       "$heap0" "$heap1" "$rss0" "$rss1"
     echo "  live-bytes growth by class (top 12, bytes per connection):"
     python3 - "$WORK/$name-histo0.txt" "$WORK/$name-histo1.txt" "$N" <<'PY'
@@ -148,7 +150,7 @@ for g, k in grow:
 PY
   else
     printf '%-9s %6d conns  RSS %8.0f B/conn   (RSS %d -> %d KiB)\n' "$name" "$N" \
-      "$(echo "($rss1 - $rss0) * 1024 / $N" | bc -l)" "$rss0" "$rss1"
+      "$(per "($rss1 - $rss0) * 1024")" "$rss0" "$rss1"
   fi
 }
 
