@@ -133,7 +133,7 @@ measure() { # name port pid kind(jvm|native)
     printf '%-9s %6d conns  heap %8.0f B/conn  RSS %8.0f B/conn   (live heap %d -> %d B, RSS %d -> %d KiB)\n' \
       "$name" "$N" "$(per "$heap1 - $heap0")" "$(per "($rss1 - $rss0) * 1024")" \
       "$heap0" "$heap1" "$rss0" "$rss1"
-    echo "  live-bytes growth by class (top 12, bytes per connection):"
+    echo "  live-bytes growth by class (top ${TOP:-12}, bytes per connection):"
     python3 - "$WORK/$name-histo0.txt" "$WORK/$name-histo1.txt" "$N" <<'PY'
 import sys
 def load(p):
@@ -144,7 +144,8 @@ def load(p):
             d[f[3]] = int(f[2])
     return d
 a, b, n = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
-grow = sorted(((b.get(k, 0) - a.get(k, 0), k) for k in b), reverse=True)[:12]
+import os
+grow = sorted(((b.get(k, 0) - a.get(k, 0), k) for k in b), reverse=True)[:int(os.environ.get("TOP", "12"))]
 for g, k in grow:
     print(f"    {g / n:8.1f}  {k}")
 PY

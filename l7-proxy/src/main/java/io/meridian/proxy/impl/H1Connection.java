@@ -72,8 +72,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     this.ctx = ctx;
     this.ch = ctx.channel();
     if (ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
-      peer = a.getAddress().getHostAddress();
-      peerIp = a.getAddress().getAddress();
+      peerIp = a.getAddress().getAddress(); // the text form (peer) only when a request needs it
     }
     lastActive = System.nanoTime();
     armIdle(Math.min(limits.idleTimeout().toNanos(), limits.bodyIdleTimeout().toNanos()));
@@ -99,12 +98,13 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
       }
       long left = (body ? limits.bodyIdleTimeout() : limits.idleTimeout()).toNanos() - (now - lastActive);
       if (left > 0 && phase == HEAD && !parser.headStarted && now - lastActive >= IDLE_RELEASE_NANOS) {
-        // idle between requests: what only saves work on the next request goes, so that a connection kept open
-        // but unused costs little (the exchange object, the forwarding fields); checked when this timer fires
-        // (every body_idle_timeout, 30 s by default), so a busy connection rebuilds them at most that often
+        // idle between requests for 5 s or more: what only saves work on the next request goes, so that a
+        // connection kept open but unused costs little (the exchange object, the forwarding fields, the peer's
+        // text form); checked when this timer fires (every body_idle_timeout, 30 s by default)
         spare = null;
         fwdBlock = null;
         fwdHost = null;
+        peer = null;
       }
       if (left > 0) {
         armIdle(Math.min(left, limits.bodyIdleTimeout().toNanos()));
@@ -247,7 +247,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     if (cfg.trustedHops() > 0) {
       int xff = parser.find("x-forwarded-for");
       if (xff >= 0) {
-        ip = ClientAddress.of(peer, forwardedForValues(), cfg.trustedHops());
+        ip = ClientAddress.of(peerAddress(), forwardedForValues(), cfg.trustedHops());
       }
     }
     int zone = ip == peerIp ? peerZone() : zoneOf(ip);
@@ -640,7 +640,12 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String peerAddress() {
-    return peer;
+    String p = peer;
+    if (p == null && peerIp != null && ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
+      p = a.getAddress().getHostAddress();
+      peer = p;
+    }
+    return p;
   }
 
   @Override
