@@ -15,8 +15,24 @@
 # MERIDIAN_CONFIG_APPEND); MERIDIAN_B_JAR (with MERIDIAN_B_RUN_ARGS, MERIDIAN_B_CONFIG_APPEND) replaces the Vert.x
 # row with a second build, for a before/after in one run.
 #
+# ROUTES=N (default 1) gives Meridian N routes and nginx N `location` blocks: N-1 path prefixes /svc-0000/ ...
+# that the load (GET /) never matches, declared before the catch-all `/` — the linear scan's worst case; compare
+# the CPU per request with ROUTES=1 (issue #20: 1,000 routes within 5 % of one). haproxy keeps its one backend.
+#
 # Needs: wrk nginx haproxy (apt: wrk nginx-light|nginx haproxy), Java 17, Maven. Loopback only.
 set -euo pipefail
+ROUTES=${ROUTES:-1}
+NGINX_LOCATIONS=""
+MERIDIAN_ROUTES=""
+if [ "$ROUTES" -gt 1 ]; then
+  MERIDIAN_ROUTES="  routes:"$'\n'
+  for i in $(seq 0 $((ROUTES - 2))); do
+    p=$(printf '/svc-%04d/' "$i")
+    NGINX_LOCATIONS+="    location $p { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; }"$'\n'
+    MERIDIAN_ROUTES+="    - {name: svc-$i, path_prefix: $p}"$'\n'
+  done
+  MERIDIAN_ROUTES+="    - {name: default, path_prefix: /}"
+fi
 DUR=${1:-10s}
 CONNS=${2:-64}
 WARM=${WARM:-5s}
@@ -60,6 +76,7 @@ http { access_log off; keepalive_requests 1000000;
   uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
   upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; keepalive_requests 1000000; }
   server { listen 127.0.0.1:$NGINX_PORT;
+$NGINX_LOCATIONS
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
 CONF
@@ -100,6 +117,7 @@ regions:
 proxy:
   listen: 127.0.0.1:$MERIDIAN_PORT
   ops_listen: 127.0.0.1:0
+$MERIDIAN_ROUTES
 CONF
 if [ -n "${SNAPSHOT:-}" ]; then
   # classes built earlier (bench/proxy/snapshot.sh): measure exactly that build, whatever the tree is now
