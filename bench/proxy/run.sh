@@ -19,8 +19,24 @@
 # ECDSA P-256 certificate made by openssl for the run; wrk offers no ALPN, so every row is HTTP/1.1 over TLS 1.3;
 # TLS connections are set up during the warm-up, the measurement is steady keep-alive traffic. TLS=0: plain only.
 #
+# ROUTES=N (default 1) gives Meridian N routes and nginx N `location` blocks: N-1 path prefixes /svc-0000/ ...
+# that the load (GET /) never matches, declared before the catch-all `/` — the linear scan's worst case; compare
+# the CPU per request with ROUTES=1 (issue #20: 1,000 routes within 5 % of one). haproxy keeps its one backend.
+#
 # Needs: wrk nginx haproxy (bench/install-peers.sh), Java 17, Maven. Loopback only.
 set -euo pipefail
+ROUTES=${ROUTES:-1}
+NGINX_LOCATIONS=""
+MERIDIAN_ROUTES=""
+if [ "$ROUTES" -gt 1 ]; then
+  MERIDIAN_ROUTES="  routes:"$'\n'
+  for i in $(seq 0 $((ROUTES - 2))); do
+    p=$(printf '/svc-%04d/' "$i")
+    NGINX_LOCATIONS+="    location $p { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; }"$'\n'
+    MERIDIAN_ROUTES+="    - {name: svc-$i, path_prefix: $p}"$'\n'
+  done
+  MERIDIAN_ROUTES+="    - {name: default, path_prefix: /}"
+fi
 DUR=${1:-10s}
 CONNS=${2:-64}
 WARM=${WARM:-5s}
@@ -83,6 +99,7 @@ http { access_log off; keepalive_requests 1000000;
   uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
   upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 256; keepalive_requests 1000000; }
   server { listen 127.0.0.1:$NGINX_PORT; $NGINX_TLS_LISTEN
+$NGINX_LOCATIONS
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
 CONF
@@ -124,6 +141,7 @@ regions:
 proxy:
   listen: 127.0.0.1:$MERIDIAN_PORT
   ops_listen: 127.0.0.1:0
+$MERIDIAN_ROUTES
 CONF
 start_meridian() { # name port jar java_home run_args config_append [scheme]
   local scheme=${7:-http}

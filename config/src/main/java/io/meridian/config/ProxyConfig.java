@@ -29,12 +29,22 @@ import java.util.Set;
  * @param tls              optional TLS for {@code listen} (HTTP/2 and HTTP/1.1 by ALPN)
  * @param upstreamTls      how https:// upstreams are verified and authenticated
  * @param upstreamPool     upstream connection limits and the queue a request waits in when they are reached
+ * @param maxConnections   client connections open at once over all client listeners; a new one beyond is
+ *                         closed at once (counted, logged at most every 10 s)
  */
 public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duration connectTimeout,
     Duration responseTimeout, List<Route> routes, int trustedHops, Retries retries, Outliers outliers,
     Limits limits, double inFlightPerCapacityRps, Duration retryAfter, boolean accessLog, Users users,
     Homes homes, ReadYourWrites readYourWrites, ListenAddress h2cListen, Tls tls, UpstreamTls upstreamTls,
-    UpstreamPool upstreamPool) {
+    UpstreamPool upstreamPool, int maxConnections) {
+
+  /**
+   * Default {@code max_connections}: at about 1-3 KiB of heap per idle connection 10,000 cost tens of MiB, and
+   * with an upstream connection per busy client connection they need about 20,000 file descriptors — within the
+   * usual hard limits (systemd 524288, Docker 1048576; the JVM raises its soft limit to the hard one at start).
+   * Without a cap, running out of descriptors was the only limit. See docs/CONFIG.md.
+   */
+  public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
 
   /** Where a request's user id comes from. */
   public enum UserSource { NONE, HEADER, COOKIE, JWT }
@@ -295,7 +305,7 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     return new ProxyConfig(ListenAddress.parse("127.0.0.1:8080"), ListenAddress.parse("127.0.0.1:9180"),
         Duration.ofSeconds(5), Duration.ofSeconds(30), List.of(catchAll()), 0, Retries.DEFAULT, Outliers.DEFAULT,
         Limits.DEFAULT, 1.0, Duration.ofSeconds(1), false, Users.NONE, Homes.NONE, ReadYourWrites.NONE, null, null,
-        UpstreamTls.DEFAULT, UpstreamPool.DEFAULT);
+        UpstreamTls.DEFAULT, UpstreamPool.DEFAULT, DEFAULT_MAX_CONNECTIONS);
   }
 
   static ProxyConfig parse(ConfigNode n) {
@@ -305,7 +315,8 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
   static ProxyConfig parse(ConfigNode n, java.nio.file.Path baseDir) {
     n.rejectUnknownKeys(Set.of("listen", "ops_listen", "connect_timeout", "response_timeout", "routes",
         "trusted_hops", "retries", "outlier_detection", "limits", "in_flight_per_capacity_rps", "retry_after",
-        "access_log", "users", "homes", "read_your_writes", "h2c_listen", "tls", "upstream_tls", "upstream_pool"));
+        "access_log", "users", "homes", "read_your_writes", "h2c_listen", "tls", "upstream_tls", "upstream_pool",
+        "max_connections"));
     ListenAddress listen = n.listen("listen", "127.0.0.1:8080");
     ListenAddress ops = n.listen("ops_listen", "127.0.0.1:9180");
     // 5 s (Envoy's default): an origin whose accept queue overflows drops SYNs, which the kernel resends after
@@ -347,6 +358,7 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
         : UpstreamTls.DEFAULT;
     UpstreamPool pool = n.child("upstream_pool").isPresent() ? UpstreamPool.parse(n.child("upstream_pool"))
         : UpstreamPool.DEFAULT;
+    int maxConnections = n.integer("max_connections", DEFAULT_MAX_CONNECTIONS, 1, 10_000_000);
     for (int i = 0; i < routes.size(); i++) {
       Route rt = routes.get(i);
       if ((rt.policy() == Policy.HOME || rt.consistency() != Consistency.EVENTUAL
@@ -361,6 +373,6 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     }
     return new ProxyConfig(listen, ops, connect, response, routes.isEmpty() ? List.of(catchAll()) : routes,
         trustedHops, retries, outliers, limits, inFlight, retryAfter, accessLog, users, homes, ryw, h2c, tls, upTls,
-        pool);
+        pool, maxConnections);
   }
 }

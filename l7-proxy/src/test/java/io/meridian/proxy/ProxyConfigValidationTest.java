@@ -51,6 +51,10 @@ class ProxyConfigValidationTest {
             "p.yaml:9 proxy.upstream_tls.client_key_file: client_cert_file and client_key_file go together"),
         Arguments.of("  upstream_pool: {max_connections: 0}\n",
             "p.yaml:9 proxy.upstream_pool.max_connections: must be between 1 and 100000, got 0"),
+        Arguments.of("  max_connections: 0\n",
+            "p.yaml:9 proxy.max_connections: must be between 1 and 10000000, got 0"),
+        Arguments.of("  max_connections: many\n",
+            "p.yaml:9 proxy.max_connections: must be an integer, got 'many'"),
         Arguments.of("  upstream_pool: {queue_size: 10}\n",
             "p.yaml:9 proxy.upstream_pool.queue_size: unknown key; expected one of [max_connecting, max_connections,"
                 + " max_queued, queue_timeout]"),

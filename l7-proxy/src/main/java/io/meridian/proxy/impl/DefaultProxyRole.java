@@ -84,6 +84,7 @@ public final class DefaultProxyRole implements ProxyRole {
     ctx.ops().readiness("listening", () -> port > 0 ? null : "proxy listener not bound yet");
     ctx.ops().readiness("plan", () -> engine.snapshot().plan() != null ? null : "no routing plan yet");
     ProxyConfig cfg = ctx.config().proxy();
+    ConnectionLimit.checkDescriptors(cfg.maxConnections());
     int instances = Math.max(1, eventLoops());
     AtomicInteger bound = new AtomicInteger(-1);
     // Port 0 asks for an ephemeral port; Vert.x shares one random port between instances when given a negative
@@ -284,7 +285,7 @@ public final class DefaultProxyRole implements ProxyRole {
         int h2cPort = cfg.h2cListen().port() == 0 ? -2 : cfg.h2cListen().port();
         HttpServerOptions ho = new HttpServerOptions(so).setSsl(false).setHttp2ClearTextEnabled(true)
             .setHost(cfg.h2cListen().host()).setPort(h2cPort);
-        h2c = vertx.createHttpServer(ho).requestHandler(req -> {
+        h2c = vertx.createHttpServer(ho).connectionHandler(conn -> admit(conn)).requestHandler(req -> {
           if (req.version() != HttpVersion.HTTP_2) {
             // HTTP/1.x here would bypass the framing guard of the main listener: refuse it outright
             req.response().setStatusCode(400).putHeader("connection", "close")
@@ -300,8 +301,11 @@ public final class DefaultProxyRole implements ProxyRole {
         return h2c;
       }
       Promise<Void> p = Promise.promise();
-      vertx.createHttpServer(so).connectionHandler(DefaultProxyRole.this::onClientConnection).requestHandler(handler)
-          .listen().onComplete(ar -> {
+      vertx.createHttpServer(so).connectionHandler(conn -> {
+        if (admit(conn)) {
+          onClientConnection(conn);
+        }
+      }).requestHandler(handler).listen().onComplete(ar -> {
         if (ar.succeeded()) {
           bound.compareAndSet(-1, ar.result().actualPort());
           p.complete();
@@ -318,6 +322,26 @@ public final class DefaultProxyRole implements ProxyRole {
   @Override
   public int h2cPort() {
     return h2cBound.get();
+  }
+
+  /**
+   * {@code proxy.max_connections} on the Vert.x listeners (TLS, h2c): Vert.x hands a connection over once it is
+   * set up (after the TLS handshake), so it is counted — or closed at once, beyond the limit — from then on.
+   */
+  private static final io.netty.util.AttributeKey<Boolean> COUNTED =
+      io.netty.util.AttributeKey.valueOf("meridian.proxy.counted");
+
+  private boolean admit(io.vertx.core.http.HttpConnection conn) {
+    if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase cb)
+        || cb.channel().attr(COUNTED).setIfAbsent(Boolean.TRUE) != null) {
+      return true; // counted already: an HTTP/1.1 connection upgraded to h2c is handed over a second time
+    }
+    if (!engine.connections.tryOpen()) {
+      cb.channel().close();
+      return false;
+    }
+    cb.channel().closeFuture().addListener(f -> engine.connections.closed());
+    return true;
   }
 
   /**

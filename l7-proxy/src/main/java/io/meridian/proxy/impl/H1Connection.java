@@ -39,6 +39,8 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   private static final int CLOSED = 5;
   /** Bytes of a pipelined request held at most before reading stops. */
   private static final int MAX_PENDING = 64 * 1024;
+  /** Idle this long between requests when the idle timer fires: the spare exchange and caches are dropped. */
+  private static final long IDLE_RELEASE_NANOS = 5_000_000_000L;
 
   final H1Loop loop;
   private final ProxyConfig.Limits limits;
@@ -68,7 +70,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   H1Connection(H1Loop loop, ProxyConfig.Limits limits, boolean tls) {
     this.loop = loop;
     this.limits = limits;
-    this.parser = H1Parser.forRequests(limits);
+    this.parser = H1Parser.forRequests(limits, loop == null ? null : loop.parserBuffers);
     this.tls = tls;
   }
 
@@ -95,8 +97,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     this.ctx = ctx;
     this.ch = ctx.channel();
     if (ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
-      peer = a.getAddress().getHostAddress();
-      peerIp = a.getAddress().getAddress();
+      peerIp = a.getAddress().getAddress(); // the text form (peer) only when a request needs it
     }
     lastActive = System.nanoTime();
     armIdle(Math.min(limits.idleTimeout().toNanos(), limits.bodyIdleTimeout().toNanos()));
@@ -120,6 +121,15 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
         lastActive = now; // waiting for the upstream to take more: the client is not idle
       }
       long left = (body ? limits.bodyIdleTimeout() : limits.idleTimeout()).toNanos() - (now - lastActive);
+      if (left > 0 && phase == HEAD && !parser.headStarted && now - lastActive >= IDLE_RELEASE_NANOS) {
+        // idle between requests for 5 s or more: what only saves work on the next request goes, so that a
+        // connection kept open but unused costs little (the exchange object, the forwarding fields, the peer's
+        // text form); checked when this timer fires (every body_idle_timeout, 30 s by default)
+        spare = null;
+        fwdBlock = null;
+        fwdHost = null;
+        peer = null;
+      }
       if (left > 0) {
         armIdle(Math.min(left, limits.bodyIdleTimeout().toNanos()));
       } else if (body) {
@@ -261,7 +271,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     if (cfg.trustedHops() > 0) {
       int xff = parser.find("x-forwarded-for");
       if (xff >= 0) {
-        ip = ClientAddress.of(peer, forwardedForValues(), cfg.trustedHops());
+        ip = ClientAddress.of(peerAddress(), forwardedForValues(), cfg.trustedHops());
       }
     }
     int zone = ip == peerIp ? peerZone() : zoneOf(ip);
@@ -426,7 +436,9 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
       ch.config().setAutoRead(true);
     }
     ByteBuf p = pending;
-    if (p != null) {
+    if (p == null) {
+      parser.releaseBuffers(); // idle until the next request: its head buffers serve other connections meanwhile
+    } else {
       pending = null;
       // a pipelined request: parsed on a fresh task, not inside the upstream's read that finished this one
       ctx.executor().execute(() -> {
@@ -652,7 +664,12 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String peerAddress() {
-    return peer;
+    String p = peer;
+    if (p == null && peerIp != null && ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
+      p = a.getAddress().getHostAddress();
+      peer = p;
+    }
+    return p;
   }
 
   @Override

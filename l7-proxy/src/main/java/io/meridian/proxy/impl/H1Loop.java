@@ -37,6 +37,11 @@ final class H1Loop extends ProxyLoop {
   private boolean pruning;
   /** Request and response heads of this loop's exchanges are assembled here, one at a time. */
   final HeadBuilder head = new HeadBuilder();
+  /**
+   * Request head buffers of this loop's client connections between their requests: an idle connection holds
+   * none. At most 1,024 are kept (0.8 KiB each): what a burst leaves over beyond that goes to the GC.
+   */
+  final H1Parser.Buffers parserBuffers = new H1Parser.Buffers(1024);
 
   H1Loop(EventLoop eventLoop, VertxInternal vertx, ProxyEngine engine, AccessLog accessLog, SslContext tls) {
     super(engine, accessLog);

@@ -106,6 +106,7 @@ final class H1Server {
     EventLoopGroup group = vertx.nettyEventLoopGroup();
     ServerBootstrap b = new ServerBootstrap().group(vertx.acceptorEventLoopGroup(), group)
         .channelFactory(vertx.transport().serverChannelFactory(false))
+        .handler(new AcceptGate(engine.connections))
         .option(ChannelOption.SO_BACKLOG, 1024)
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
@@ -128,6 +129,48 @@ final class H1Server {
       }
     });
     return p.future();
+  }
+
+  /**
+   * On the listening channel, in front of Netty's acceptor: a connection beyond {@code proxy.max_connections} is
+   * closed before it is registered with an event loop (no handler, no buffer, nothing read), and a failed accept
+   * (out of file descriptors) pauses accepting for 1 s — as Netty's acceptor does — counted and logged at most
+   * once per interval instead of a warning with a stack trace per failure.
+   */
+  private static final class AcceptGate extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private final ConnectionLimit limit;
+
+    AcceptGate(ConnectionLimit limit) {
+      this.limit = limit;
+    }
+
+    @Override
+    public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+      Channel child = (Channel) msg;
+      if (!limit.tryOpen()) {
+        child.unsafe().closeForcibly();
+        return;
+      }
+      // completes on every close of a registered channel (a registration that fails — the loop shutting down —
+      // would leave one count behind; the process is stopping then)
+      child.closeFuture().addListener(f -> limit.closed());
+      ctx.fireChannelRead(child);
+    }
+
+    @Override
+    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+      if (!(cause instanceof java.io.IOException)) {
+        ctx.fireExceptionCaught(cause);
+        return;
+      }
+      limit.acceptFailed(cause);
+      io.netty.channel.ChannelConfig config = ctx.channel().config();
+      if (config.isAutoRead()) {
+        // the failing connection stays in the kernel's queue: retrying at once would spin on the same error
+        config.setAutoRead(false);
+        ctx.channel().eventLoop().schedule(() -> config.setAutoRead(true), 1, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    }
   }
 
   Future<Void> close() {

@@ -38,6 +38,8 @@ final class ProxyEngine {
   final String source;
   /** This proxy's share of each region's allowed rate, from every proxy's traffic reports. */
   private final AdmissionShares shares;
+  /** {@code proxy.max_connections} over every client listener. */
+  final ConnectionLimit connections;
 
   private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -55,6 +57,7 @@ final class ProxyEngine {
     this.serviceTable = serviceTable(config);
     this.upstreamsById = buildUpstreams(config, serviceTable, Map.of());
     this.snapshot = Snapshot.of(plan, config.proxy(), upstreamsById, serviceTable);
+    this.connections = new ConnectionLimit(this);
     applyLimits();
   }
 
@@ -205,7 +208,12 @@ final class ProxyEngine {
   }
 
   /** Plan + config-derived lookup tables for the hot path. */
-  record Snapshot(RoutingPlan plan, ProxyConfig proxy, RegionUpstreams[] byPlanIndex, RouteRuntime[] routes) {
+  record Snapshot(RoutingPlan plan, ProxyConfig proxy, RegionUpstreams[] byPlanIndex, RouteRuntime[] routes,
+      RouteIndex index) {
+    Snapshot(RoutingPlan plan, ProxyConfig proxy, RegionUpstreams[] byPlanIndex, RouteRuntime[] routes) {
+      this(plan, proxy, byPlanIndex, routes, new RouteIndex(routes));
+    }
+
     static Snapshot of(RoutingPlan plan, ProxyConfig proxy, Map<String, RegionUpstreams> upstreams) {
       return of(plan, proxy, upstreams, java.util.List.of(RegionConfig.DEFAULT_SERVICE));
     }
@@ -223,14 +231,9 @@ final class ProxyEngine {
       return new Snapshot(plan, proxy, arr, routes);
     }
 
-    /** First matching route, or null. */
+    /** First matching route (in declaration order), or null; through the index, not a scan. */
     RouteRuntime route(String host, String path, String method) {
-      for (RouteRuntime r : routes) {
-        if (r.route.matches(host, path, method)) {
-          return r;
-        }
-      }
-      return null;
+      return index.match(host, path, method);
     }
 
     /**
@@ -241,45 +244,17 @@ final class ProxyEngine {
       if (c.parser.emptyPath) {
         return route((RequestView) c); // "http://host" or "http://host?q": the path is "/", not in the head
       }
-      byte[] h = c.parser.head;
-      int ps = c.parser.targetStart;
-      int pe = c.pathEnd();
-      String method = c.method();
-      long host = Long.MIN_VALUE; // not located yet
-      for (RouteRuntime r : routes) {
-        if (!r.byteMatchable()) {
-          if (r.route.matches(c.host(), c.path(), method)) {
-            return r;
-          }
-          continue;
-        }
-        if (host == Long.MIN_VALUE && r.route.host() != null) {
-          host = c.hostRange();
-        }
-        int hs = host < 0 ? -1 : (int) (host >>> 32);
-        if (r.matchesHead(h, hs, (int) host, ps, pe, method)) {
-          return r;
-        }
-      }
-      return null;
+      return index.match(c, c.parser.head, c.parser.targetStart, c.pathEnd(), c.method());
     }
 
     /** The same on a request view; the host is only read when a route names one. */
     RouteRuntime route(RequestView v) {
-      String path = v.path();
-      String method = v.method();
-      String host = null;
-      boolean hostRead = false;
-      for (RouteRuntime r : routes) {
-        if (!hostRead && r.route.host() != null) {
-          host = v.host();
-          hostRead = true;
-        }
-        if (r.route.matches(host, path, method)) {
-          return r;
-        }
-      }
-      return null;
+      return index.match(index.namesHosts() ? v.host() : null, v.path(), v.method());
+    }
+
+    /** The reference the index must agree with: every route in declaration order, {@code Route.matches}. */
+    RouteRuntime routeLinear(String host, String path, String method) {
+      return index.linear(host, path, method);
     }
   }
 
@@ -340,51 +315,14 @@ final class ProxyEngine {
       return b;
     }
 
-    /** Whether the route's host can be compared as bytes ({@link #matchesHead}); else {@link #route}'s String form. */
-    boolean byteMatchable() {
-      return route.host() == null || hostLower != null;
+    /** The path prefix as ISO-8859-1 bytes, or null when it has a character beyond (it matches no head). */
+    byte[] prefixBytes() {
+      return prefixBytes;
     }
 
-    /**
-     * {@link ProxyConfig.Route#matches} on a recorded HTTP/1.1 head, without a String: host h[hs, he) as
-     * {@link H1Connection#host()} delimits it (hs < 0: no Host), path h[ps, pe).
-     */
-    boolean matchesHead(byte[] h, int hs, int he, int ps, int pe, String method) {
-      if (route.host() != null) {
-        if (hs < 0 || !hostEquals(h, hs, he)) {
-          return false;
-        }
-      }
-      byte[] p = prefixBytes;
-      if (p == null || pe - ps < p.length || !java.util.Arrays.equals(h, ps, ps + p.length, p, 0, p.length)) {
-        return false;
-      }
-      return route.methods().isEmpty() || route.methods().contains(method);
-    }
-
-    /** As {@code Route.hostEquals}: a port after the last colon dropped (not inside an IPv6 literal), any case. */
-    private boolean hostEquals(byte[] h, int hs, int he) {
-      int colon = -1;
-      int bracket = -1;
-      for (int i = hs; i < he; i++) {
-        if (h[i] == ':') {
-          colon = i;
-        } else if (h[i] == ']' && bracket < 0) {
-          bracket = i;
-        }
-      }
-      int end = colon > hs && bracket < colon ? colon : he;
-      byte[] want = hostLower;
-      if (end - hs != want.length) {
-        return false;
-      }
-      for (int i = 0; i < want.length; i++) {
-        int c = h[hs + i];
-        if ((c >= 'A' && c <= 'Z' ? c | 0x20 : c) != want[i]) {
-          return false;
-        }
-      }
-      return true;
+    /** The host in lower case when it is ASCII, else null (also without host). */
+    byte[] hostLower() {
+      return hostLower;
     }
   }
 }

@@ -32,6 +32,9 @@ public final class ProxyMetrics {
   private final Counter refused;
   private final Counter tlsConnections;
   private final Gauge inFlight;
+  private final Counter connectionsRefused;
+  /** Client connections open now, on every client listener (read by the gauge's callback, never per request). */
+  final java.util.concurrent.atomic.AtomicInteger clientConnections = new java.util.concurrent.atomic.AtomicInteger();
   private final Counter capacitySpills;
   private final Gauge regionLimit;
   private final Gauge regionShare;
@@ -98,6 +101,21 @@ public final class ProxyMetrics {
         .labelNames("protocol", "engine").register(registry);
     inFlight = Gauge.builder().name("meridian_proxy_in_flight_requests")
         .help("Requests currently in flight to each region").labelNames("region").register(registry);
+    connectionsRefused = Counter.builder().name("meridian_proxy_connections_refused_total")
+        .help("Client connections closed at once, by reason: max_connections (proxy.max_connections open already),"
+            + " accept_failed (the kernel refused the accept, mostly: out of file descriptors)")
+        .labelNames("reason").register(registry);
+    io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("meridian_proxy_client_connections")
+        .help("Client connections open now, all client listeners together (limit: proxy.max_connections)")
+        .callback(cb -> cb.call(clientConnections.get())).register(registry);
+  }
+
+  /** Reasons of {@code meridian_proxy_connections_refused_total}. */
+  static final String MAX_CONNECTIONS = "max_connections";
+  static final String ACCEPT_FAILED = "accept_failed";
+
+  void connectionRefused(String reason) {
+    point("conn\0" + reason, k -> connectionsRefused.labelValues(reason)).inc();
   }
 
   public static ProxyMetrics register(PrometheusRegistry registry) {

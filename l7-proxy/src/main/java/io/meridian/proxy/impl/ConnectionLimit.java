@@ -1,0 +1,103 @@
+package io.meridian.proxy.impl;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code proxy.max_connections}: client connections open at once over every client listener of this proxy.
+ * Before the limit, running out of file descriptors was the only one, and Netty logged a stack trace per failed
+ * accept. A connection beyond the limit is closed at once, before a byte is read, and counted
+ * ({@code meridian_proxy_connections_refused_total{reason="max_connections"}}); one log line per 10 s at most says
+ * the limit was reached. One CAS per connection opened and one decrement per connection closed, never per request;
+ * the limit is read from the config in force, so a changed value applies to the next connection.
+ */
+final class ConnectionLimit {
+  private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimit.class);
+  /** At most one log line per this interval and cause: a flood of refusals must not become a flood of lines. */
+  private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
+
+  private final ProxyEngine engine;
+  private final AtomicInteger open;
+  private final AtomicLong lastLimitLog = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
+  private final AtomicLong lastAcceptLog = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
+  private final AtomicLong refusedSinceLog = new AtomicLong();
+  private final AtomicLong acceptFailuresSinceLog = new AtomicLong();
+
+  ConnectionLimit(ProxyEngine engine) {
+    this.engine = engine;
+    this.open = engine.metrics.clientConnections;
+  }
+
+  /** Counts a new client connection in, or refuses it (counted and logged here; the caller closes it). */
+  boolean tryOpen() {
+    int max = engine.config().proxy().maxConnections();
+    while (true) {
+      int n = open.get();
+      if (n >= max) {
+        refused(max);
+        return false;
+      }
+      if (open.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** A connection counted by {@link #tryOpen} has closed. */
+  void closed() {
+    open.decrementAndGet();
+  }
+
+  int open() {
+    return open.get();
+  }
+
+  private void refused(int max) {
+    engine.metrics.connectionRefused(ProxyMetrics.MAX_CONNECTIONS);
+    long n = refusedSinceLog.incrementAndGet();
+    long now = System.nanoTime();
+    long last = lastLimitLog.get();
+    if (now - last >= LOG_INTERVAL_NANOS && lastLimitLog.compareAndSet(last, now)) {
+      refusedSinceLog.addAndGet(-n);
+      LOG.warn("proxy.max_connections ({}) reached: new client connections are closed at once ({} in the last"
+          + " {} s; meridian_proxy_connections_refused_total counts them all)", max, n,
+          LOG_INTERVAL_NANOS / 1_000_000_000L);
+    }
+  }
+
+  /**
+   * The kernel refused an accept (EMFILE/ENFILE: out of file descriptors, mostly): counted, and one line per
+   * interval without a stack trace, instead of Netty's warning with a stack trace per failure.
+   */
+  void acceptFailed(Throwable cause) {
+    engine.metrics.connectionRefused(ProxyMetrics.ACCEPT_FAILED);
+    long n = acceptFailuresSinceLog.incrementAndGet();
+    long now = System.nanoTime();
+    long last = lastAcceptLog.get();
+    if (now - last >= LOG_INTERVAL_NANOS && lastAcceptLog.compareAndSet(last, now)) {
+      acceptFailuresSinceLog.addAndGet(-n);
+      LOG.warn("accepting client connections failed {} time(s) in the last {} s: {} ({} open; accepting pauses"
+          + " 1 s after each failure; lower proxy.max_connections below the file descriptor limit)", n,
+          LOG_INTERVAL_NANOS / 1_000_000_000L, cause.toString(), open.get());
+    }
+  }
+
+  /**
+   * Warns at start when the process's file descriptor limit cannot hold {@code max_connections} client
+   * connections plus an upstream connection each and the JVM's own files: accepts would fail before the limit.
+   */
+  static void checkDescriptors(int maxConnections) {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.UnixOperatingSystemMXBean os) {
+      long fds = os.getMaxFileDescriptorCount();
+      long need = 2L * maxConnections + 1024;
+      if (fds > 0 && fds < need) {
+        LOG.warn("the file descriptor limit ({}) is below what proxy.max_connections ({}) can need (2 per client"
+            + " connection with its upstream connection, plus 1024): raise the limit (ulimit -n, LimitNOFILE) or"
+            + " lower proxy.max_connections to at most {}", fds, maxConnections, Math.max(1, (fds - 1024) / 2));
+      }
+    }
+  }
+}
