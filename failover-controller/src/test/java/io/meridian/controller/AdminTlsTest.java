@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Vertx;
-import io.vertx.core.net.SelfSignedCertificate;
+import io.meridian.core.testing.SelfSignedPem;
 import io.vertx.junit5.VertxExtension;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -18,16 +18,14 @@ import org.junit.jupiter.api.io.TempDir;
 class AdminTlsTest {
   @Test
   void adminApiServesHttpsWithTheConfiguredCertificate(Vertx vertx, @TempDir Path dir) throws Exception {
-    SelfSignedCertificate cert = SelfSignedCertificate.create("localhost");
-    String tls = "admin:\n  tls:\n    cert: " + cert.certificatePath() + "\n    key: " + cert.privateKeyPath() + "\n";
+    SelfSignedPem cert = SelfSignedPem.create(dir.resolve("tls"));
+    String tls = "admin:\n  tls:\n    cert: " + cert.certificate() + "\n    key: " + cert.key() + "\n";
     try (TestDeployment d = new TestDeployment(vertx, dir, "", tls)) {
       String https = "https://127.0.0.1:" + d.role.adminPort();
       assertEquals("200", curl("-k", "-sS", "-o", "/dev/null", "-w", "%{http_code}", https + "/v1/regions"));
       String plain = curl("-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + d.role.adminPort()
           + "/v1/regions");
       assertTrue(!plain.equals("200"), "plain HTTP must not be served: " + plain);
-    } finally {
-      cert.delete();
     }
   }
 

@@ -55,7 +55,7 @@ class GeoDnsMetricsTest {
 
   static String scrape(DnsFixture dns) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    new PrometheusTextFormatWriter(false).write(out, dns.ops.registry().scrape());
+    PrometheusTextFormatWriter.builder().setIncludeCreatedTimestamps(false).build().write(out, dns.ops.registry().scrape());
     return out.toString(StandardCharsets.UTF_8);
   }
 

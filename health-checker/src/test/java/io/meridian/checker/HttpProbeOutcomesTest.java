@@ -7,12 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.meridian.config.HealthCheckConfig;
 import io.meridian.config.HealthCheckConfig.Endpoint;
 import io.meridian.config.HealthCheckConfig.StatusRange;
+import io.meridian.core.testing.SelfSignedPem;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.net.SelfSignedCertificate;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import io.vertx.junit5.VertxExtension;
 
 /** One HTTP(S) probe against real servers failing in each way: the result kind and its readable output. */
@@ -151,8 +153,8 @@ class HttpProbeOutcomesTest {
   }
 
   @Test
-  void httpsReportsTheTlsHandshakeAndVerifiesCertificates(Vertx vertx) throws Exception {
-    SelfSignedCertificate cert = SelfSignedCertificate.create("localhost");
+  void httpsReportsTheTlsHandshakeAndVerifiesCertificates(Vertx vertx, @TempDir Path dir) throws Exception {
+    SelfSignedPem cert = SelfSignedPem.create(dir);
     HttpServer s = get(vertx.createHttpServer(new HttpServerOptions().setSsl(true)
         .setKeyCertOptions(cert.keyCertOptions())).requestHandler(req -> req.response().end("ok"))
         .listen(0, "127.0.0.1"));

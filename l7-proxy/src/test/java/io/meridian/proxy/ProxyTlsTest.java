@@ -2,11 +2,12 @@ package io.meridian.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.vertx.core.net.SelfSignedCertificate;
+import io.meridian.core.testing.SelfSignedPem;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -15,6 +16,7 @@ import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * TLS towards clients: HTTP/2 negotiated by ALPN, HTTP/1.1 for clients that only offer it; HTTP/1.1 over TLS gets
@@ -22,11 +24,13 @@ import org.junit.jupiter.api.Test;
  */
 class ProxyTlsTest {
   private Testbed bed;
+  @TempDir
+  Path dir;
 
   @BeforeEach
   void start() throws Exception {
-    SelfSignedCertificate cert = SelfSignedCertificate.create("localhost");
-    bed = new Testbed("tls: {cert_file: '" + cert.certificatePath() + "', key_file: '" + cert.privateKeyPath() + "'}",
+    SelfSignedPem cert = SelfSignedPem.create(dir);
+    bed = new Testbed("tls: {cert_file: '" + cert.certificate() + "', key_file: '" + cert.key() + "'}",
         null);
   }
 

@@ -29,7 +29,7 @@ class ConfigStatusTest {
 
   static String metrics(OpsEndpoints ops) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    new PrometheusTextFormatWriter(false).write(out, ops.registry().scrape());
+    PrometheusTextFormatWriter.builder().setIncludeCreatedTimestamps(false).build().write(out, ops.registry().scrape());
     return out.toString(StandardCharsets.UTF_8);
   }
 

@@ -10,6 +10,7 @@ import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricFamilyDescriptor;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.util.ArrayList;
 import java.util.List;
@@ -266,10 +267,16 @@ public final class DnsMetrics {
 
   /** The per-query series, summed over the stripes at scrape time. */
   private final class PerQuery implements MultiCollector {
+    /** Names, types and label names up front, so the registry refuses a second registration of any of them. */
     @Override
-    public List<String> getPrometheusNames() {
-      return List.of("meridian_geodns_queries", "meridian_geodns_geo_answers", "meridian_geodns_ecs_queries",
-          "meridian_geodns_query_duration_seconds", "meridian_geodns_unlocated_answers", "meridian_geodns_cookies");
+    public List<MetricFamilyDescriptor> getMetricFamilyDescriptors() {
+      return List.of(
+          MetricFamilyDescriptor.counter("meridian_geodns_queries").labelNames("qtype", "rcode", "transport").build(),
+          MetricFamilyDescriptor.counter("meridian_geodns_geo_answers").labelNames("region").build(),
+          MetricFamilyDescriptor.counter("meridian_geodns_ecs_queries").labelNames("ecs").build(),
+          MetricFamilyDescriptor.histogram("meridian_geodns_query_duration_seconds").labelNames("transport").build(),
+          MetricFamilyDescriptor.counter("meridian_geodns_unlocated_answers").labelNames("policy").build(),
+          MetricFamilyDescriptor.counter("meridian_geodns_cookies").labelNames("result").build());
     }
 
     @Override
