@@ -32,6 +32,10 @@ HAPROXY_PORT=${HAPROXY_PORT:-18283}
 ONLY=${ONLY:-meridian nginx haproxy}
 [ -f "$MERIDIAN_JAR" ] || { echo "no launcher jar at $MERIDIAN_JAR (mvn -pl launcher -am package -DskipTests)" >&2; exit 1; }
 HARD=$(ulimit -Hn)
+# as root, raise the hard limit where it is below what the run wants (haproxy asks for 2 x maxconn descriptors)
+if [ "$(id -u)" = 0 ] && [ "$HARD" != unlimited ] && [ "$HARD" -lt $((2 * N + 2048)) ]; then
+  ulimit -Hn $((2 * N + 2048)) 2>/dev/null && HARD=$(ulimit -Hn)
+fi
 NEED=$((N + 1024))
 [ "$HARD" = unlimited ] || [ "$HARD" -ge "$NEED" ] || { echo "N=$N needs ulimit -Hn >= $NEED (is $HARD)" >&2; exit 1; }
 # as much as the hard limit allows up to 2 per connection (client side + upstream side in the worst case)
