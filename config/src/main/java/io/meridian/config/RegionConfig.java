@@ -130,21 +130,17 @@ public record RegionConfig(String id, double latitude, double longitude, double 
     }
     ConfigNode hc = n.child("health_check");
     List<HealthCheckConfig.Endpoint> checks = new java.util.ArrayList<>();
-    URI healthUrl = null;
     if (hc.isPresent()) {
       checks.addAll(HealthCheckConfig.parseRegionChecks(hc));
-      healthUrl = checks.stream().filter(c -> c.kind() == HealthCheckConfig.ProbeKind.HTTP)
-          .map(HealthCheckConfig.Endpoint::url).findFirst().orElse(null);
     }
     services.forEach(s -> checks.addAll(s.healthChecks()));
     if (!hc.isPresent() && checks.isEmpty()) {
       n.problem("health_check", "is required (health_check.url: the URL the checker probes"
           + (serviceNodes.isEmpty() ? ")" : "; or a health_check on each of its services)"));
     }
-    if (healthUrl == null) {
-      healthUrl = checks.stream().filter(c -> c.kind() == HealthCheckConfig.ProbeKind.HTTP)
-          .map(HealthCheckConfig.Endpoint::url).findFirst().orElse(null);
-    }
+    // the region's own checks come first: its first HTTP one, else a service's
+    URI healthUrl = checks.stream().filter(c -> c.kind() == HealthCheckConfig.ProbeKind.HTTP)
+        .map(HealthCheckConfig.Endpoint::url).findFirst().orElse(null);
     if (id == null || Double.isNaN(lat) || Double.isNaN(lon) || Double.isNaN(cap)) {
       return null;
     }

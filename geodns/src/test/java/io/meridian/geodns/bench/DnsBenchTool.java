@@ -92,46 +92,7 @@ public final class DnsBenchTool {
                 - {name: www, ttl: 30s}
         """.formatted(meridianPort));
 
-    StringBuilder dcs = new StringBuilder();
-    StringBuilder coords = new StringBuilder();
-    StringBuilder dcmap = new StringBuilder();
-    for (String[] r : REGIONS) {
-      dcs.append(r[0]).append(", ");
-      coords.append(r[0]).append(" => [ ").append(r[1]).append(", ").append(r[2]).append(" ], ");
-      dcmap.append(r[0]).append(" => ").append(r[3]).append(", ");
-    }
-    Files.writeString(dir.resolve("gdnsd/config"), """
-        options => {
-          listen => [ 127.0.0.1 ]
-          dns_port => %d
-          udp_threads => 1
-          tcp_threads => 1
-          run_dir => %s
-          state_dir => %s
-        }
-        plugins => {
-          geoip => {
-            maps => {
-              geo => {
-                geoip2_db => city.mmdb
-                datacenters => [ %s ]
-                auto_dc_coords => { %s }
-              }
-            }
-            resources => {
-              www => { map => geo, dcmap => { %s } }
-            }
-          }
-        }
-        """.formatted(gdnsdPort, dir.resolve("gdnsd/run").toAbsolutePath(), dir.resolve("gdnsd/state").toAbsolutePath(),
-        dcs, coords, dcmap));
-    Files.writeString(dir.resolve("gdnsd/zones/example.test"), """
-        $TTL 3600
-        @    SOA ns1 hostmaster 1 7200 1800 259200 30
-        @    NS  ns1
-        ns1  A   192.0.2.53
-        www  30  DYNA geoip!www
-        """);
+    writeGdnsd(dir, gdnsdPort, REGIONS, 30);
 
     Files.writeString(dir.resolve("queries-plain.txt"), "www.example.test A\n");
     // ECS: SUBNETS distinct client /24s, round-robin over continents so every region is answered
@@ -185,5 +146,52 @@ public final class DnsBenchTool {
     System.out.println("meridian geodns ready on port " + role.dnsPort() + " (native transport: "
         + vertx.isNativeTransportEnabled() + ")");
     new CountDownLatch(1).await();
+  }
+
+  /**
+   * gdnsd's config and zone under {@code dir/gdnsd}: the geoip plugin on {@code dir/city.mmdb} with one datacenter
+   * per region at its coordinates ({id, latitude, longitude, address}) and {@code www} answered from it.
+   */
+  static void writeGdnsd(Path dir, int gdnsdPort, String[][] regions, int ttlSeconds) throws java.io.IOException {
+    StringBuilder dcs = new StringBuilder();
+    StringBuilder coords = new StringBuilder();
+    StringBuilder dcmap = new StringBuilder();
+    for (String[] r : regions) {
+      dcs.append(r[0]).append(", ");
+      coords.append(r[0]).append(" => [ ").append(r[1]).append(", ").append(r[2]).append(" ], ");
+      dcmap.append(r[0]).append(" => ").append(r[3]).append(", ");
+    }
+    Files.writeString(dir.resolve("gdnsd/config"), """
+        options => {
+          listen => [ 127.0.0.1 ]
+          dns_port => %d
+          udp_threads => 1
+          tcp_threads => 1
+          run_dir => %s
+          state_dir => %s
+        }
+        plugins => {
+          geoip => {
+            maps => {
+              geo => {
+                geoip2_db => city.mmdb
+                datacenters => [ %s ]
+                auto_dc_coords => { %s }
+              }
+            }
+            resources => {
+              www => { map => geo, dcmap => { %s } }
+            }
+          }
+        }
+        """.formatted(gdnsdPort, dir.resolve("gdnsd/run").toAbsolutePath(), dir.resolve("gdnsd/state").toAbsolutePath(),
+        dcs, coords, dcmap));
+    Files.writeString(dir.resolve("gdnsd/zones/example.test"), """
+        $TTL 3600
+        @    SOA ns1 hostmaster 1 7200 1800 259200 30
+        @    NS  ns1
+        ns1  A   192.0.2.53
+        www  %d  DYNA geoip!www
+        """.formatted(ttlSeconds));
   }
 }

@@ -110,46 +110,7 @@ public final class EcsScopeBench {
                 - {name: www, ttl: %ds}
         """.formatted(meridianPort, opsPort, TTL));
 
-    StringBuilder dcs = new StringBuilder();
-    StringBuilder coords = new StringBuilder();
-    StringBuilder dcmap = new StringBuilder();
-    for (String[] r : REGIONS) {
-      dcs.append(r[0]).append(", ");
-      coords.append(r[0]).append(" => [ ").append(r[1]).append(", ").append(r[2]).append(" ], ");
-      dcmap.append(r[0]).append(" => ").append(r[3]).append(", ");
-    }
-    Files.writeString(dir.resolve("gdnsd/config"), """
-        options => {
-          listen => [ 127.0.0.1 ]
-          dns_port => %d
-          udp_threads => 1
-          tcp_threads => 1
-          run_dir => %s
-          state_dir => %s
-        }
-        plugins => {
-          geoip => {
-            maps => {
-              geo => {
-                geoip2_db => city.mmdb
-                datacenters => [ %s ]
-                auto_dc_coords => { %s }
-              }
-            }
-            resources => {
-              www => { map => geo, dcmap => { %s } }
-            }
-          }
-        }
-        """.formatted(gdnsdPort, dir.resolve("gdnsd/run").toAbsolutePath(), dir.resolve("gdnsd/state").toAbsolutePath(),
-        dcs, coords, dcmap));
-    Files.writeString(dir.resolve("gdnsd/zones/example.test"), """
-        $TTL 3600
-        @    SOA ns1 hostmaster 1 7200 1800 259200 30
-        @    NS  ns1
-        ns1  A   192.0.2.53
-        www  %d  DYNA geoip!www
-        """.formatted(TTL));
+    DnsBenchTool.writeGdnsd(dir, gdnsdPort, REGIONS, TTL);
 
     List<String> subnets = new ArrayList<>();
     for (int i = 0; i < clients; i++) {

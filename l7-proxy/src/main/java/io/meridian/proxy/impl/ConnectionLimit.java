@@ -20,10 +20,26 @@ final class ConnectionLimit {
 
   private final ProxyEngine engine;
   private final AtomicInteger open;
-  private final AtomicLong lastLimitLog = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
-  private final AtomicLong lastAcceptLog = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
-  private final AtomicLong refusedSinceLog = new AtomicLong();
-  private final AtomicLong acceptFailuresSinceLog = new AtomicLong();
+  private final Throttled refusals = new Throttled();
+  private final Throttled acceptFailures = new Throttled();
+
+  /** Events of one cause, counted between log lines: {@link #due} says when a line is due and how many it covers. */
+  private static final class Throttled {
+    private final AtomicLong last = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
+    private final AtomicLong sinceLog = new AtomicLong();
+
+    /** Counts one event; the events since the last line when a line is due now (this caller logs it), else 0. */
+    long due() {
+      long n = sinceLog.incrementAndGet();
+      long now = System.nanoTime();
+      long prev = last.get();
+      if (now - prev >= LOG_INTERVAL_NANOS && last.compareAndSet(prev, now)) {
+        sinceLog.addAndGet(-n);
+        return n;
+      }
+      return 0;
+    }
+  }
 
   ConnectionLimit(ProxyEngine engine) {
     this.engine = engine;
@@ -56,11 +72,8 @@ final class ConnectionLimit {
 
   private void refused(int max) {
     engine.metrics.connectionRefused(ProxyMetrics.MAX_CONNECTIONS);
-    long n = refusedSinceLog.incrementAndGet();
-    long now = System.nanoTime();
-    long last = lastLimitLog.get();
-    if (now - last >= LOG_INTERVAL_NANOS && lastLimitLog.compareAndSet(last, now)) {
-      refusedSinceLog.addAndGet(-n);
+    long n = refusals.due();
+    if (n > 0) {
       LOG.warn("proxy.max_connections ({}) reached: new client connections are closed at once ({} in the last"
           + " {} s; meridian_proxy_connections_refused_total counts them all)", max, n,
           LOG_INTERVAL_NANOS / 1_000_000_000L);
@@ -73,11 +86,8 @@ final class ConnectionLimit {
    */
   void acceptFailed(Throwable cause) {
     engine.metrics.connectionRefused(ProxyMetrics.ACCEPT_FAILED);
-    long n = acceptFailuresSinceLog.incrementAndGet();
-    long now = System.nanoTime();
-    long last = lastAcceptLog.get();
-    if (now - last >= LOG_INTERVAL_NANOS && lastAcceptLog.compareAndSet(last, now)) {
-      acceptFailuresSinceLog.addAndGet(-n);
+    long n = acceptFailures.due();
+    if (n > 0) {
       LOG.warn("accepting client connections failed {} time(s) in the last {} s: {} ({} open; accepting pauses"
           + " 1 s after each failure; lower proxy.max_connections below the file descriptor limit)", n,
           LOG_INTERVAL_NANOS / 1_000_000_000L, cause.toString(), open.get());

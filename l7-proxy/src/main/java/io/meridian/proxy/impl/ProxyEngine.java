@@ -214,10 +214,6 @@ final class ProxyEngine {
       this(plan, proxy, byPlanIndex, routes, new RouteIndex(routes));
     }
 
-    static Snapshot of(RoutingPlan plan, ProxyConfig proxy, Map<String, RegionUpstreams> upstreams) {
-      return of(plan, proxy, upstreams, java.util.List.of(RegionConfig.DEFAULT_SERVICE));
-    }
-
     static Snapshot of(RoutingPlan plan, ProxyConfig proxy, Map<String, RegionUpstreams> upstreams,
         java.util.List<String> serviceTable) {
       RegionUpstreams[] arr = new RegionUpstreams[plan.topology().size()];

@@ -30,10 +30,6 @@ final class RegionUpstreams {
   /** This proxy's share of the plan's allowed rate for the region ({@link ProxyEngine#applyLimits}). */
   final RegionRateLimiter limiter = new RegionRateLimiter(System.nanoTime());
 
-  RegionUpstreams(RegionConfig config) {
-    this(config, java.util.List.of(RegionConfig.DEFAULT_SERVICE));
-  }
-
   RegionUpstreams(RegionConfig config, java.util.List<String> serviceTable) {
     this.region = config.id();
     this.residencyGroup = config.residencyGroup();

@@ -25,10 +25,6 @@ final class Upstream {
   private volatile long ejectedUntilNanos;
   private volatile boolean ejected;
 
-  Upstream(String region, URI uri) {
-    this(region, 0, uri);
-  }
-
   Upstream(String region, int service, URI uri) {
     this.region = region;
     this.service = service;
