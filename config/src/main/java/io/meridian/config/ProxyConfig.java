@@ -31,12 +31,14 @@ import java.util.Set;
  * @param upstreamPool     upstream connection limits and the queue a request waits in when they are reached
  * @param maxConnections   client connections open at once over all client listeners; a new one beyond is
  *                         closed at once (counted, logged at most every 10 s)
+ * @param capacityWait     how long a request may wait for a slot of a region's allowed rate when every eligible
+ *                         region's is used up, before 503 {@code over_capacity} (0: refused at once)
  */
 public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duration connectTimeout,
     Duration responseTimeout, List<Route> routes, int trustedHops, Retries retries, Outliers outliers,
     Limits limits, double inFlightPerCapacityRps, Duration retryAfter, boolean accessLog, Users users,
     Homes homes, ReadYourWrites readYourWrites, ListenAddress h2cListen, Tls tls, UpstreamTls upstreamTls,
-    UpstreamPool upstreamPool, int maxConnections) {
+    UpstreamPool upstreamPool, int maxConnections, Duration capacityWait) {
 
   /**
    * Default {@code max_connections}: at about 1-3 KiB of heap per idle connection 10,000 cost tens of MiB, and
@@ -45,6 +47,15 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
    * Without a cap, running out of descriptors was the only limit. See docs/CONFIG.md.
    */
   public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
+
+  /**
+   * Default {@code capacity_wait}. Clients and their networks bunch requests (a client's stalled event loop, a
+   * TCP retransmit, a load balancer in front flushing a queue): with several proxies each one's share of a
+   * region's allowed rate is a few tens of requests/s, and a bunch of three arriving together at a region with
+   * room for them over the second was refused. Waiting for the next slot instead keeps the region's rate at its
+   * limit and serves them a few tens of milliseconds later; what would need longer is still refused.
+   */
+  public static final Duration DEFAULT_CAPACITY_WAIT = Duration.ofMillis(500);
 
   /** Where a request's user id comes from. */
   public enum UserSource { NONE, HEADER, COOKIE, JWT }
@@ -305,7 +316,7 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     return new ProxyConfig(ListenAddress.parse("127.0.0.1:8080"), ListenAddress.parse("127.0.0.1:9180"),
         Duration.ofSeconds(5), Duration.ofSeconds(30), List.of(catchAll()), 0, Retries.DEFAULT, Outliers.DEFAULT,
         Limits.DEFAULT, 1.0, Duration.ofSeconds(1), false, Users.NONE, Homes.NONE, ReadYourWrites.NONE, null, null,
-        UpstreamTls.DEFAULT, UpstreamPool.DEFAULT, DEFAULT_MAX_CONNECTIONS);
+        UpstreamTls.DEFAULT, UpstreamPool.DEFAULT, DEFAULT_MAX_CONNECTIONS, DEFAULT_CAPACITY_WAIT);
   }
 
   static ProxyConfig parse(ConfigNode n) {
@@ -316,7 +327,7 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     n.rejectUnknownKeys(Set.of("listen", "ops_listen", "connect_timeout", "response_timeout", "routes",
         "trusted_hops", "retries", "outlier_detection", "limits", "in_flight_per_capacity_rps", "retry_after",
         "access_log", "users", "homes", "read_your_writes", "h2c_listen", "tls", "upstream_tls", "upstream_pool",
-        "max_connections"));
+        "max_connections", "capacity_wait"));
     ListenAddress listen = n.listen("listen", "127.0.0.1:8080");
     ListenAddress ops = n.listen("ops_listen", "127.0.0.1:9180");
     // 5 s (Envoy's default): an origin whose accept queue overflows drops SYNs, which the kernel resends after
@@ -359,6 +370,12 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     UpstreamPool pool = n.child("upstream_pool").isPresent() ? UpstreamPool.parse(n.child("upstream_pool"))
         : UpstreamPool.DEFAULT;
     int maxConnections = n.integer("max_connections", DEFAULT_MAX_CONNECTIONS, 1, 10_000_000);
+    Duration capacityWait = n.duration("capacity_wait", DEFAULT_CAPACITY_WAIT, Duration.ZERO);
+    if (capacityWait.compareTo(Duration.ofSeconds(10)) > 0) {
+      // a request held longer than this is better refused: the client's own timeout is usually near
+      n.problem("capacity_wait", "must be at most 10s (a request waiting longer is better refused with"
+          + " Retry-After), got " + ConfigNode.formatDuration(capacityWait));
+    }
     for (int i = 0; i < routes.size(); i++) {
       Route rt = routes.get(i);
       if ((rt.policy() == Policy.HOME || rt.consistency() != Consistency.EVENTUAL
@@ -373,6 +390,6 @@ public record ProxyConfig(ListenAddress listen, ListenAddress opsListen, Duratio
     }
     return new ProxyConfig(listen, ops, connect, response, routes.isEmpty() ? List.of(catchAll()) : routes,
         trustedHops, retries, outliers, limits, inFlight, retryAfter, accessLog, users, homes, ryw, h2c, tls, upTls,
-        pool, maxConnections);
+        pool, maxConnections, capacityWait);
   }
 }

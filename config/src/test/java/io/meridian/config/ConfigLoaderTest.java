@@ -155,6 +155,9 @@ class ConfigLoaderTest {
             "t.yaml:11 dns.zones[0].dnssec.signature_validity: must be at most 2160h (90 days), got 3000h"),
         Arguments.of(REGION + "health_check: {interval: 1s, timeout: 2s}\n",
             "t.yaml:8 health_check.timeout: must not exceed interval (1s), got 2s"),
+        Arguments.of(REGION + "proxy:\n  capacity_wait: 1m\n",
+            "t.yaml:9 proxy.capacity_wait: must be at most 10s (a request waiting longer is better refused with"
+                + " Retry-After), got 1m"),
         Arguments.of(REGION + "proxy:\n  routes:\n    - {name: a, policy: closest}\n",
             "t.yaml:10 proxy.routes[0].policy: must be one of [nearest, home], got 'closest'"),
         Arguments.of(REGION + "proxy:\n  routes:\n    - {name: api, path_prefix: /api/, service: api}\n",

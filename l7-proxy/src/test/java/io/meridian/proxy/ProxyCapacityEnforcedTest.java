@@ -44,7 +44,8 @@ class ProxyCapacityEnforcedTest {
 
   @BeforeEach
   void start() throws Exception {
-    bed = new Testbed("retry_after: 2s", req -> {
+    // capacity_wait 0: every excess request is refused at once, so the test counts refusals against the limit
+    bed = new Testbed("retry_after: 2s\ncapacity_wait: 0s", req -> {
       String region = regionByPort.get(req.localAddress().port());
       arrivals.computeIfAbsent(region, k -> new ConcurrentLinkedQueue<>()).add(System.nanoTime());
       req.response().end("ok");

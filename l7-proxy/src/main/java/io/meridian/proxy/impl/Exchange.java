@@ -60,6 +60,10 @@ abstract class Exchange implements RegionSelector.Constraint {
   private long waitDeadline;
   /** The first region whose allowed rate turned this request away, or null. */
   private RegionUpstreams full;
+  /** The plan index of {@link #full}. */
+  private int fullIdx;
+  /** This request has waited for a slot of a full region's allowed rate once (proxy.capacity_wait). */
+  private boolean waitedForCapacity;
   private long responseDeadline;
   private boolean awaitingResponse;
   /** The current attempt's response head arrived. */
@@ -108,6 +112,7 @@ abstract class Exchange implements RegionSelector.Constraint {
     strong = false;
     noFencedRegion = false;
     ryw = null;
+    waitedForCapacity = false;
     waitDeadline = 0;
     full = null;
     responseDeadline = 0;
@@ -240,7 +245,18 @@ abstract class Exchange implements RegionSelector.Constraint {
     }
     if (idx < 0) {
       if (full != null) {
-        // a region could have served but its allowed rate is used up, and so is every other's: shed, don't queue
+        // a region could have served but its allowed rate is used up, and so is every other's: wait for the
+        // plan's first choice's next slot if it comes soon enough (a bunch of arrivals, not a sustained excess),
+        // else shed
+        if (!waitedForCapacity) {
+          long maxWait = s.proxy().capacityWait().toNanos();
+          long wait = maxWait > 0 ? full.limiter.reserve(System.nanoTime(), maxWait) : -1;
+          if (wait >= 0) {
+            waitedForCapacity = true;
+            waitForSlot(full, fullIdx, wait);
+            return;
+          }
+        }
         full.countCapacityShed(h.engine.metrics);
         finishWithError(ProxyOutcome.OVER_CAPACITY, full.region);
       } else if (strong) {
@@ -291,11 +307,17 @@ abstract class Exchange implements RegionSelector.Constraint {
       ru.countSpill(h.engine.metrics);
       if (full == null) {
         full = ru;
+        fullIdx = idx;
       }
       markTried(state.id());
       attempt();
       return;
     }
+    admit(state, ru, up);
+  }
+
+  /** Sends to a region whose allowed rate has admitted the request, within its concurrency limit. */
+  private void admit(RegionState state, RegionUpstreams ru, Upstream up) {
     ProxyConfig cfg = s.proxy();
     int limit = (int) Math.max(1, state.capacityRps() * cfg.inFlightPerCapacityRps());
     int inFlight = ru.inFlight.incrementAndGet();
@@ -310,6 +332,33 @@ abstract class Exchange implements RegionSelector.Constraint {
     attempts++;
     ru.requests.increment();
     send(up);
+  }
+
+  /**
+   * Sends to {@code ru} once the slot reserved for this request comes (at most {@code proxy.capacity_wait}
+   * ahead). If no upstream of it can serve then, the request goes on to the plan's next choice without waiting
+   * again.
+   */
+  private void waitForSlot(RegionUpstreams ru, int idx, long waitNanos) {
+    ru.countCapacityWait(h.engine.metrics);
+    int gen = generation;
+    Runnable go = () -> {
+      if (finished || gen != generation) {
+        return;
+      }
+      Upstream up = route.service < 0 ? null : ru.pick(route.service, System.nanoTime());
+      if (up == null) {
+        attempt();
+        return;
+      }
+      admit(s.plan().region(idx), ru, up);
+    };
+    if (waitNanos <= 0) {
+      go.run();
+    } else {
+      // rounded up: later than the slot keeps the limit, earlier would not
+      h.schedule((waitNanos + 999_999) / 1_000_000, go);
+    }
   }
 
   /** Polls the region's watermark every 5 ms until it reaches the token or the configured bound passes. */

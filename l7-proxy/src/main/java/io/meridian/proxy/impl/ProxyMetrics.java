@@ -36,6 +36,7 @@ public final class ProxyMetrics {
   /** Client connections open now, on every client listener (read by the gauge's callback, never per request). */
   final java.util.concurrent.atomic.AtomicInteger clientConnections = new java.util.concurrent.atomic.AtomicInteger();
   private final Counter capacitySpills;
+  private final Counter capacityWaits;
   private final Gauge regionLimit;
   private final Gauge regionShare;
   private final ConcurrentHashMap<String, ConcurrentHashMap<String, CounterDataPoint[]>> requestPoints =
@@ -63,6 +64,10 @@ public final class ProxyMetrics {
         .labelNames("region", "reason").register(registry);
     capacitySpills = Counter.builder().name("meridian_proxy_capacity_spills_total")
         .help("Requests a region's allowed rate turned away, offered to the plan's next choice")
+        .labelNames("region").register(registry);
+    capacityWaits = Counter.builder().name("meridian_proxy_capacity_waits_total")
+        .help("Requests that found every eligible region at its allowed rate and waited (at most"
+            + " proxy.capacity_wait) for the next slot of this region instead of being refused")
         .labelNames("region").register(registry);
     regionLimit = Gauge.builder().name("meridian_proxy_region_limit_rps")
         .help("Requests/s this proxy admits to each region: the plan's allowed rate times this proxy's share"
@@ -204,6 +209,11 @@ public final class ProxyMetrics {
   /** The spill counter of a region (to cache beside the region: spills come in floods under overload). */
   CounterDataPoint spillPoint(String region) {
     return point("spill\0" + region, k -> capacitySpills.labelValues(region));
+  }
+
+  /** The capacity-wait counter of a region (to cache beside the region). */
+  CounterDataPoint capacityWaitPoint(String region) {
+    return point("wait\0" + region, k -> capacityWaits.labelValues(region));
   }
 
   /** The shed counter of a region and reason (to cache beside the region). */

@@ -41,6 +41,33 @@ final class RegionRateLimiter {
     this.tat = new AtomicLong(nowNanos);
   }
 
+  /**
+   * Reserves the next slot of the limit if it comes within {@code maxWaitNanos}: returns how long the request
+   * must wait before it goes (0: now), or -1 when the next slot is further away than that (nothing reserved).
+   * A request sent after its wait conforms exactly as one admitted then by {@link #tryAcquire} would.
+   */
+  long reserve(long nowNanos, long maxWaitNanos) {
+    long interval = intervalNanos;
+    if (interval == UNLIMITED) {
+      return 0;
+    }
+    if (interval == CLOSED) {
+      return -1;
+    }
+    long tolerance = toleranceNanos;
+    while (true) {
+      long t = tat.get();
+      long base = t - nowNanos > 0 ? t : nowNanos;
+      long wait = base - tolerance - nowNanos; // the request conforms at base - tolerance
+      if (wait > maxWaitNanos) {
+        return -1;
+      }
+      if (tat.compareAndSet(t, base + interval)) {
+        return Math.max(0, wait);
+      }
+    }
+  }
+
   /** Whether a request may go to the region now; if so it is counted against the limit. */
   boolean tryAcquire(long nowNanos) {
     long interval = intervalNanos;

@@ -83,6 +83,7 @@ final class RegionUpstreams {
 
   private volatile io.prometheus.metrics.core.datapoints.CounterDataPoint spills;
   private volatile io.prometheus.metrics.core.datapoints.CounterDataPoint capacitySheds;
+  private volatile io.prometheus.metrics.core.datapoints.CounterDataPoint capacityWaits;
 
   /** Counts a request this region's rate limit turned away (offered to the next choice). */
   void countSpill(ProxyMetrics m) {
@@ -96,6 +97,15 @@ final class RegionUpstreams {
   }
 
   /** Counts a request shed because this region, its first choice, and every other were at their rate. */
+  void countCapacityWait(ProxyMetrics m) {
+    io.prometheus.metrics.core.datapoints.CounterDataPoint p = capacityWaits;
+    if (p == null) {
+      p = m.capacityWaitPoint(region);
+      capacityWaits = p;
+    }
+    p.inc();
+  }
+
   void countCapacityShed(ProxyMetrics m) {
     io.prometheus.metrics.core.datapoints.CounterDataPoint p = capacitySheds;
     if (p == null) {

@@ -54,6 +54,40 @@ class RegionRateLimiterTest {
   }
 
   @Test
+  void reservedSlotsAreSpacedAtTheRateAndNoneBeyondTheWait() {
+    RegionRateLimiter l = new RegionRateLimiter(T0);
+    l.setRate(20, T0); // one request per 50 ms; two at once
+    List<Long> waits = new ArrayList<>();
+    long w;
+    while ((w = l.reserve(T0, 300 * MS)) >= 0) {
+      waits.add(w);
+    }
+    // two now, then one per 50 ms up to 300 ms ahead
+    assertEquals(List.of(0L, 0L, 50 * MS, 100 * MS, 150 * MS, 200 * MS, 250 * MS, 300 * MS), waits);
+    assertFalse(l.tryAcquire(T0 + 10 * MS), "the reserved slots are taken");
+    // the requests sent at their slots conform like admitted ones: over any second at most rate + MIN_BURST
+    List<Long> sent = new ArrayList<>();
+    for (long x : waits) {
+      sent.add(T0 + x);
+    }
+    for (long t = T0 + MS; t < T0 + 3_000 * MS; t += MS) {
+      long r = l.reserve(t, 300 * MS);
+      if (r >= 0) {
+        sent.add(t + r);
+      }
+    }
+    java.util.Collections.sort(sent);
+    assertTrue(maxInWindow(sent, 1_000 * MS) <= 20 + RegionRateLimiter.MIN_BURST, "max " + maxInWindow(sent, 1_000 * MS));
+    assertEquals(-1, closed().reserve(T0, 300 * MS), "limit 0: nothing is reserved");
+  }
+
+  private static RegionRateLimiter closed() {
+    RegionRateLimiter l = new RegionRateLimiter(T0);
+    l.setRate(0, T0);
+    return l;
+  }
+
+  @Test
   void aLowRateStillAdmitsTwoRequestsAtOnceAndHoldsItsRateOverAnySecond() {
     // a proxy's share of a region can be a few requests/s: two clients arriving together must not be turned away
     RegionRateLimiter l = new RegionRateLimiter(T0);
