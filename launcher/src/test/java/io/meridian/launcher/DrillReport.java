@@ -179,6 +179,12 @@ final class DrillReport {
     long failed = in.stream().filter(DrillLoad.Sample::failed).count();
     line("requests: %d sent, %d failed (not counted: the load starts here)%s", in.size(), failed,
         failed == 0 ? "" : "; " + reasons(in));
+    double waited = counted("meridian_proxy_capacity_waits_total{", null, p.startMicros(), p.endMicros());
+    if (waited > 0) {
+      line("requests that found every region at its allowed rate and waited for a slot (proxy.capacity_wait): %.0f",
+          waited);
+    }
+    pj.put("capacity_waits", waited);
     pj.put("requests", in.size()).put("failed", failed);
   }
 
@@ -258,7 +264,7 @@ final class DrillReport {
     Long lastRetry = last(metrics, m -> m.series().startsWith("meridian_proxy_retries_total{")
         && m.series().contains("region=\"" + dead + "\"") && m.micros() >= kill && m.micros() < p.endMicros(),
         DrillWatch.Metric::micros);
-    double retries = retriesFrom(dead, kill, end);
+    double retries = counted("meridian_proxy_retries_total{", dead, kill, end);
     line("proxies off %s (last proxy on the plan): %s; requests retried away from it: %.0f, the last"
         + " counted by %s (metrics read every %d ms)", dead, rel(httpOff, kill), retries, rel(lastRetry, kill),
         DrillWatch.METRICS_POLL_MS);
@@ -606,13 +612,15 @@ final class DrillReport {
     return peak;
   }
 
-  /** meridian_proxy_retries_total for {@code region}, summed over proxies, counted between the two times. */
-  private double retriesFrom(String region, long from, long to) {
+  /**
+   * A proxy counter ({@code series}: its name and "{") for {@code region} (null: every region), summed over
+   * proxies, counted between the two times.
+   */
+  private double counted(String series, String region, long from, long to) {
     Map<String, Double> atStart = new LinkedHashMap<>();
     Map<String, Double> atEnd = new LinkedHashMap<>();
     for (DrillWatch.Metric m : metrics) {
-      if (!m.series().startsWith("meridian_proxy_retries_total{") || !m.series().contains("region=\"" + region
-          + "\"")) {
+      if (!m.series().startsWith(series) || region != null && !m.series().contains("region=\"" + region + "\"")) {
         continue;
       }
       String k = m.process() + m.series();

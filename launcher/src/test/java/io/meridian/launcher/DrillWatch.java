@@ -312,6 +312,7 @@ final class DrillWatch {
       for (String line : text.split("\n")) {
         if (line.startsWith("meridian_proxy_retries_total{") || line.startsWith("meridian_proxy_shed_total{")
             || line.startsWith("meridian_proxy_capacity_spills_total{")
+            || line.startsWith("meridian_proxy_capacity_waits_total{")
             || line.startsWith("meridian_proxy_region_limit_rps{") || line.startsWith("meridian_proxy_region_share{")) {
           int sp = line.lastIndexOf(' ');
           String series = line.substring(0, sp);
