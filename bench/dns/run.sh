@@ -3,8 +3,9 @@
 # users start it: `./meridian run --roles dns`, with the launcher's own JVM flags — and against gdnsd (geoip plugin)
 # in one run, on the same synthetic City MMDB (core's SyntheticGeoDb), the same three regions, the same name. Each
 # server is pinned to the same single core (SERVER_CPU) and measured alone (the others are SIGSTOPped), dnsperf on
-# the other (CLIENT_CPU). Two mixes: plain queries (located by the source address) and ECS queries from ~1,000
-# client /24s across every continent.
+# the other (CLIENT_CPU). Two mixes: plain queries (from 127.0.0.1, which the database does not locate: both
+# servers answer it with their first region, gdnsd by its datacenter order, Meridian by `dns.unlocated: {region:
+# us-east}`) and ECS queries from ~1,000 client /24s across every continent.
 #
 # Per server and mix it prints:
 #   QPS and mean latency of a saturating run (dnsperf -q OUTSTANDING for DURATION s),
@@ -149,12 +150,16 @@ taskset -c "$SERVER_CPU" gdnsd -c "$work/gdnsd" start > "$work/gdnsd.log" 2>&1 &
 gpid=$!; pids+=("$gpid")
 wait_ready "$GPORT"
 
-# sanity: the same ECS client gets the same region from both
-check() { dig +short @127.0.0.1 -p "$1" www.example.test A +subnet="$2"; }
+# sanity: the same ECS client, and the plain mix's unlocated 127.0.0.1, get the same answer from both
+check() { dig +short @127.0.0.1 -p "$1" www.example.test A +subnet="$2" | sort | paste -sd,; }
+plain() { dig +short @127.0.0.1 -p "$1" www.example.test A | sort | paste -sd,; }
 first_eu=$(awk -F, '$2 == "EU" {print $1; exit}' "$work/ecs-subnets.csv")
 for name in "${servers[@]}"; do
   kill -CONT "${PID[$name]}"
   echo "   EU client $first_eu -> $name $(check "${PORT[$name]}" "$first_eu"), gdnsd $(check "$GPORT" "$first_eu")"
+  m=$(plain "${PORT[$name]}"); g=$(plain "$GPORT")
+  echo "   plain (127.0.0.1) -> $name $m, gdnsd $g"
+  [[ "$m" == "$g" ]] || { echo "bench/dns: $name and gdnsd answer the plain mix differently: not comparable" >&2; exit 1; }
   kill -STOP "${PID[$name]}"
 done
 

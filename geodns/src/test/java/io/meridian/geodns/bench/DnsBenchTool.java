@@ -86,6 +86,10 @@ public final class DnsBenchTool {
           listen: 127.0.0.1:%d
           ops_listen: 127.0.0.1:0
           rrl: {responses_per_second: 0}    # a benchmark is one client prefix: RRL would measure itself
+          # the plain mix comes from 127.0.0.1, which the database does not locate: gdnsd answers such a client
+          # with its first datacenter, so Meridian does the same. Without this (default: resolver, then all
+          # regions) the two servers answered the plain mix differently: gdnsd one address, Meridian all three
+          unlocated: {region: us-east}
           zones:
             - origin: example.test.
               names:
