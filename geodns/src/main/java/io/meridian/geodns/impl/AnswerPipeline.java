@@ -1,6 +1,5 @@
 package io.meridian.geodns.impl;
 
-import io.meridian.core.RegionSelector;
 import io.meridian.core.RoutingPlan;
 import io.meridian.core.geo.ClientLocation;
 import io.meridian.core.geo.GeoLocator;
@@ -8,7 +7,6 @@ import java.io.IOException;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Consumer;
 import org.xbill.DNS.ClientSubnetOption;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.CookieOption;
