@@ -270,11 +270,6 @@ public final class AnswerPipeline {
     return q;
   }
 
-  /** The full pipeline alone on {@code q}, from the current context (tests). */
-  Query run(Query q) {
-    return Stage.full(q, context);
-  }
-
   /** The fast path alone on {@code q}, from the current context (tests): false when it leaves the packet. */
   boolean fast(Query q) {
     return Stage.fast(q, context);
@@ -299,7 +294,7 @@ public final class AnswerPipeline {
     return Explainer.of(q, q.plan);
   }
 
-  // ---- stages -------------------------------------------------------------------------------------------------
+  // ---- the full pipeline's message stages (Stage.full composes them, in Stage's order) ------------------------
 
   /** Wire → Message. Too short for a header, or a response: drop (never answer answers: reflection loops). */
   static void parse(Query q, Context c) {
