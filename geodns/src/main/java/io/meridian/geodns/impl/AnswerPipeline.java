@@ -1,6 +1,5 @@
 package io.meridian.geodns.impl;
 
-import io.meridian.core.RegionSelector;
 import io.meridian.core.RoutingPlan;
 import io.meridian.core.geo.ClientLocation;
 import io.meridian.core.geo.GeoLocator;
@@ -8,7 +7,6 @@ import java.io.IOException;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Consumer;
 import org.xbill.DNS.ClientSubnetOption;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.CookieOption;
@@ -28,63 +26,30 @@ import org.xbill.DNS.Section;
 import org.xbill.DNS.Type;
 
 /**
- * How a DNS packet becomes an answer: an ordered list of small stages, declared once in {@link #STAGES}. Each
- * stage reads and fills the {@link Query}; a stage that settles the outcome (an error rcode, a referral, a
- * finished lookup) makes the remaining resolution stages skip, while rate limiting and encoding always run.
+ * How a DNS packet becomes an answer: the entry points the listeners call, and the per-plan {@link Context} the
+ * {@link Stage}s answer from. The stage order is declared once, in {@link Stage}; {@link Stage#fast} (raw bytes,
+ * the common query) and {@link Stage#full} (dnsjava messages, everything) compose the same stages from it. The
+ * full pipeline's message stages live here, the fast path's raw versions in {@link FastPath}, the stages both run
+ * as they are in {@link Stage}.
  *
- * <p>Runs on event loops: stages never block and take no locks; the zone set and the routing plan are immutable
- * values read from volatile fields, so a new plan or zone applies to the very next query.
+ * <p>Runs on event loops and UDP threads: stages never block and take no locks; everything they read that changes
+ * while serving is one immutable {@link Context} read from a volatile field once per query, so a new plan or zone
+ * applies to the very next query and one answer never mixes two.
  */
 public final class AnswerPipeline {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AnswerPipeline.class);
-
-  /** A named step; {@code always} steps run even after the outcome is settled. */
-  record Stage(String name, boolean always, Consumer<Query> body) {}
 
   /** Longest CNAME chain followed inside our zones; also the loop guard (RFC 1034 §4.3.2 step 3a). */
   static final int MAX_CNAME_HOPS = 8;
   /** Our EDNS UDP payload size: the DNS Flag Day 2020 value, avoiding IP fragmentation. */
   static final int DEFAULT_PAYLOAD = 1232;
 
-  private final List<Stage> stages = List.of(
-      new Stage("parse", false, this::parse),
-      new Stage("header", false, this::header),
-      new Stage("edns", false, this::edns),
-      new Stage("zone", false, this::zone),
-      new Stage("lookup", false, this::lookup),
-      new Stage("locate", false, this::locate),
-      new Stage("choose", false, this::choose),
-      new Stage("ttl", false, this::ttl),
-      new Stage("geo-answer", false, this::geoAnswer),
-      new Stage("negative", false, this::negative),
-      new Stage("dnssec", true, this::dnssec),
-      new Stage("rate-limit", true, this::rateLimit),
-      new Stage("encode", true, this::encode));
-
-  private final GeoLocator geo;
-  private final LocationCache locations;
-  private final DnsMetrics metrics;
   /**
-   * Everything the stages read that changes while serving, as one immutable value: a query reads it once
-   * ({@link Query#ctx}) and every stage, on the fast path and the full pipeline alike, answers from that snapshot.
-   * Replaced whole (synchronized setters, never on the query path) when any part changes.
+   * Everything the stages read that changes while serving, as one immutable value: a query reads it once and every
+   * stage, on the fast path and the full pipeline alike, answers from that snapshot. Replaced whole (synchronized
+   * setters, never on the query path) when any part changes.
    */
   private volatile Context context;
-  /** Times change windows (TtlRule.CHANGED); tests move it. */
-  private final Clock clock;
-  /** ECS scope runs (RFC 7871 §7.2.1), rebuilt on {@link #SCOPE_WORKER} when the plan, zones or locator change. */
-  private volatile EcsScopes scopes;
-  private final java.util.concurrent.atomic.AtomicBoolean scopesPending = new java.util.concurrent.atomic.AtomicBoolean();
-  /**
-   * One background thread for every pipeline's scope tables: a build walks the whole GeoIP database (seconds for
-   * GeoLite2 City) and must never run on an event loop or a UDP thread.
-   */
-  private static final java.util.concurrent.ExecutorService SCOPE_WORKER =
-      java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "meridian-ecs-scopes");
-        t.setDaemon(true);
-        return t;
-      });
   /** Tests turn it off to compare the fast path's bytes with the full pipeline's. */
   volatile boolean fastPath = true;
 
@@ -114,29 +79,32 @@ public final class AnswerPipeline {
   }
 
   /**
-   * The per-query context: the plan (and when what decides answers last changed), the zones (each signed zone with
-   * its {@link ZoneSigner}), the {@code dns:} settings, the rate limiter and the cookie secrets (null: off).
+   * The per-plan context every stage is a function of (with the query): the plan and when what decides answers last
+   * changed, the zones (each signed zone with its {@link ZoneSigner}: the signer), the {@code dns:} settings, the
+   * locator (GeoIP, location cache, ECS scope tables), the rate limiter, the cookie secrets (null: off), and the
+   * pipeline's metrics and clock (the same in every context). Swapped atomically, whole, on a plan, zone or config
+   * change.
    */
-  record Context(ServedPlan served, Authority authority, Settings settings, RateLimiter limiter,
-      ServerCookies cookies) {
+  record Context(ServedPlan served, Authority authority, Settings settings, Locator locator, RateLimiter limiter,
+      ServerCookies cookies, DnsMetrics metrics, Clock clock) {
     Context with(ServedPlan p) {
-      return new Context(p, authority, settings, limiter, cookies);
+      return new Context(p, authority, settings, locator, limiter, cookies, metrics, clock);
     }
 
     Context with(Authority a) {
-      return new Context(served, a, settings, limiter, cookies);
+      return new Context(served, a, settings, locator, limiter, cookies, metrics, clock);
     }
 
     Context with(Settings s) {
-      return new Context(served, authority, s, limiter, cookies);
+      return new Context(served, authority, s, locator, limiter, cookies, metrics, clock);
     }
 
     Context with(RateLimiter r) {
-      return new Context(served, authority, settings, r, cookies);
+      return new Context(served, authority, settings, locator, r, cookies, metrics, clock);
     }
 
     Context with(ServerCookies c) {
-      return new Context(served, authority, settings, limiter, c);
+      return new Context(served, authority, settings, locator, limiter, c, metrics, clock);
     }
   }
 
@@ -144,78 +112,30 @@ public final class AnswerPipeline {
   record ServedPlan(RoutingPlan plan, PlanChanges changes) {}
 
   private AnswerPipeline(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings, Clock clock) {
-    this.geo = geo;
-    this.locations = new LocationCache(geo);
-    this.metrics = metrics;
     this.context = new Context(new ServedPlan(plan, PlanChanges.initial(plan)), Authority.EMPTY, settings,
-        RateLimiter.OFF, null);
-    this.clock = clock;
-  }
-
-  /**
-   * The widest ECS scope for {@code client} (4 or 16 bytes) under the current plan and zones. While a table is
-   * being rebuilt after a plan or zone change, the plan-independent location runs answer (still correct); after a
-   * database or {@code nets} change, until the new runs are built, the full address length (/32, /128): never
-   * wider than the data allows. No allocation, no lock.
-   */
-  int widestScope(Query q) {
-    byte[] client = q.client;
-    EcsScopes s = scopes;
-    if (s == null || s.locations.geoVersion != (geo == null ? -1 : geo.version())) {
-      rebuildScopes();
-      return client.length * 8;
-    }
-    // the plan this query's region was chosen from, and its zones (newer ones may have been swapped in since);
-    // after a reload that changed dns.unlocated, until rebuilt: the location runs (unmerged)
-    boolean fresh = s.served.plan() == q.plan && s.served.changes() == q.changes && s.authority == q.ctx.authority()
-        && s.unlocated == q.ctx.settings().unlocated();
-    Context now = fresh ? null : context;
-    if (!fresh && (now.served() != s.served || now.authority() != s.authority
-        || s.unlocated != now.settings().unlocated())) {
-      rebuildScopes();
-    }
-    return s.scope(client, fresh);
-  }
-
-  /** Schedules a scope table build for the current state, unless one is already waiting to start. */
-  void rebuildScopes() {
-    if (!scopesPending.get() && scopesPending.compareAndSet(false, true)) {
-      SCOPE_WORKER.execute(this::buildScopes);
-    }
-  }
-
-  /** Builds the scope table for the state read now; reuses the location runs while the locator is unchanged. */
-  void buildScopes() {
-    scopesPending.set(false); // first: a change after the reads below schedules another build
-    try {
-      EcsScopes cur = scopes;
-      Context c = context;
-      ServedPlan sp = c.served();
-      Authority a = c.authority();
-      long version = geo == null ? -1 : geo.version();
-      EcsScopes.Locations l = cur != null && cur.locations.geoVersion == version ? cur.locations
-          : EcsScopes.Locations.build(geo);
-      scopes = EcsScopes.of(l, sp, a, c.settings().unlocated());
-    } catch (RuntimeException e) {
-      LOG.error("ECS scope table could not be built; scopes stay /32 (/128) or the previous table's", e);
-    }
-  }
-
-  /** The current scope table (tests, reports). */
-  EcsScopes scopes() {
-    return scopes;
+        new Locator(geo), RateLimiter.OFF, null, metrics, clock);
   }
 
   static AnswerPipeline create(GeoLocator geo, DnsMetrics metrics, RoutingPlan plan, Settings settings,
       Clock clock) {
     AnswerPipeline p = new AnswerPipeline(geo, metrics, plan, settings, clock);
-    p.buildScopes(); // at start-up, like the database's first load: the first answers have their scopes
+    p.context.locator().start(p.context); // like the database's first load: the first answers have their scopes
     return p;
   }
 
+  /** Builds the ECS scope table for the current context now, on this thread (tests; normally a worker does). */
+  void buildScopes() {
+    context.locator().build();
+  }
+
+  /** The current scope table (tests, reports). */
+  EcsScopes scopes() {
+    return context.locator().scopes();
+  }
+
   /** The stage names in order, for docs and tests. */
-  List<String> stageNames() {
-    return stages.stream().map(Stage::name).toList();
+  static List<String> stageNames() {
+    return Arrays.stream(Stage.ORDER).map(s -> s.label).toList();
   }
 
   /**
@@ -226,12 +146,12 @@ public final class AnswerPipeline {
   synchronized void plan(RoutingPlan p) {
     Context c = context;
     ServedPlan before = c.served();
-    long now = clock.millis();
+    long now = c.clock().millis();
     PlanChanges changes = PlanChanges.between(before.changes(), before.plan(), p, now,
         c.settings().longestChangeWindowMillis());
     context = c.with(new ServedPlan(p, changes));
-    metrics.planVersion(p.version());
-    rebuildScopes();
+    c.metrics().planVersion(p.version());
+    c.locator().follow(context);
   }
 
   RoutingPlan plan() {
@@ -245,7 +165,7 @@ public final class AnswerPipeline {
 
   synchronized void authority(Authority a) {
     context = context.with(a);
-    rebuildScopes();
+    context.locator().follow(context);
   }
 
   Authority authority() {
@@ -254,8 +174,8 @@ public final class AnswerPipeline {
 
   synchronized void settings(Settings s) {
     context = context.with(s);
-    locations.clear(); // a config change may have changed the nets overrides
-    rebuildScopes();
+    context.locator().clearCache(); // a config change may have changed the nets overrides
+    context.locator().follow(context);
   }
 
   Settings settings() {
@@ -270,21 +190,16 @@ public final class AnswerPipeline {
     return context.cookies();
   }
 
-  /** Seconds on the pipeline's clock: server cookie timestamps (tests stand it still). */
-  long nowSeconds() {
-    return clock.millis() / 1000;
-  }
-
   synchronized void rateLimiter(RateLimiter r) {
     context = context.with(r);
   }
 
   GeoLocator geo() {
-    return geo;
+    return context.locator().geo();
   }
 
   DnsMetrics metrics() {
-    return metrics;
+    return context.metrics();
   }
 
   /**
@@ -297,11 +212,12 @@ public final class AnswerPipeline {
    */
   public byte[] handle(byte[] wire, byte[] source, Transport transport) {
     long start = System.nanoTime();
-    Query q = answer(wire, wire.length, source, transport, null);
+    Context ctx = context;
+    Query q = answer(ctx, wire, wire.length, source, transport, null);
     if (q.out == null) {
       return null;
     }
-    metrics.latency(transport, System.nanoTime() - start, 1);
+    ctx.metrics().latency(transport, System.nanoTime() - start, 1);
     return q.outLength == q.out.length ? q.out : Arrays.copyOf(q.out, q.outLength);
   }
 
@@ -310,7 +226,7 @@ public final class AnswerPipeline {
    * -1 to send nothing. Neither array is kept. Latency is the caller's to record (once per read burst).
    */
   int answerUdp(byte[] wire, int length, byte[] source, byte[] out) {
-    Query q = answer(wire, length, source, Transport.UDP, out);
+    Query q = answer(context, wire, length, source, Transport.UDP, out);
     if (q.out == null) {
       return -1;
     }
@@ -323,49 +239,40 @@ public final class AnswerPipeline {
     return q.outLength;
   }
 
-  private Query answer(byte[] wire, int length, byte[] source, Transport transport, byte[] outBuffer) {
+  /**
+   * One packet through the stages, from one context ({@code ctx}, read once by the caller): the fast path when it
+   * takes the packet, else the full pipeline on a fresh {@link Query} with arrays of its own (the caller's are
+   * scratch), carrying only the rate-limit verdict the fast path may have taken.
+   */
+  private Query answer(Context ctx, byte[] wire, int length, byte[] source, Transport transport,
+      byte[] outBuffer) {
     Query q = new Query(wire, length, source, transport);
     q.outBuffer = outBuffer;
-    Context ctx = context; // the one read of everything that changes: both paths answer from it
-    q.ctx = ctx;
     try {
-      if (!fastPath || !FastPath.answer(q, this, ctx.authority().fastTable())) {
+      if (!fastPath || !Stage.fast(q, ctx)) {
         RateLimiter.Verdict verdict = q.rrlVerdict;
-        // the full pipeline starts from a clean slate, with arrays of its own (the caller's are scratch)
         q = new Query(length == wire.length ? wire : Arrays.copyOf(wire, length), source.clone(), transport);
-        q.ctx = ctx;
         q.rrlVerdict = verdict;
-        run(q);
+        Stage.full(q, ctx);
         q.outLength = q.out == null ? 0 : q.out.length;
       }
     } catch (RuntimeException e) {
       // A bug, not the client's fault: answer SERVFAIL rather than let one packet take the loop down.
-      metrics.internalError();
+      ctx.metrics().internalError();
       LOG.warn("answer pipeline failed on a {}-byte packet", length, e);
       q.out = q.id >= 0 && length >= 12 ? headerOnly(wire, Rcode.SERVFAIL) : null;
       q.outLength = q.out == null ? 0 : q.out.length;
       q.rcode = Rcode.SERVFAIL;
     }
     if (q.out != null) {
-      metrics.query(transport, q.qtype, q.rcode);
+      ctx.metrics().query(transport, q.qtype, q.rcode);
     }
     return q;
   }
 
-  Query run(Query q) {
-    if (q.ctx == null) {
-      q.ctx = context; // a query made outside answer() (tests)
-    }
-    for (int i = 0; i < stages.size(); i++) {
-      Stage s = stages.get(i);
-      if (q.drop) {
-        break;
-      }
-      if (!q.settled || s.always()) {
-        s.body().accept(q);
-      }
-    }
-    return q;
+  /** The fast path alone on {@code q}, from the current context (tests): false when it leaves the packet. */
+  boolean fast(Query q) {
+    return Stage.fast(q, context);
   }
 
   /** The explanation for {@code client} asking for geo name {@code name}, or null when it is not a geo name. */
@@ -377,45 +284,28 @@ public final class AnswerPipeline {
       return null;
     }
     Query q = new Query(new byte[0], client, Transport.UDP);
-    q.ctx = ctx;
     q.zone = z;
     q.geo = g;
     q.client = client;
-    locate(q);
-    choose(q);
-    ttl(q);
+    // the geo stages, as a query for the name would run them
+    Stage.locate(q, ctx);
+    Stage.choose(q, ctx);
+    Stage.ttl(q, ctx);
     return Explainer.of(q, q.plan);
   }
 
-  /** The locate, choose and ttl stages, for the fast path. */
-  void locateChooseTtl(Query q) {
-    locate(q);
-    choose(q);
-    ttl(q);
-  }
-
-  /** Takes the rate-limit decision for the fast path; false (verdict kept in q) when the response is limited. */
-  boolean fastRateLimitPasses(Query q, byte[] wire, int nameLen) {
-    RateLimiter r = q.ctx.limiter();
-    if (!r.enabled() || q.transport != Transport.UDP) {
-      return true;
-    }
-    q.rrlVerdict = r.check(q.source, RateLimiter.responseKey(wire, nameLen, q.qtype), System.currentTimeMillis());
-    return q.rrlVerdict == RateLimiter.Verdict.PASS;
-  }
-
-  // ---- stages -------------------------------------------------------------------------------------------------
+  // ---- the full pipeline's message stages (Stage.full composes them, in Stage's order) ------------------------
 
   /** Wire → Message. Too short for a header, or a response: drop (never answer answers: reflection loops). */
-  private void parse(Query q) {
+  static void parse(Query q, Context c) {
     byte[] w = q.wire;
     if (w.length < 12) {
-      metrics.dropped("short");
+      c.metrics().dropped("short");
       q.drop = true;
       return;
     }
     if ((w[2] & 0x80) != 0) {
-      metrics.dropped("response");
+      c.metrics().dropped("response");
       q.drop = true;
       return;
     }
@@ -431,7 +321,7 @@ public final class AnswerPipeline {
   }
 
   /** Opcode and question count; builds the response skeleton (QR, RD copied, question echoed as sent). */
-  private void header(Query q) {
+  static void header(Query q, Context c) {
     Message req = q.request;
     int opcode = req.getHeader().getOpcode();
     Message resp = new Message(q.id);
@@ -446,6 +336,7 @@ public final class AnswerPipeline {
       q.question = questions.get(0);
       q.qname = q.question.getName();
       q.qtype = q.question.getType();
+      q.nameLength = q.qname.length();
       resp.addRecord(q.question, Section.QUESTION);
     }
     if (opcode != Opcode.QUERY) {
@@ -458,8 +349,8 @@ public final class AnswerPipeline {
   }
 
   /** EDNS0 (RFC 6891) and Client Subnet (RFC 7871). */
-  private void edns(Query q) {
-    Settings s = q.ctx.settings();
+  static void edns(Query q, Context c) {
+    Settings s = c.settings();
     List<Record> additional = q.request.getSection(Section.ADDITIONAL);
     int opts = 0;
     for (int i = 0; i < additional.size(); i++) {
@@ -475,7 +366,7 @@ public final class AnswerPipeline {
     q.client = q.source;
     if (q.opt == null) {
       q.responseLimit = q.transport == Transport.TCP ? 65535 : 512;
-      metrics.ecs(false);
+      c.metrics().ecs(false);
       return;
     }
     // RFC 3225 §3: the DO bit MUST be copied into the response, whatever else the OPT says (also with BADVERS)
@@ -486,15 +377,15 @@ public final class AnswerPipeline {
     }
     q.responseLimit = q.transport == Transport.TCP ? 65535
         : Math.max(512, Math.min(q.opt.getPayloadSize(), s.payloadSize()));
-    if (!nsidAndCookie(q, s)) {
+    if (!nsidAndCookie(q, c, s)) {
       return;
     }
     List<EDNSOption> subnet = q.opt.getOptions(EDNSOption.Code.CLIENT_SUBNET);
     if (subnet.isEmpty()) {
-      metrics.ecs(false);
+      c.metrics().ecs(false);
       return;
     }
-    metrics.ecs(true);
+    c.metrics().ecs(true);
     ClientSubnetOption ecs = (ClientSubnetOption) subnet.get(0);
     q.ecs = ecs;
     q.ecsFamily = ecs.getFamily();
@@ -514,7 +405,7 @@ public final class AnswerPipeline {
    * wrong length never gets here: dnsjava refuses the message and the parse stage answers FORMERR (§5.2.2). False
    * when the query is settled.
    */
-  private boolean nsidAndCookie(Query q, Settings s) {
+  private static boolean nsidAndCookie(Query q, Context ctx, Settings s) {
     if (s.nsid() != null) {
       for (EDNSOption o : q.opt.getOptions(EDNSOption.Code.NSID)) {
         if (o.toWire().length == 4) { // code and length only
@@ -522,7 +413,7 @@ public final class AnswerPipeline {
         }
       }
     }
-    ServerCookies c = q.ctx.cookies();
+    ServerCookies c = ctx.cookies();
     if (c == null) {
       return true; // cookies off: the option is ignored, as by a server that does not know it (RFC 7873 §5.2.1)
     }
@@ -542,16 +433,16 @@ public final class AnswerPipeline {
     byte[] out = new byte[ServerCookies.LENGTH];
     // policy: never BADCOOKIE. A query without a valid server cookie is answered normally with a fresh one
     // (RFC 7873 §5.2.3/§5.2.4), so resolvers that do not keep cookies lose nothing
-    ServerCookies.Verdict v = c.respond(w, 0, 8, server.length, q.source, nowSeconds(), out, 0);
-    metrics.cookie(v);
+    ServerCookies.Verdict v = c.respond(w, 0, 8, server.length, q.source, ctx.clock().millis() / 1000, out, 0);
+    ctx.metrics().cookie(v);
     q.cookie = new CookieOption(co.getClientCookie(), out);
     return true;
   }
 
   /** Which of our zones holds the name; REFUSED otherwise — we are authoritative-only, never a resolver. */
-  private void zone(Query q) {
+  static void zone(Query q, Context c) {
     int qclass = q.question.getDClass();
-    if (qclass == DClass.CH && chaos(q)) {
+    if (qclass == DClass.CH && chaos(q, c)) {
       return;
     }
     if (qclass != DClass.IN && qclass != DClass.ANY) {
@@ -562,7 +453,7 @@ public final class AnswerPipeline {
       q.settle(Rcode.REFUSED); // zone transfers are not offered
       return;
     }
-    ZoneData z = q.ctx.authority().zoneFor(q.qname);
+    ZoneData z = c.authority().zoneFor(q.qname);
     if (z == null) {
       q.settle(Rcode.REFUSED);
       return;
@@ -583,8 +474,8 @@ public final class AnswerPipeline {
    * operators without NSID support in their tools can tell instances apart. Everything else in CH (notably
    * {@code version.bind}) is REFUSED by the zone stage: no version disclosure. False when not answered here.
    */
-  private boolean chaos(Query q) {
-    byte[] nsid = q.ctx.settings().nsid();
+  private static boolean chaos(Query q, Context c) {
+    byte[] nsid = c.settings().nsid();
     if (nsid == null || (q.qtype != Type.TXT && q.qtype != Type.ANY)
         || !(q.qname.equals(ID_SERVER) || q.qname.equals(HOSTNAME_BIND))) {
       return false;
@@ -613,86 +504,8 @@ public final class AnswerPipeline {
     return sb.toString();
   }
 
-  /** RFC 1034 §4.3.2 inside our zones: exact match, CNAME chains, wildcards (RFC 4592), referrals. */
-  private void lookup(Query q) {
-    Settings s = q.ctx.settings();
-    ZoneLookup.resolve(q, q.ctx.authority(), s.explainLabel(), s.explainClients());
-  }
-
-  /** Locates the client (only when a geo name is being answered): nets overrides, then GeoIP. */
-  private void locate(Query q) {
-    if (q.geo == null) {
-      return;
-    }
-    q.location = locations.locate(q.client);
-    q.clientHash = io.meridian.core.ClientKey.of(q.client);
-    if (q.location == null) {
-      unlocated(q, q.ctx.settings().unlocated());
-    }
-  }
-
-  /**
-   * {@code dns.unlocated}: a client with no GeoIP entry and no nets match is placed where its resolver is (when
-   * the resolver sent ECS and is itself located), at the configured region, or nowhere (every region answers).
-   * Its ECS scope is the unlocated run around it ({@link EcsScopes}), at least /24 (/56) where the zone it is
-   * placed in splits by client hash ({@link GeoAnswers#ecsScope}).
-   */
-  private void unlocated(Query q, Unlocated u) {
-    io.meridian.config.DnsConfig.Unlocated.Policy p = u.policy();
-    if (p == io.meridian.config.DnsConfig.Unlocated.Policy.RESOLVER && q.client != q.source) {
-      ClientLocation resolver = locations.locate(q.source);
-      if (resolver != null) {
-        q.location = resolver;
-        q.unlocated = Query.Unlocated.RESOLVER;
-        return;
-      }
-    }
-    if (p != io.meridian.config.DnsConfig.Unlocated.Policy.ALL && u.region() != null) {
-      q.location = u.region();
-      q.unlocated = Query.Unlocated.REGION;
-      return;
-    }
-    q.unlocated = Query.Unlocated.ALL;
-  }
-
-  /** The one decision: {@link RegionSelector#choose}, under the name's geofence for this client. */
-  private void choose(Query q) {
-    if (q.geo == null) {
-      return;
-    }
-    ServedPlan s = q.ctx.served();
-    RoutingPlan p = s.plan();
-    q.plan = p;
-    q.changes = s.changes();
-    if (q.unlocated == Query.Unlocated.ALL) {
-      return; // no region is chosen: every eligible one answers (GeoAnswers)
-    }
-    q.fence = q.geo.fenceFor(q.location);
-    RegionSelector.Constraint c = q.geo.constraint(q.fence, q.qtype);
-    int zoneIndex = q.location == null ? io.meridian.core.geo.Zones.UNKNOWN : q.location.zone();
-    q.region = RegionSelector.choose(p, zoneIndex, q.clientHash, c);
-    if (q.region >= 0) {
-      q.regionId = p.topology().id(q.region);
-    }
-  }
-
-  /** Which TTL the answer carries: {@link TtlRule#of}, from the same plan the region was chosen from. */
-  private void ttl(Query q) {
-    if (q.geo == null) {
-      return;
-    }
-    q.ttlRule = TtlRule.of(q, q.changes, clock);
-  }
-
-  private void geoAnswer(Query q) {
-    if (q.geo == null) {
-      return;
-    }
-    GeoAnswers.answer(q, q.plan, q.ecsSource > 0 ? widestScope(q) : 0, metrics);
-  }
-
   /** RFC 2308 §2.1/§2.2: NXDOMAIN and NODATA carry the zone's SOA, with the negative TTL, in authority. */
-  private void negative(Query q) {
+  static void negative(Query q, Context c) {
     if (q.negative && q.zone != null) {
       q.response.addRecord(q.zone.negativeSoa(), Section.AUTHORITY);
     }
@@ -706,12 +519,12 @@ public final class AnswerPipeline {
    * (§3.1.4). Prepared sets' signatures come from {@link ZoneSigner}'s cache; a query without DO, or for an unsigned
    * zone, is left exactly as it was.
    */
-  private void dnssec(Query q) {
+  static void dnssec(Query q, Context c) {
     if (!q.dnssecOk || q.drop || q.out != null || q.response == null || q.zone == null
         || (q.rcode != Rcode.NOERROR && q.rcode != Rcode.NXDOMAIN)) {
       return;
     }
-    Authority auth = q.ctx.authority();
+    Authority auth = c.authority();
     Message resp = q.response;
     for (int section : new int[] {Section.ANSWER, Section.AUTHORITY}) {
       for (RRset set : resp.getSectionRRsets(section)) {
@@ -792,12 +605,8 @@ public final class AnswerPipeline {
     }
   }
 
-  private void rateLimit(Query q) {
-    q.ctx.limiter().apply(q, metrics);
-  }
-
   /** OPT and ECS echo, rcode (extended bits into OPT), truncation to the client's size with TC (RFC 7766). */
-  private void encode(Query q) {
+  static void encode(Query q, Context c) {
     if (q.out != null) {
       return;
     }
@@ -811,12 +620,12 @@ public final class AnswerPipeline {
         options.add(new ClientSubnetOption(q.ecs.getSourcePrefixLength(), q.ecsScope, q.ecs.getAddress()));
       }
       if (q.nsid) {
-        options.add(new GenericEDNSOption(EDNSOption.Code.NSID, q.ctx.settings().nsid()));
+        options.add(new GenericEDNSOption(EDNSOption.Code.NSID, c.settings().nsid()));
       }
       if (q.cookie != null) {
         options.add(q.cookie);
       }
-      opt = new OPTRecord(q.ctx.settings().payloadSize(), q.rcode >>> 4, 0, q.dnssecOk ? ExtendedFlags.DO : 0, options);
+      opt = new OPTRecord(c.settings().payloadSize(), q.rcode >>> 4, 0, q.dnssecOk ? ExtendedFlags.DO : 0, options);
       resp.addRecord(opt, Section.ADDITIONAL);
     }
     byte[] w = q.truncate ? null : resp.toWire();

@@ -1,6 +1,5 @@
 package io.meridian.geodns.impl;
 
-import io.meridian.core.RoutingPlan;
 import java.util.List;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.AAAARecord;
@@ -11,12 +10,14 @@ import org.xbill.DNS.Type;
 
 /**
  * The common case on raw bytes: a standard query (one question, class IN, type A or AAAA) for a geo name,
- * optionally with one OPT (version 0) carrying ECS. It runs the same stages as the pipeline — header checks, EDNS
- * and ECS, zone and name lookup, locate, {@code RegionSelector.choose}, the region's prepared answer, rate limit,
- * encode — without building dnsjava messages, and produces the same bytes (AnswerPipelineFastPathTest compares
- * them). With DO set for a signed zone, the region's answer is followed by its RRSIGs: bytes {@link ZoneSigner}
- * prepared when the zone was (re-)signed, so signed answers cost a copy, not a signature. Anything else, or any doubt (odd options, trailing bytes, fallback answers, truncation), returns
- * {@code false} and the packet goes through the full pipeline untouched.
+ * optionally with one OPT (version 0) carrying ECS, DO, NSID, a cookie. {@link Stage#fast} runs the pipeline's
+ * stages in {@link Stage}'s order with the raw-bytes versions here for the stages that touch the message (parse,
+ * header, edns, zone, geo-answer, dnssec, encode) and the very same functions for locate, choose, ttl and the
+ * rate-limit verdict, without building dnsjava messages, and produces the same bytes (AnswerPipelineFastPathTest
+ * compares them). With DO set for a signed zone, the region's answer is followed by its RRSIGs: bytes
+ * {@link ZoneSigner} prepared when the zone was (re-)signed, so signed answers cost a copy, not a signature.
+ * Anything else, or any doubt (odd options, trailing bytes, fallback answers, truncation), makes a stage return
+ * {@code false} and the packet goes through the full pipeline on a fresh {@link Query}.
  */
 final class FastPath {
   private FastPath() {}
@@ -127,26 +128,17 @@ final class FastPath {
     return ((w[i] & 0xFF) << 8) | (w[i + 1] & 0xFF);
   }
 
-  /**
-   * Answers {@code q} if it is the common case; returns false (having changed nothing the full pipeline reads)
-   * otherwise.
-   */
-  static boolean answer(Query q, AnswerPipeline p, Table table) {
-    if (q.ctx == null) {
-      q.ctx = p.context(); // a query made outside the pipeline's answer() (tests)
-    }
-    AnswerPipeline.Context ctx = q.ctx;
+  // ---- the fast path's versions of the stages (Stage.fast composes them, in Stage's order) -------------------
+  // Each returns false when it cannot take its stage's decision on raw bytes: the packet then goes to the full
+  // pipeline on a fresh Query, so nothing written here before giving up is ever read by the full pipeline.
+
+  /** parse: the question read in place — one plain-label name (no compression), type A or AAAA, class IN. */
+  static boolean parse(Query q) {
     byte[] w = q.wire;
     int len = q.wireLength;
-    // header: a query, opcode QUERY, one question, nothing else but at most one additional record
-    if (len < 17 || (w[2] & 0xF8) != 0 || u16(w, 4) != 1 || u16(w, 6) != 0 || u16(w, 8) != 0) {
-      return false;
+    if (len < 17 || (w[2] & 0x80) != 0) {
+      return false; // short or a response: the full pipeline drops it and counts why
     }
-    int arcount = u16(w, 10);
-    if (arcount > 1) {
-      return false;
-    }
-    // question name: plain labels only (no compression in a question), ≤ 255 bytes
     int i = 12;
     while (true) {
       if (i >= len) {
@@ -169,8 +161,29 @@ final class FastPath {
     if ((qtype != Type.A && qtype != Type.AAAA) || u16(w, i + 3) != 1) {
       return false;
     }
-    int qEnd = i + 5;
-    // EDNS: exactly one OPT at the root, version 0, options: ECS at most once, others ignored
+    q.id = u16(w, 0);
+    q.qtype = qtype;
+    q.nameLength = nameLen;
+    q.questionEnd = i + 5;
+    return true;
+  }
+
+  /** header: opcode QUERY, exactly one question, nothing else but at most one additional record (the OPT). */
+  static boolean header(Query q) {
+    byte[] w = q.wire;
+    return (w[2] & 0x78) == 0 && u16(w, 4) == 1 && u16(w, 6) == 0 && u16(w, 8) == 0 && u16(w, 10) <= 1;
+  }
+
+  /**
+   * edns: exactly one OPT at the root, version 0 (BADVERS is the full pipeline's); DO (RFC 3225 §3), the UDP size,
+   * ECS at most once and well-formed (RFC 7871 §6), NSID (RFC 5001), COOKIE (RFC 7873) located in place; other
+   * options ignored, those dnsjava checks (keepalive, extended error) left to the full pipeline. The client is the
+   * ECS address cut to its capped source prefix, else the source, as the full edns stage has it.
+   */
+  static boolean edns(Query q, AnswerPipeline.Context c) {
+    byte[] w = q.wire;
+    int len = q.wireLength;
+    int qEnd = q.questionEnd;
     int payload = -1;
     int ecsOff = -1;
     int ecsLen = 0;
@@ -179,11 +192,11 @@ final class FastPath {
     boolean nsidSeen = false;
     int cookieOff = -1;
     int cookieLen = 0;
-    ServerCookies cookies = ctx.cookies();
-    if (arcount == 1) {
+    ServerCookies cookies = c.cookies();
+    if (u16(w, 10) == 1) {
       int o = qEnd;
       if (o + 11 > len || w[o] != 0 || u16(w, o + 1) != Type.OPT || w[o + 6] != 0) {
-        return false; // not an OPT, or EDNS version ≠ 0 (BADVERS is the full pipeline's job)
+        return false; // not an OPT, or EDNS version ≠ 0
       }
       payload = u16(w, o + 3);
       dnssecOk = (w[o + 7] & 0x80) != 0; // RFC 3225 §3: DO is copied into the response
@@ -239,70 +252,108 @@ final class FastPath {
         r += 4 + olen;
       }
     } else if (qEnd != len) {
-      return false;
+      return false; // trailing bytes: the full parser judges
     }
-    Entry e = table.find(w, 12, nameLen, hash(w, 12, nameLen));
+    AnswerPipeline.Settings s = c.settings();
+    q.ednsPayload = payload;
+    q.dnssecOk = dnssecOk;
+    q.nsid = nsidAsked && s.nsid() != null;
+    q.cookieOffset = cookieOff;
+    q.cookieLength = cookieLen;
+    q.responseLimit = q.transport == Transport.TCP ? 65535
+        : payload < 0 ? 512 : Math.max(512, Math.min(payload, s.payloadSize()));
+    q.client = q.source;
+    q.ecsOffset = ecsOff;
+    q.ecsLength = ecsLen;
+    if (ecsOff >= 0) {
+      int family = u16(w, ecsOff);
+      int source = w[ecsOff + 2] & 0xFF;
+      q.ecsFamily = family;
+      q.ecsSource = source;
+      if (source > 0) { // RFC 7871 §7.1.2: source 0 means "do not use my address": the resolver's is used
+        byte[] full = new byte[family == 1 ? 4 : 16];
+        System.arraycopy(w, ecsOff + 4, full, 0, ecsLen - 4);
+        q.client = ClientAddress.truncate(full, Math.min(source, family == 1 ? s.ecsMaxV4() : s.ecsMaxV6()));
+      }
+    }
+    return true;
+  }
+
+  /**
+   * zone (and, by construction, lookup): one probe of the authority's table of geo names. The table holds only
+   * the geo names of zones without cuts, so the lookup stage would end at the name itself for A/AAAA.
+   */
+  static boolean zone(Query q, AnswerPipeline.Context c) {
+    Entry e = c.authority().fastTable().find(q.wire, 12, q.nameLength, hash(q.wire, 12, q.nameLength));
     if (e == null) {
       return false;
     }
-    // DO for a signed zone: the answer's RRSIGs follow it (RFC 4035 §3.1.1), the prepared bytes from ZoneSigner
-    ZoneSigner signer = dnssecOk ? e.zone().signer() : null;
-    AnswerPipeline.Settings s = ctx.settings();
-    // client: ECS address cut to its capped source prefix, else the source (as the edns stage does)
-    byte[] client = q.source;
-    int source = -1;
-    int family = 0;
-    if (ecsOff >= 0) {
-      family = u16(w, ecsOff);
-      source = w[ecsOff + 2] & 0xFF;
-      if (source > 0) {
-        byte[] full = new byte[family == 1 ? 4 : 16];
-        System.arraycopy(w, ecsOff + 4, full, 0, ecsLen - 4);
-        client = ClientAddress.truncate(full, Math.min(source, family == 1 ? s.ecsMaxV4() : s.ecsMaxV6()));
-      }
-    }
-    q.client = client;
-    q.geo = e.geo();
     q.zone = e.zone();
-    q.qtype = qtype;
-    p.locateChooseTtl(q);
-    GeoNameSpec.RegionAnswers ra = q.regionId == null ? null : e.geo().region(q.regionId);
-    byte[][] wires = ra == null ? null : qtype == Type.A ? ra.aWire() : ra.aaaaWire();
+    q.geo = e.geo();
+    return true;
+  }
+
+  /**
+   * geo-answer: the chosen region's answer, prepared as bytes per TTL slot, and the ECS scope from the same
+   * function as the full stage. No region's records (fallback, NODATA, {@code dns.unlocated: all}): the full
+   * pipeline builds those.
+   */
+  static boolean geoAnswer(Query q, AnswerPipeline.Context c) {
+    GeoNameSpec.RegionAnswers ra = q.regionId == null ? null : q.geo.region(q.regionId);
+    byte[][] wires = ra == null ? null : q.qtype == Type.A ? ra.aWire() : ra.aaaaWire();
     if (wires == null) {
-      return false; // fallback or NODATA: the full pipeline builds those
+      return false;
     }
-    RoutingPlan plan = q.plan; // the plan the region was chosen from: one read per query
-    int slot = q.ttlRule.transitionTtl ? 1 : 0;
-    byte[] answer = wires[slot];
-    int count = qtype == Type.A ? ra.a()[0].size() : ra.aaaa()[0].size();
-    byte[] sigs = null;
-    if (signer != null) {
-      RRset set = (qtype == Type.A ? ra.a() : ra.aaaa())[slot];
-      sigs = signer.answerWire(set);
-      if (sigs == null) {
-        return false; // not prepared (cannot happen for a region's set): the dnssec stage signs it
-      }
-      count += signer.answerCount(set);
+    int slot = q.ttlRule.transitionTtl ? 1 : 0; // TtlRule: shorter while this client's traffic moves
+    RRset set = (q.qtype == Type.A ? ra.a() : ra.aaaa())[slot];
+    q.answerSet = set;
+    q.answerWire = wires[slot];
+    q.answerCount = set.size();
+    q.ecsScope = GeoAnswers.ecsScope(q, c);
+    return true;
+  }
+
+  /**
+   * dnssec: with DO for a signed zone, the answer's RRSIGs follow it (RFC 4035 §3.1.1) — the bytes
+   * {@link ZoneSigner} prepared with the region's set when the zone was (re-)signed: a copy, not a signature.
+   */
+  static boolean dnssec(Query q) {
+    ZoneSigner signer = q.dnssecOk ? q.zone.signer() : null;
+    if (signer == null) {
+      return true;
     }
+    byte[] sigs = signer.answerWire(q.answerSet);
+    if (sigs == null) {
+      return false; // not prepared (cannot happen for a region's set): the full dnssec stage signs it
+    }
+    q.signatureWire = sigs;
+    q.answerCount += signer.answerCount(q.answerSet);
+    return true;
+  }
+
+  /**
+   * encode: the response written into the listener's buffer (or a new array) — every byte of it, the buffer is
+   * reused — with the OPT options in the full encode's order (ECS, NSID, COOKIE). Over the client's size: the full
+   * pipeline answers TC. This is where the fast path commits: it counts what the full stages count on their way
+   * (ECS, cookie, region, unlocated), so a packet given up earlier is counted once, by the full pipeline.
+   */
+  static boolean encode(Query q, AnswerPipeline.Context c) {
+    byte[] w = q.wire;
+    int qEnd = q.questionEnd;
+    int payload = q.ednsPayload;
+    int ecsOff = q.ecsOffset;
+    int ecsLen = q.ecsLength;
+    int cookieOff = q.cookieOffset;
+    AnswerPipeline.Settings s = c.settings();
+    byte[] nsid = q.nsid ? s.nsid() : null;
+    byte[] answer = q.answerWire;
+    byte[] sigs = q.signatureWire;
     int sigLen = sigs == null ? 0 : sigs.length;
-    int scope = 0;
-    if (ecsOff >= 0 && source > 0) {
-      q.ecsFamily = family;
-      q.ecsSource = source;
-      scope = GeoAnswers.ecsScope(q, plan, p.widestScope(q));
-    }
-    byte[] nsid = nsidAsked ? s.nsid() : null;
     int optionsLen = (ecsOff >= 0 ? 4 + ecsLen : 0) + (nsid != null ? 4 + nsid.length : 0)
         + (cookieOff >= 0 ? 4 + 8 + ServerCookies.LENGTH : 0);
     int optLen = payload < 0 ? 0 : 11 + optionsLen;
     int outLen = qEnd + answer.length + sigLen + optLen;
-    int limit = q.transport == Transport.TCP ? 65535
-        : payload < 0 ? 512 : Math.max(512, Math.min(payload, s.payloadSize()));
-    if (outLen > limit) {
-      return false;
-    }
-    // rate limiting, as the rate-limit stage does; a limited response goes through the full pipeline
-    if (!p.fastRateLimitPasses(q, w, nameLen)) {
+    if (outLen > q.responseLimit) {
       return false;
     }
     byte[] out = q.outBuffer != null && q.outBuffer.length >= outLen ? q.outBuffer : new byte[outLen];
@@ -310,13 +361,14 @@ final class FastPath {
     out[2] = (byte) (0x84 | (w[2] & 0x01)); // QR, AA, RD copied; opcode QUERY; TC clear
     out[3] = 0; // RA=0, rcode NOERROR
     out[6] = 0;
-    out[7] = (byte) count;
+    out[7] = (byte) q.answerCount;
     out[10] = 0;
     out[11] = (byte) (payload < 0 ? 0 : 1);
     System.arraycopy(answer, 0, out, qEnd, answer.length);
     if (sigs != null) {
       System.arraycopy(sigs, 0, out, qEnd + answer.length, sigLen);
     }
+    DnsMetrics metrics = c.metrics();
     if (payload >= 0) {
       int o = qEnd + answer.length + sigLen;
       // every byte written: out may be a reused buffer, not a zeroed new array
@@ -327,19 +379,18 @@ final class FastPath {
       out[o + 4] = (byte) s.payloadSize();
       out[o + 5] = 0; // extended rcode
       out[o + 6] = 0; // EDNS version 0
-      out[o + 7] = (byte) (dnssecOk ? 0x80 : 0); // flags: DO only, the other Z bits are zero (RFC 6891 §6.1.4)
+      out[o + 7] = (byte) (q.dnssecOk ? 0x80 : 0); // flags: DO only, the other Z bits are zero (RFC 6891 §6.1.4)
       out[o + 8] = 0;
       out[o + 9] = (byte) (optionsLen >>> 8);
       out[o + 10] = (byte) optionsLen;
       o += 11;
-      // options in the full pipeline's order: ECS, NSID, COOKIE
       if (ecsOff >= 0) {
         out[o] = 0;
         out[o + 1] = 8; // option code 8: ECS
         out[o + 2] = 0;
         out[o + 3] = (byte) ecsLen;
         System.arraycopy(w, ecsOff, out, o + 4, ecsLen);
-        out[o + 4 + 3] = (byte) scope;
+        out[o + 4 + 3] = (byte) q.ecsScope;
         o += 4 + ecsLen;
       }
       if (nsid != null) {
@@ -356,17 +407,17 @@ final class FastPath {
         out[o + 2] = 0;
         out[o + 3] = 8 + ServerCookies.LENGTH;
         System.arraycopy(w, cookieOff, out, o + 4, 8);
-        p.metrics().cookie(cookies.respond(w, cookieOff, cookieOff + 8, cookieLen - 8, q.source, p.nowSeconds(),
-            out, o + 12));
+        metrics.cookie(c.cookies().respond(w, cookieOff, cookieOff + 8, q.cookieLength - 8, q.source,
+            c.clock().millis() / 1000, out, o + 12));
       }
     }
     q.rcode = Rcode.NOERROR;
     q.out = out;
     q.outLength = outLen;
-    p.metrics().ecs(ecsOff >= 0);
-    p.metrics().geoAnswer(q.regionId);
+    metrics.ecs(ecsOff >= 0);
+    metrics.geoAnswer(q.regionId);
     if (q.unlocated != null) {
-      p.metrics().unlocated(q.unlocated);
+      metrics.unlocated(q.unlocated);
     }
     return true;
   }

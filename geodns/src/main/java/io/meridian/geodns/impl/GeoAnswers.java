@@ -19,10 +19,16 @@ import org.xbill.DNS.Type;
 final class GeoAnswers {
   private GeoAnswers() {}
 
-  static void answer(Query q, RoutingPlan plan, int widestScope, DnsMetrics metrics) {
+  /** The geo-answer stage of the full pipeline (the fast path answers a region's prepared bytes instead). */
+  static void answer(Query q, AnswerPipeline.Context c) {
+    if (q.geo == null) {
+      return;
+    }
     GeoNameSpec g = q.geo;
     Message resp = q.response;
-    q.ecsScope = ecsScope(q, plan, widestScope);
+    RoutingPlan plan = q.plan; // the plan the region was chosen from
+    DnsMetrics metrics = c.metrics();
+    q.ecsScope = ecsScope(q, c);
     if (q.explain) {
       explain(q, plan);
       return;
@@ -126,13 +132,15 @@ final class GeoAnswers {
    * addresses with other answers (§7.2.1: "not specific enough"). While the plan splits the client's zone by client
    * hash, which varies per /24 (/56), the scope is at least that — also for an unlocated client that
    * {@code dns.unlocated} placed in such a zone (at its resolver or at a region): its answer varies per /24 too.
+   * Both paths take the scope here, from the plan the region was chosen from ({@code q.plan}).
    */
-  static int ecsScope(Query q, RoutingPlan plan, int widestScope) {
+  static int ecsScope(Query q, AnswerPipeline.Context c) {
     if (q.ecsSource <= 0) {
       return 0;
     }
+    RoutingPlan plan = q.plan;
     int family = q.ecsFamily == 1 ? 32 : 128;
-    int scope = widestScope;
+    int scope = c.locator().widestScope(q, c);
     if (q.location != null && (plan.inTransition() || plan.zones().get(q.location.zone()) != null)) {
       scope = Math.max(scope, io.meridian.core.ClientKey.prefix(q.client));
     }

@@ -6,11 +6,13 @@ import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Rcode;
+import org.xbill.DNS.RRset;
 import org.xbill.DNS.Record;
 
 /**
- * One query on its way through the {@link AnswerPipeline}: what arrived, what each stage found, what goes back.
- * Lives on one event loop for the duration of one packet; never shared.
+ * One query on its way through the {@link Stage}s: what arrived, what each stage found, what goes back. Lives on
+ * one thread for the duration of one packet; never shared. Everything that changes while serving is not here but
+ * in the {@link AnswerPipeline.Context} the stages are given with it.
  */
 final class Query {
   // what arrived
@@ -19,8 +21,6 @@ final class Query {
   final int wireLength;
   final byte[] source; // transport source address, 4 or 16 bytes
   final Transport transport;
-  /** Everything that changes while serving, read once for this query (plan, zones, settings, limiter, cookies). */
-  AnswerPipeline.Context ctx;
 
   // parse
   Message request;
@@ -28,6 +28,8 @@ final class Query {
   Name qname;
   int qtype;
   int id;
+  /** Length of the question name in wire form (from offset 12): the rate limiter's (name, type) key. */
+  int nameLength;
 
   // the answer being built
   Message response;
@@ -62,6 +64,24 @@ final class Query {
   org.xbill.DNS.CookieOption cookie;
   /** Address the client is located by: the ECS address cut to its (capped) source prefix, else the source. */
   byte[] client;
+
+  // the fast path's view of the packet (Stage.fast): offsets into wire instead of dnsjava objects
+  /** End of the question (the OPT starts there). */
+  int questionEnd;
+  /** The OPT's UDP payload size as sent, -1 without OPT. */
+  int ednsPayload = -1;
+  /** The ECS option's data (family onwards) and its length, -1 without ECS. */
+  int ecsOffset = -1;
+  int ecsLength;
+  /** The COOKIE option's data (client cookie onwards) and its length, -1 without a cookie to answer. */
+  int cookieOffset = -1;
+  int cookieLength;
+  /** The region's prepared answer: the RRset, its bytes, and the record count with any RRSIGs. */
+  RRset answerSet;
+  byte[] answerWire;
+  int answerCount;
+  /** The answer's prepared RRSIG bytes (DO, signed zone), or null. */
+  byte[] signatureWire;
 
   // zone lookup
   ZoneData zone;

@@ -42,7 +42,7 @@ final class RateLimiter {
     return perSecond > 0;
   }
 
-  /** What to do with one more response to this client. */
+  /** What to do with one more response to this client (taken and applied by the rate-limit {@link Stage}). */
   enum Verdict { PASS, SLIP, DROP }
 
   /**
@@ -73,29 +73,6 @@ final class RateLimiter {
           return Verdict.PASS;
         }
         return slip > 0 && (n - perSecond) % slip == 0 ? Verdict.SLIP : Verdict.DROP;
-      }
-    }
-  }
-
-  void apply(Query q, DnsMetrics metrics) {
-    if (perSecond <= 0 || q.transport != Transport.UDP || q.out != null && q.rcode == org.xbill.DNS.Rcode.FORMERR) {
-      return;
-    }
-    Verdict v = q.rrlVerdict;
-    if (v == null) {
-      int response = q.qname == null ? 0 : responseKey(q.wire, q.qname.length(), q.qtype);
-      v = check(q.source, response, System.currentTimeMillis());
-    }
-    switch (v) {
-      case PASS -> { }
-      case SLIP -> {
-        q.truncate = true;
-        metrics.rrlSlip();
-      }
-      case DROP -> {
-        q.drop = true;
-        q.out = null;
-        metrics.rrlDrop();
       }
     }
   }

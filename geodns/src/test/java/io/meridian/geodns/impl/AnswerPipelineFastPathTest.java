@@ -106,7 +106,7 @@ class AnswerPipelineFastPathTest {
       assertTrue(taken >= takenShapes().size() * 4, "the fast path took " + taken + " queries");
       byte[] q = query("www.example.test.", Type.A, new OPTRecord(1232, 0, 0, ExtendedFlags.DO));
       Query probe = new Query(q, new byte[] {127, 0, 0, 1}, Transport.UDP);
-      assertTrue(FastPath.answer(probe, p, p.authority().fastTable()));
+      assertTrue(p.fast(probe));
       Message r = new Message(java.util.Arrays.copyOf(probe.out, probe.outLength));
       assertEquals(1, r.getSectionRRsets(Section.ANSWER).get(0).sigs().size(), r.toString());
     }
@@ -132,7 +132,7 @@ class AnswerPipelineFastPathTest {
           p.fastPath = true;
           byte[] fast = p.handle(q, src, Transport.UDP);
           Query probe = new Query(q, src, Transport.UDP);
-          boolean took = FastPath.answer(probe, p, p.authority().fastTable());
+          boolean took = p.fast(probe);
           taken += took ? 1 : 0;
           assertArrayEquals(slow, fast, "query " + HexFormat.of().formatHex(q) + "\nslow " + new Message(slow)
               + "\nfast " + new Message(fast));
@@ -171,7 +171,7 @@ class AnswerPipelineFastPathTest {
           query("www.example.test.", Type.A, new OPTRecord(1232, 0, 0, 0, new CookieOption(CLIENT))),
           withValidServerCookie(p, src))) {
         Query probe = new Query(q, src, Transport.UDP);
-        assertTrue(FastPath.answer(probe, p, p.authority().fastTable()), HexFormat.of().formatHex(q));
+        assertTrue(p.fast(probe), HexFormat.of().formatHex(q));
         Message r = new Message(java.util.Arrays.copyOf(probe.out, probe.outLength));
         OPTRecord opt = r.getOPT();
         Message asked = new Message(q);
@@ -210,20 +210,18 @@ class AnswerPipelineFastPathTest {
           query("mail.example.test.", Type.A, null), query("www.example.test.", Type.A, new OPTRecord(1232, 0, 1)),
           query("_explain.www.example.test.", Type.TXT, null));
       for (byte[] q : left) {
-        assertFalse(FastPath.answer(new Query(q, src, Transport.UDP), p,
-            p.authority().fastTable()));
+        assertFalse(p.fast(new Query(q, src, Transport.UDP)));
         assertTrue(p.handle(q, src, Transport.UDP) != null);
       }
       // a malformed or repeated COOKIE option is FORMERR (RFC 7873 §5.2.2): the full pipeline's to answer
       for (OPTRecord bad : List.of(new OPTRecord(1232, 0, 0, 0, new GenericEDNSOption(EDNSOption.Code.COOKIE,
           new byte[5])), new OPTRecord(1232, 0, 0, 0, new CookieOption(CLIENT), new CookieOption(CLIENT)))) {
         byte[] q = query("www.example.test.", Type.A, bad);
-        assertFalse(FastPath.answer(new Query(q, src, Transport.UDP), p, p.authority().fastTable()));
+        assertFalse(p.fast(new Query(q, src, Transport.UDP)));
         assertEquals(1, p.handle(q, src, Transport.UDP)[3] & 0xF, "FORMERR");
       }
       byte[] trailing = java.util.Arrays.copyOf(query("www.example.test.", Type.A, null), 40);
-      assertFalse(FastPath.answer(new Query(trailing, src, Transport.UDP), p,
-          p.authority().fastTable()));
+      assertFalse(p.fast(new Query(trailing, src, Transport.UDP)));
       assertEquals(0, p.metrics().internalErrors());
     }
   }
