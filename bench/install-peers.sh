@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the load drivers and the real peers the benchmarks compare Meridian with, from Debian's packages.
 set -euo pipefail
-pkgs=(dnsperf gdnsd nginx-light haproxy wrk util-linux dnsutils unbound curl)
+pkgs=(dnsperf gdnsd nginx-light haproxy wrk nghttp2-client util-linux dnsutils unbound curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -19,6 +19,12 @@
 # ECDSA P-256 certificate made by openssl for the run; wrk offers no ALPN, so every row is HTTP/1.1 over TLS 1.3;
 # TLS connections are set up during the warm-up, the measurement is steady keep-alive traffic. TLS=0: plain only.
 #
+# H2=1 (default with TLS=1, when h2load is installed) adds HTTP/2-over-TLS rows measured with h2load (ALPN h2,
+# -c CONNS connections, -m H2_STREAMS concurrent streams each, default 8): "meridian-<jdk>-h2" (the same TLS
+# process, its own HTTP/2 engine), "nginx-h2" (`listen ... ssl http2`), "haproxy-h2" (`alpn h2,http/1.1`); the
+# upstream side stays HTTP/1.1 with keep-alive for all three. h2load reports mean latency, not percentiles: those
+# rows show it in the p50 column and no p99.
+#
 # ROUTES=N (default 1) gives Meridian N routes and nginx N `location` blocks: N-1 path prefixes /svc-0000/ ...
 # that the load (GET /) never matches, declared before the catch-all `/` — the linear scan's worst case; compare
 # the CPU per request with ROUTES=1 (issue #20: 1,000 routes within 5 % of one). haproxy keeps its one backend.
@@ -48,6 +54,13 @@ NGINX_PORT=${NGINX_PORT:-18182}
 HAPROXY_PORT=${HAPROXY_PORT:-18183}
 MERIDIAN_VX_PORT=${MERIDIAN_VX_PORT:-18184}
 TLS=${TLS:-1}
+H2=${H2:-$TLS}
+H2_STREAMS=${H2_STREAMS:-8}
+if [ "$H2" = 1 ] && ! command -v h2load >/dev/null; then
+  echo "bench/proxy: h2load not found (apt-get install nghttp2-client, or bench/install-peers.sh): no h2 rows" >&2
+  H2=0
+fi
+[ "$TLS" = 1 ] || H2=0
 NGINX_TLS_PORT=${NGINX_TLS_PORT:-18192}
 HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-18193}
 MERIDIAN_TLS_PORT=${MERIDIAN_TLS_PORT:-18185}
@@ -84,9 +97,10 @@ if [ "$TLS" = 1 ]; then
     -out "$WORK/tls/cert.pem" -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
     2>/dev/null
   cat "$WORK/tls/cert.pem" "$WORK/tls/key.pem" > "$WORK/tls/combined.pem"
-  NGINX_TLS_LISTEN="listen 127.0.0.1:$NGINX_TLS_PORT ssl; ssl_certificate $WORK/tls/cert.pem; ssl_certificate_key $WORK/tls/key.pem;"
+  # http2 on the TLS listener: ALPN h2 gets HTTP/2 (h2load), a client offering no ALPN (wrk) HTTP/1.1
+  NGINX_TLS_LISTEN="listen 127.0.0.1:$NGINX_TLS_PORT ssl http2; ssl_certificate $WORK/tls/cert.pem; ssl_certificate_key $WORK/tls/key.pem;"
   HAPROXY_TLS_FRONTEND="frontend fe_tls
-  bind 127.0.0.1:$HAPROXY_TLS_PORT ssl crt $WORK/tls/combined.pem alpn http/1.1
+  bind 127.0.0.1:$HAPROXY_TLS_PORT ssl crt $WORK/tls/combined.pem alpn h2,http/1.1
   default_backend be"
 fi
 
@@ -262,6 +276,36 @@ if [ "$TLS" = 1 ]; then
   measure nginx-tls "$NGINX_TLS_PORT" "$NGINX_PID" https
   measure haproxy-tls "$HAPROXY_TLS_PORT" "$HAPROXY_PID" https
 fi
+# HTTP/2 over TLS with h2load: the same processes and ports as the -tls rows
+measure_h2() { # name port pid
+  local url="https://127.0.0.1:$2/" before after out reqs
+  taskset -c "$OTHER_CORES" h2load -c "$CONNS" -m "$H2_STREAMS" -D "${WARM%s}" "$url" > /dev/null
+  before=$(ticks "$3")
+  out=$(taskset -c "$OTHER_CORES" h2load -c "$CONNS" -m "$H2_STREAMS" -D "${DUR%s}" "$url")
+  after=$(ticks "$3")
+  reqs=$(echo "$out" | awk '/^requests:/ {print $8}') # succeeded
+  RPS[$1]=$(echo "$out" | awk '/^finished in/ {v = $4; gsub(/,/, "", v); print v}')
+  P50[$1]=$(to_ms "$(echo "$out" | awk '/^time for request:/ {print $6}')") # mean
+  P99[$1]=0
+  local failed proto
+  failed=$(echo "$out" | awk '/^requests:/ {print $10 + $12}') # failed + errored
+  proto=$(echo "$out" | awk '/^Application protocol:/ {print $3}')
+  CPU[$1]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$reqs" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  printf '%-16s %10s rps  mean %6.3f ms               cpu %6s us/req  (%s requests, protocol %s%s)\n' "$1" \
+    "${RPS[$1]}" "${P50[$1]}" "${CPU[$1]}" "$reqs" "$proto" "$([ "${failed:-0}" -gt 0 ] && echo ", failed $failed")"
+  [ "$proto" = h2 ] || { echo "bench/proxy: $1 did not negotiate h2" >&2; exit 1; }
+}
+H2ROWS=()
+if [ "$H2" = 1 ]; then
+  echo "h2load -c$CONNS -m$H2_STREAMS -D ${DUR%s} (after ${WARM%s} s warm-up), ALPN h2"
+  for m in "${MROWS[@]}"; do
+    [ "${MSCHEME[$m]:-http}" = https ] || continue
+    h="${m%-tls}-h2"
+    measure_h2 "$h" "${MPORT[$m]}" "${MPID[$m]}"; H2ROWS+=("$h")
+  done
+  measure_h2 nginx-h2 "$NGINX_TLS_PORT" "$NGINX_PID"
+  measure_h2 haproxy-h2 "$HAPROXY_TLS_PORT" "$HAPROXY_PID"
+fi
 # memory as the operator sees it, after the runs: resident now (VmRSS) and at its peak (VmHWM); nginx and haproxy
 # per process (nginx: its master and worker)
 rss() {
@@ -281,5 +325,12 @@ for m in "${MROWS[@]}"; do
     awk -v mr="${RPS[$m]}" -v pr="${RPS[$peer]}" -v mc="${CPU[$m]}" -v pc="${CPU[$peer]}" \
         -v m99="${P99[$m]}" -v p99="${P99[$peer]}" -v peer="$peer" -v m="$m" 'BEGIN {
       printf "%s/%-11s rps %.2fx  cpu/req %.2fx  rps per cpu-second %.2fx  p99 %+.3f ms\n", m, peer, mr / pr, mc / pc, pc / mc, m99 - p99 }'
+  done
+done
+for m in "${H2ROWS[@]}"; do
+  for peer in nginx-h2 haproxy-h2; do
+    awk -v mr="${RPS[$m]}" -v pr="${RPS[$peer]}" -v mc="${CPU[$m]}" -v pc="${CPU[$peer]}" \
+        -v ml="${P50[$m]}" -v pl="${P50[$peer]}" -v peer="$peer" -v m="$m" 'BEGIN {
+      printf "%s/%-11s rps %.2fx  cpu/req %.2fx  rps per cpu-second %.2fx  mean latency %+.3f ms\n", m, peer, mr / pr, mc / pc, pc / mc, ml - pl }'
   done
 done
