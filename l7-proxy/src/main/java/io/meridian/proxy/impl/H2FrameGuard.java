@@ -20,7 +20,9 @@ import io.netty.util.internal.PlatformDependent;
  *   <li>a stream that was closed normally (END_STREAM both ways) gets a connection error STREAM_CLOSED (§5.1,
  *       "closed");</li>
  *   <li>only a stream that was reset (by either side) keeps the stream error, since frames in flight when the
- *       RST_STREAM crossed them are expected (§5.1, §6.4).</li>
+ *       RST_STREAM crossed them are expected (§5.1, §6.4);</li>
+ *   <li>HEADERS on a half-closed (remote) stream is a stream error STREAM_CLOSED (§5.1), where the decoder would
+ *       first find the block malformed as trailers (PROTOCOL_ERROR).</li>
  * </ul>
  * The codec's frame logger sees every frame, inbound before the decoder acts on it (after HPACK decoding, so the
  * compression state stays in step) and outbound as it is written, so this per-connection logger keeps the little
@@ -105,8 +107,14 @@ final class H2FrameGuard extends Http2FrameLogger {
       lastOpened = id;
       return;
     }
-    if (connection.stream(id) != null) {
-      return; // still tracked: the decoder knows its state (half-closed: stream error STREAM_CLOSED)
+    io.netty.handler.codec.http2.Http2Stream stream = connection.stream(id);
+    if (stream != null) {
+      if (stream.state() == io.netty.handler.codec.http2.Http2Stream.State.HALF_CLOSED_REMOTE) {
+        // §5.1 "half-closed (remote)": STREAM_CLOSED, before the decoder takes the block for malformed trailers
+        throw sneaky(Http2Exception.streamError(id, Http2Error.STREAM_CLOSED,
+            "HEADERS after END_STREAM on stream %d (RFC 9113 §5.1)", id));
+      }
+      return; // open: the decoder checks trailers
     }
     for (int i = 0; i < Math.min(gaps, GAPS); i++) {
       if (id >= gapFrom[i] && id <= gapTo[i]) {
