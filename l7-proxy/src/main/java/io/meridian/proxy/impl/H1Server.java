@@ -6,7 +6,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -24,7 +23,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.vertx.core.Future;
@@ -38,11 +36,12 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
- * The plain {@code proxy.listen} listener on the proxy's own HTTP/1.1 path, directly on Netty and on Vert.x's
- * event loops (epoll when Vert.x runs native transport), in the style of haproxy: one parser that validates and
- * records each request head ({@link H1Parser}), per event loop a pool of idle keep-alive connections to each
- * upstream ({@link H1Loop}), request and response heads rewritten as bytes and bodies relayed raw with
- * back-pressure. A connection and every upstream connection it uses stay on one event loop: no locks.
+ * The client listeners of the proxy's own engine, directly on Netty and on Vert.x's event loops (epoll when Vert.x
+ * runs native transport), in the style of haproxy: plaintext HTTP/1.1 ({@link H1Connection}: one parser that
+ * validates and records each request head, {@link H1Parser}), TLS with ALPN choosing HTTP/2 ({@link H2Connection})
+ * or HTTP/1.1, and h2c. Per event loop a pool of idle keep-alive connections to each upstream ({@link H1Loop}),
+ * shared by both protocols; request and response heads rewritten as bytes and bodies relayed with back-pressure. A
+ * connection and every upstream connection it uses stay on one event loop: no locks.
  */
 final class H1Server {
   private final VertxInternal vertx;
@@ -58,8 +57,8 @@ final class H1Server {
   }
 
   /**
-   * Sets up one {@link H1Loop} per event loop (upstream pools, timers) without binding anything: enough for
-   * {@link #adopt} alone (the TLS listener) or before {@link #listen}.
+   * Sets up one {@link H1Loop} per event loop (upstream pools, timers) without binding anything; every listener
+   * of this engine shares them.
    */
   Future<Void> prepare() {
     if (!loops.isEmpty()) {
@@ -77,37 +76,6 @@ final class H1Server {
     return Future.succeededFuture();
   }
 
-  /**
-   * Takes over a client connection whose TLS handshake is done and whose ALPN chose HTTP/1.1 (or nothing): every
-   * handler after the {@link SslHandler} — the HTTP/1.x codec the TLS listener had put there — is removed and an
-   * {@link H1Connection} marked as TLS serves the decrypted bytes from then on. Called on the channel's event loop
-   * before any request byte was read past the handshake, so the first request meets the same parser as on the
-   * plain listener. False when the channel is not on one of this server's event loops (it is then left as it is).
-   */
-  boolean adopt(Channel ch) {
-    H1Loop loop = loops.get(ch.eventLoop());
-    ChannelPipeline p = ch.pipeline();
-    if (loop == null || !ch.eventLoop().inEventLoop() || p.get(SslHandler.class) == null) {
-      return false;
-    }
-    List<String> after = new ArrayList<>();
-    boolean seen = false;
-    for (Map.Entry<String, ChannelHandler> e : p) {
-      if (seen) {
-        after.add(e.getKey());
-      } else if (e.getValue() instanceof SslHandler) {
-        seen = true;
-      }
-    }
-    for (String name : after) {
-      p.remove(name);
-    }
-    p.addLast("meridian-h1", new H1Connection(loop, engine.snapshot().proxy().limits(), true));
-    // the previous owner may have paused reading (back-pressure of its own): the new one starts reading
-    ch.config().setAutoRead(true);
-    return true;
-  }
-
   /** Binds {@code host:port} (0: ephemeral) for plaintext HTTP/1.1; the future has the bound port. */
   Future<Integer> listen(String host, int port) {
     return bind(host, port, ch -> {
@@ -117,7 +85,7 @@ final class H1Server {
   }
 
   /**
-   * Binds {@code host:port} for TLS ({@code proxy.tls}): the handshake by a Netty {@link SslHandler}, then ALPN
+   * Binds {@code host:port} for TLS ({@code proxy.tls}): the handshake by a Netty {@code SslHandler}, then ALPN
    * (RFC 7301) chooses the engine's HTTP/2 ({@link H2Connection}) for {@code h2} and its HTTP/1.1 path
    * ({@link H1Connection}) for {@code http/1.1} or a client without ALPN.
    */

@@ -241,6 +241,21 @@ final class H2Exchange extends PooledExchange {
     }
   }
 
+  /**
+   * The client sent no DATA for {@code body_idle_timeout}: the upstream connection (holding a partial body) is
+   * dropped and the client gets 408 (RFC 9110 §15.5.9), counted as the client's, not the upstream's.
+   */
+  void clientBodyStalled() {
+    abortUpstream();
+    if (finished) {
+      stream.reset(Http2Error.CANCEL);
+      return;
+    }
+    complete(ProxyOutcome.BODY_TIMEOUT.status(), ProxyOutcome.BODY_TIMEOUT);
+    h.engine.metrics.refused(ProxyOutcome.BODY_TIMEOUT.label());
+    writeError(ProxyOutcome.BODY_TIMEOUT, null, true);
+  }
+
   /** The stream was reset by the client or its connection closed. */
   void streamClosed() {
     clientGone();

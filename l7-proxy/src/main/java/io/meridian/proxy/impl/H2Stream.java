@@ -46,6 +46,9 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
   private ArrayDeque<Object> held;
   /** The exchange is ready for body bytes. */
   private boolean relaying;
+  /** When the last DATA frame arrived (the body idle timeout runs from it). */
+  private long lastData;
+  private io.netty.util.concurrent.ScheduledFuture<?> bodyTimer;
 
   H2Stream(H2Connection conn, Http2StreamChannel ch) {
     this.conn = conn;
@@ -144,6 +147,7 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
   }
 
   private void data(Http2DataFrame df) {
+    lastData = System.nanoTime();
     ByteBuf content = df.content();
     received += content.readableBytes();
     boolean end = df.isEndStream();
@@ -193,7 +197,32 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     }
     if (!ended) {
       ch.config().setAutoRead(x.upstreamWritable());
+      lastData = System.nanoTime();
+      armBodyTimer(conn.limits.bodyIdleTimeout().toNanos());
     }
+  }
+
+  /**
+   * {@code limits.body_idle_timeout} for a body being relayed: one timer per stream while its body flows, re-armed
+   * for what remains when it fires. Reading paused by the upstream's back-pressure is not the client stalling.
+   */
+  private void armBodyTimer(long delayNanos) {
+    bodyTimer = ch.eventLoop().schedule(() -> {
+      H2Exchange cur = x;
+      if (ended || cur == null || cur.finished || !ch.isActive()) {
+        return;
+      }
+      long now = System.nanoTime();
+      if (!ch.config().isAutoRead()) {
+        lastData = now;
+      }
+      long left = conn.limits.bodyIdleTimeout().toNanos() - (now - lastData);
+      if (left > 0) {
+        armBodyTimer(left);
+      } else {
+        cur.clientBodyStalled();
+      }
+    }, delayNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   /** The upstream connection accepts writes again: read (and credit) more of the body. */
@@ -248,6 +277,9 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
 
   private void streamGone() {
     releaseHeld();
+    if (bodyTimer != null) {
+      bodyTimer.cancel(false);
+    }
     H2Exchange cur = x;
     if (cur != null) {
       cur.streamClosed();
