@@ -19,8 +19,10 @@ import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
@@ -106,26 +108,52 @@ class ProxyHttp2EngineTest {
     assertEquals(3, completeBodies.get());
   }
 
-  @Test
-  void stalledBodyIsCutWith408AndNeverReachesTheUpstreamWhole() throws Exception {
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    try {
-      Channel conn = new Bootstrap().group(group).channel(NioSocketChannel.class)
+  /** A Netty HTTP/2 client with prior knowledge: one stream per call, its frames and reset in a queue. */
+  private static final class H2Client implements AutoCloseable {
+    final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    final Channel conn;
+
+    H2Client(int port) throws Exception {
+      conn = new Bootstrap().group(group).channel(NioSocketChannel.class)
           .handler(new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
               ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(),
                   new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
             }
-          }).connect("127.0.0.1", bed.proxy.h2cPort()).sync().channel();
-      BlockingQueue<Object> got = new LinkedBlockingQueue<>();
-      Http2StreamChannel stream = new Http2StreamChannelBootstrap(conn).handler(new ChannelInboundHandlerAdapter() {
+          }).connect("127.0.0.1", port).sync().channel();
+    }
+
+    /** Opens a stream; what arrives on it (HEADERS frames as they are, "data", "reset CODE") goes to {@code got}. */
+    Http2StreamChannel open(BlockingQueue<Object> got) throws Exception {
+      return new Http2StreamChannelBootstrap(conn).handler(new ChannelInboundHandlerAdapter() {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-          got.add(msg instanceof Http2HeadersFrame h ? h : "frame");
+          got.add(msg instanceof Http2HeadersFrame h ? h : "data");
           ReferenceCountUtil.release(msg);
         }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+          if (evt instanceof Http2ResetFrame r) {
+            got.add("reset " + r.errorCode());
+          }
+        }
       }).open().sync().getNow();
+    }
+
+    @Override
+    public void close() throws Exception {
+      conn.close().sync();
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void stalledBodyIsCutWith408AndNeverReachesTheUpstreamWhole() throws Exception {
+    try (H2Client client = new H2Client(bed.proxy.h2cPort())) {
+      BlockingQueue<Object> got = new LinkedBlockingQueue<>();
+      Http2StreamChannel stream = client.open(got);
       stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("POST").scheme("http")
           .path("/stall").authority("x").addInt("content-length", 1000), false)).sync();
       stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[100]), false)).sync();
@@ -133,11 +161,37 @@ class ProxyHttp2EngineTest {
       assertNotNull(first, "no answer to a stalled body");
       Http2HeadersFrame head = assertInstanceOf(Http2HeadersFrame.class, first);
       assertEquals("408", head.headers().status().toString());
-      conn.close().sync();
-    } finally {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
     assertEquals(0, completeBodies.get(), "the upstream got no complete body");
     assertEquals(1, bed.metric("meridian_proxy_refused_total{outcome=\"body_timeout\"}"));
+  }
+
+  /**
+   * HPACK carries any byte; CR LF in a field value or a space in :path would split the HTTP/1.1 head the upstream
+   * reads (a second request smuggled behind the first). Such a request is malformed (RFC 9113 §8.1.1, §8.2.1):
+   * RST_STREAM(PROTOCOL_ERROR), nothing sent upstream.
+   */
+  @Test
+  void requestsThatWouldSplitTheUpstreamHeadAreReset() throws Exception {
+    List<Http2Headers> bad = List.of(
+        new DefaultHttp2Headers(false).method("GET").scheme("http").authority("x")
+            .path("/a HTTP/1.1\r\nHost: x\r\n\r\nGET /smuggled"),
+        new DefaultHttp2Headers(false).method("GET").scheme("http").authority("x").path("/a")
+            .add("x-test", "1\r\nx-injected: 1"),
+        new DefaultHttp2Headers(false).method("GET").scheme("http").authority("x y").path("/a"));
+    try (H2Client client = new H2Client(bed.proxy.h2cPort())) {
+      for (Http2Headers h : bad) {
+        BlockingQueue<Object> got = new LinkedBlockingQueue<>();
+        client.open(got).writeAndFlush(new DefaultHttp2HeadersFrame(h, true)).sync();
+        assertEquals("reset 1", got.poll(30, TimeUnit.SECONDS), h.toString()); // PROTOCOL_ERROR
+      }
+      // the connection still serves a well-formed request
+      BlockingQueue<Object> got = new LinkedBlockingQueue<>();
+      client.open(got).writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("GET")
+          .scheme("http").authority("x").path("/ok"), true)).sync();
+      Http2HeadersFrame head = assertInstanceOf(Http2HeadersFrame.class, got.poll(30, TimeUnit.SECONDS));
+      assertEquals("200", head.headers().status().toString());
+    }
+    assertEquals(1, completeBodies.get(), "only the well-formed request reached the upstream");
   }
 }

@@ -161,7 +161,7 @@ final class H2Exchange extends PooledExchange {
   /** A DATA payload of the request ({@code content} owned); {@code end}: the client ended the stream with it. */
   void requestData(ByteBuf content, boolean end) {
     UpstreamConn c = upc;
-    if (c == null || finished && !headWritten) {
+    if (c == null) {
       content.release();
       return;
     }

@@ -76,6 +76,12 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     long start = System.nanoTime();
     headers = hf.headers();
     ended = hf.isEndStream();
+    if (!wellFormed(headers, true)) {
+      // RFC 9113 §8.1.1: malformed; these bytes would reach the HTTP/1.1 upstream's request line or fields
+      Exchange.countRefusal(conn.loop, this, ProxyOutcome.BAD_REQUEST, start);
+      reset(Http2Error.PROTOCOL_ERROR);
+      return;
+    }
     ProxyConfig.Limits limits = conn.limits;
     ProxyOutcome bad = check(limits);
     ProxyEngine.Snapshot s = conn.loop.engine.snapshot();
@@ -100,6 +106,58 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     }
     x = new H2Exchange(this, s, route, ip, zone, start, !ended);
     x.begin();
+  }
+
+  /**
+   * What the codec's validation leaves out and an HTTP/1.1 upstream depends on: no field value with NUL, CR or LF
+   * (RFC 9113 §8.2.1: they would split the forwarded head), a method that is a token, a path in origin form (or
+   * {@code *}) and an authority of visible characters without userinfo (§8.3.1) — nothing of the request line or
+   * Host may hold a space or a control character.
+   */
+  static boolean wellFormed(Http2Headers h, boolean request) {
+    for (java.util.Map.Entry<CharSequence, CharSequence> e : h) {
+      CharSequence v = e.getValue();
+      for (int i = 0; i < v.length(); i++) {
+        char c = v.charAt(i);
+        if (c == 0 || c == '\r' || c == '\n') {
+          return false;
+        }
+      }
+    }
+    if (!request) {
+      return true;
+    }
+    CharSequence m = h.method();
+    if (m == null || m.length() == 0) {
+      return false;
+    }
+    for (int i = 0; i < m.length(); i++) {
+      char c = m.charAt(i);
+      if (c >= 128 || !H1Parser.TCHAR[c]) {
+        return false;
+      }
+    }
+    CharSequence p = h.path();
+    if (p != null && !(p.length() > 0 && (p.charAt(0) == '/' || (p.length() == 1 && p.charAt(0) == '*'))
+        && visible(p, false))) {
+      return false;
+    }
+    CharSequence a = h.authority();
+    if (a == null) {
+      a = h.get(HOST);
+    }
+    return a == null || visible(a, true);
+  }
+
+  /** Only visible ASCII (0x21–0x7e); an authority without '/', '?', '#' or '@'. */
+  private static boolean visible(CharSequence s, boolean authority) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c <= 0x20 || c >= 0x7f || (authority && (c == '/' || c == '?' || c == '#' || c == '@'))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -137,6 +195,11 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
   private void trailers(Http2HeadersFrame hf) {
     ended = true;
     if (x == null) {
+      return;
+    }
+    if (!wellFormed(hf.headers(), false)) {
+      x.clientBodyBroken(ProxyOutcome.BAD_REQUEST);
+      reset(Http2Error.PROTOCOL_ERROR);
       return;
     }
     if (!relaying) {
