@@ -27,7 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>h2spec is a static binary, not a Debian package: {@code -Dmeridian.h2spec=PATH}, else {@code $H2SPEC}, else
  * {@code ../shared/tools/h2spec/h2spec} beside the repository. Without it the test is skipped, except in CI
- * ({@code CI=true}), where a skipped conformance run would pass unnoticed.
+ * ({@code CI=true}), where a skipped conformance run would pass unnoticed. To look at cases one by one,
+ * {@code H2SPEC_DEBUG="http2/5.1 -v"} is appended to h2spec's arguments and its whole output printed (the test
+ * then fails: fewer than 146 cases ran).
  */
 class ProxyH2specTest {
   /** h2spec's last line, e.g. {@code 146 tests, 120 passed, 1 skipped, 25 failed}. */

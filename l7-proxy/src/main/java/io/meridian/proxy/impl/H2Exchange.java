@@ -92,10 +92,10 @@ final class H2Exchange extends PooledExchange {
         }
         default -> { }
       }
-      b.ascii(name.toString()).ascii(": ").line(e.getValue().toString());
+      b.ascii(name).ascii(": ").line(e.getValue());
     }
     if (cookies != null) {
-      b.ascii("cookie: ").line(cookies.toString());
+      b.ascii("cookie: ").line(cookies);
     }
     chunked = hasBody && stream.contentLength < 0;
     if (chunked) {
@@ -208,7 +208,7 @@ final class H2Exchange extends PooledExchange {
       if (trailers != null) {
         for (Map.Entry<CharSequence, CharSequence> e : trailers) {
           if (e.getKey().length() > 0 && e.getKey().charAt(0) != ':' && fieldKind(e.getKey()) == OTHER) {
-            b.ascii(e.getKey().toString()).ascii(": ").line(e.getValue().toString());
+            b.ascii(e.getKey()).ascii(": ").line(e.getValue());
           }
         }
       }
