@@ -72,6 +72,9 @@ class ProxyHttp2EngineTest {
       req.response().write("cookie=" + req.getHeader("cookie") + "\nproto=" + req.getHeader("x-forwarded-proto")
           + "\nvia=" + req.getHeader("via") + "\nte=" + req.getHeader("transfer-encoding") + "\nlength="
           + req.getHeader("content-length") + "\nbody=" + b.length() + "\n");
+      if (req.path().equals("/trailers")) {
+        req.response().putTrailer("x-checksum", "abc"); // in the chunked trailer section
+      }
       req.response().end("end\n");
     });
   }
@@ -164,6 +167,27 @@ class ProxyHttp2EngineTest {
     }
     assertEquals(0, completeBodies.get(), "the upstream got no complete body");
     assertEquals(1, bed.metric("meridian_proxy_refused_total{outcome=\"body_timeout\"}"));
+  }
+
+  /** A chunked response's trailer section becomes a trailing HEADERS frame that ends the stream. */
+  @Test
+  void responseTrailersArriveAsTheLastHeadersFrame() throws Exception {
+    try (H2Client client = new H2Client(bed.proxy.h2cPort())) {
+      BlockingQueue<Object> got = new LinkedBlockingQueue<>();
+      Http2StreamChannel stream = client.open(got);
+      stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("GET").scheme("http")
+          .path("/trailers").authority("x"), true)).sync();
+      Http2HeadersFrame head = assertInstanceOf(Http2HeadersFrame.class, got.poll(30, TimeUnit.SECONDS));
+      assertEquals("200", head.headers().status().toString());
+      Object f;
+      while ((f = got.poll(30, TimeUnit.SECONDS)) != null && !(f instanceof Http2HeadersFrame)) {
+        assertEquals("data", f);
+      }
+      Http2HeadersFrame trailers = assertInstanceOf(Http2HeadersFrame.class, f);
+      assertTrue(trailers.isEndStream());
+      assertEquals("abc", trailers.headers().get("x-checksum").toString());
+      assertEquals(null, trailers.headers().status());
+    }
   }
 
   /**
