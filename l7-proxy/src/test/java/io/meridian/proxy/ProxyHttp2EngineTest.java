@@ -169,6 +169,21 @@ class ProxyHttp2EngineTest {
     assertEquals(1, bed.metric("meridian_proxy_refused_total{outcome=\"body_timeout\"}"));
   }
 
+  /** A Content-Length over {@code limits.max_body_bytes} (100 MiB): 413 before any DATA, the body not wanted. */
+  @Test
+  void oversizedBodyIsRefusedWith413() throws Exception {
+    try (H2Client client = new H2Client(bed.proxy.h2cPort())) {
+      BlockingQueue<Object> got = new LinkedBlockingQueue<>();
+      client.open(got).writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("POST")
+          .scheme("http").path("/big").authority("x").addLong("content-length", 200_000_000L), false)).sync();
+      Http2HeadersFrame head = assertInstanceOf(Http2HeadersFrame.class, got.poll(30, TimeUnit.SECONDS));
+      assertEquals("413", head.headers().status().toString());
+      assertEquals("data", got.poll(30, TimeUnit.SECONDS)); // the JSON error body
+      assertEquals("reset 0", got.poll(30, TimeUnit.SECONDS)); // RST_STREAM(NO_ERROR): send no more (§8.1)
+    }
+    assertEquals(0, completeBodies.get());
+  }
+
   /** A chunked response's trailer section becomes a trailing HEADERS frame that ends the stream. */
   @Test
   void responseTrailersArriveAsTheLastHeadersFrame() throws Exception {

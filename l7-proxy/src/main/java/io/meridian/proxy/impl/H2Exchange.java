@@ -338,7 +338,9 @@ final class H2Exchange extends PooledExchange {
   }
 
   private void toClient(UpstreamConn c, Object frame) {
-    stream.ch.write(frame, stream.ch.voidPromise());
+    boolean end = frame instanceof io.netty.handler.codec.http2.Http2DataFrame d ? d.isEndStream()
+        : frame instanceof io.netty.handler.codec.http2.Http2HeadersFrame h && h.isEndStream();
+    stream.ch.write(frame, end ? afterEnd() : stream.ch.voidPromise());
     c.flushTarget = stream.ch;
     if (!stream.ch.isWritable()) {
       c.ch.config().setAutoRead(false); // the stream's channelWritabilityChanged resumes it (window update)
@@ -410,10 +412,21 @@ final class H2Exchange extends PooledExchange {
       c.ch.close();
     }
     complete(status, null);
-    if (!stream.ended) {
-      // RFC 9113 §8.1: the response is complete before the request; the rest of the body is not wanted
-      stream.reset(Http2Error.NO_ERROR);
-    }
+  }
+
+  /**
+   * The promise of a frame that ends the response: once it is written (flow control may hold it a while) and the
+   * request has not ended, RST_STREAM(NO_ERROR) asks the client to stop sending a body nobody reads (RFC 9113
+   * §8.1). Reset any earlier and the queued end of the response would be dropped with the stream.
+   */
+  private io.netty.channel.ChannelPromise afterEnd() {
+    io.netty.channel.ChannelPromise p = stream.ch.newPromise();
+    p.addListener(f -> {
+      if (!stream.ended) {
+        stream.reset(Http2Error.NO_ERROR);
+      }
+    });
+    return p;
   }
 
   @Override
@@ -427,7 +440,7 @@ final class H2Exchange extends PooledExchange {
       failBeforeResponse();
     } else if (c.parser.untilClose()) {
       detach();
-      stream.ch.writeAndFlush(new DefaultHttp2DataFrame(true)); // the close delimits the body (RFC 9112 §6.3)
+      stream.ch.writeAndFlush(new DefaultHttp2DataFrame(true), afterEnd()); // the close ends the body (RFC 9112 §6.3)
       complete(status, null);
     } else {
       upstreamBrokeMidBody();
@@ -477,9 +490,6 @@ final class H2Exchange extends PooledExchange {
       h.add("retry-after", Long.toString(Math.max(1, s.proxy().retryAfter().toSeconds())));
     }
     stream.ch.write(new DefaultHttp2HeadersFrame(h, false));
-    stream.ch.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(body), true));
-    if (!stream.ended) {
-      stream.reset(Http2Error.NO_ERROR); // the unread body is not wanted (RFC 9113 §8.1)
-    }
+    stream.ch.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(body), true), afterEnd());
   }
 }
