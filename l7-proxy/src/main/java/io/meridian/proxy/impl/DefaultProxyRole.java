@@ -23,11 +23,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The proxy role as the launcher runs it: {@code proxy.listen} without TLS served by the proxy's own HTTP/1.1
- * path ({@link H1Server}, on every event loop); with TLS (and {@code proxy.h2c_listen}) one {@link ProxyVerticle}
- * per event loop with the Vert.x server and its own upstream client — over TLS it keeps h2 and hands HTTP/1.1
- * connections to the HTTP/1.1 path after the handshake; the ops endpoints on {@code proxy.ops_listen}; and
- * subscriptions to plans (swapped into the engine's snapshot) and health reports (replication watermarks).
+ * The proxy role as the launcher runs it: every client listener on the proxy's own engine ({@link H1Server}, on
+ * every event loop) — {@code proxy.listen} plaintext HTTP/1.1, or with {@code proxy.tls} TLS with ALPN choosing
+ * HTTP/2 ({@link H2Connection}) or HTTP/1.1 ({@link H1Connection}), and {@code proxy.h2c_listen} — or, with
+ * {@code -Dmeridian.proxy.engine=vertx}, one {@link ProxyVerticle} per event loop with the Vert.x server and its own
+ * upstream client; the ops endpoints on {@code proxy.ops_listen}; and subscriptions to plans (swapped into the
+ * engine's snapshot) and health reports (replication watermarks).
  */
 public final class DefaultProxyRole implements ProxyRole {
   private static final Logger LOG = LoggerFactory.getLogger(DefaultProxyRole.class);
@@ -90,33 +91,44 @@ public final class DefaultProxyRole implements ProxyRole {
     // Port 0 asks for an ephemeral port; Vert.x shares one random port between instances when given a negative
     // port, so every event loop serves the same (ephemeral) port.
     int listenPort = cfg.listen().port() == 0 ? -1 : cfg.listen().port();
-    // HTTP/1.1 runs on the proxy's own path unless asked otherwise (A/B measurement). Without TLS it has the
-    // listener to itself. With TLS the Vert.x server accepts and does the handshake and ALPN, keeps the h2
-    // connections, and hands each HTTP/1.1 connection to the HTTP/1.1 path (onClientConnection). The h2c
-    // listener stays on the Vert.x server.
+    // Every listener runs on the proxy's own engine unless asked otherwise (A/B measurement): plaintext HTTP/1.1,
+    // TLS (the handshake, then ALPN: h2 or HTTP/1.1) and h2c, all on Netty on Vert.x's event loops. With
+    // meridian.proxy.engine=vertx one Vert.x server (and client) per event loop serves them instead.
     boolean fast = !"vertx".equals(System.getProperty("meridian.proxy.engine"));
-    boolean plainFast = fast && cfg.tls() == null;
     tlsListener = cfg.tls() != null;
-    Future<Integer> plain = startKeys(ctx.config());
+    Future<Integer> keys = startKeys(ctx.config());
+    Future<Void> listening;
     if (fast) {
-      h1 = new H1Server(ctx.vertx(), engine, accessLog);
-      plain = plainFast ? plain.compose(x -> h1.listen(cfg.listen().host(), cfg.listen().port()))
-          : plain.compose(x -> h1.prepare().map(-1));
+      H1Server server = new H1Server(ctx.vertx(), engine, accessLog);
+      h1 = server;
+      listening = keys.compose(x -> cfg.tls() != null
+              ? server.listenTls(cfg.listen().host(), cfg.listen().port(), cfg.tls())
+              : server.listen(cfg.listen().host(), cfg.listen().port()))
+          .compose(p -> {
+            port = p;
+            return cfg.h2cListen() == null ? Future.succeededFuture()
+                : server.listenH2c(cfg.h2cListen().host(), cfg.h2cListen().port()).map(h2c -> {
+                  h2cBound.set(h2c);
+                  return null;
+                });
+          });
+    } else {
+      listening = keys.compose(p -> ctx.vertx().deployVerticle(() -> new ProxyVerticle(listenPort, bound),
+          new DeploymentOptions().setInstances(instances)).map(id -> {
+            deployments.add(id);
+            port = bound.get();
+            return null;
+          }));
     }
-    return plain.compose(p -> ctx.vertx().deployVerticle(() -> new ProxyVerticle(listenPort, bound, !plainFast),
-            new DeploymentOptions().setInstances(instances)).map(id -> {
-              deployments.add(id);
-              port = plainFast ? p : bound.get();
-              return null;
-            }))
+    return listening
         .compose(v -> ctx.ops().listen(cfg.opsListen()))
         .map(server -> {
           opsServer = server;
           opsPort = server.actualPort();
           reporter.start();
           LOG.info("proxy listening on {}:{} ({} event loops, {}), ops on {}:{}", cfg.listen().host(), port,
-              instances, h1 == null ? "Vert.x path" : cfg.tls() == null ? "HTTP/1.1 path"
-                  : "TLS; HTTP/1.1 path for http/1.1, Vert.x for h2", cfg.opsListen().host(), opsPort);
+              instances, h1 == null ? "Vert.x engine" : cfg.tls() == null ? "HTTP/1.1 engine"
+                  : "TLS; own engine for h2 and http/1.1", cfg.opsListen().host(), opsPort);
           return null;
         });
   }
@@ -234,12 +246,10 @@ public final class DefaultProxyRole implements ProxyRole {
   private final class ProxyVerticle extends VerticleBase {
     private final int listenPort;
     private final AtomicInteger bound;
-    private final boolean serveListen;
 
-    ProxyVerticle(int listenPort, AtomicInteger bound, boolean serveListen) {
+    ProxyVerticle(int listenPort, AtomicInteger bound) {
       this.listenPort = listenPort;
       this.bound = bound;
-      this.serveListen = serveListen;
     }
 
     @Override
@@ -297,9 +307,6 @@ public final class DefaultProxyRole implements ProxyRole {
           handler.handle(req);
         }).listen().onSuccess(srv -> h2cBound.compareAndSet(-1, srv.actualPort()));
       }
-      if (!serveListen) {
-        return h2c;
-      }
       Promise<Void> p = Promise.promise();
       vertx.createHttpServer(so).connectionHandler(conn -> {
         if (admit(conn)) {
@@ -345,24 +352,17 @@ public final class DefaultProxyRole implements ProxyRole {
   }
 
   /**
-   * A new client connection of the Vert.x listener (TLS, or the plain one with {@code meridian.proxy.engine=vertx}),
-   * called on its event loop right after Vert.x set up its pipeline, before any request byte is decoded. Over TLS
-   * an HTTP/1.x connection (ALPN http/1.1, or a client without ALPN) is handed to the HTTP/1.1 path; h2 stays with
-   * Vert.x. Every HTTP/1.x connection left to Vert.x gets the {@link SmugglingGuard} in front of its decoder.
+   * A new client connection of the Vert.x listener ({@code meridian.proxy.engine=vertx}), called on its event loop
+   * right after Vert.x set up its pipeline, before any request byte is decoded: TLS connections are counted by the
+   * protocol ALPN chose, and every HTTP/1.x connection gets the {@link SmugglingGuard} in front of its decoder.
    */
   private void onClientConnection(io.vertx.core.http.HttpConnection conn) {
     if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase cb)) {
       return;
     }
-    io.netty.channel.Channel ch = cb.channel();
-    io.netty.channel.ChannelPipeline p = ch.pipeline();
+    io.netty.channel.ChannelPipeline p = cb.channel().pipeline();
     boolean http1 = p.get("httpDecoder") != null;
     if (tlsListener) {
-      H1Server fast = h1;
-      if (http1 && fast != null && fast.adopt(ch)) {
-        engine.metrics.tlsConnection("http/1.1", "h1");
-        return;
-      }
       engine.metrics.tlsConnection(http1 ? "http/1.1" : "h2", "vertx");
     }
     if (http1 && p.get("meridian-guard") == null) {

@@ -75,8 +75,8 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   }
 
   /**
-   * Added to a channel that is already active (a TLS connection handed over after its handshake and ALPN, see
-   * {@link H1Server#adopt}): channelActive has happened before, so the connection starts here.
+   * Added to a channel that is already active (a TLS connection after its handshake and ALPN, see
+   * {@link H1Server#listenTls}): channelActive has happened before, so the connection starts here.
    */
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {

@@ -16,7 +16,7 @@ import java.nio.charset.StandardCharsets;
  * X-Meridian-Region and read-your-writes token added), its body relayed raw as the upstream framed it. A
  * WebSocket upgrade answered 101 becomes a raw tunnel both ways.
  */
-final class H1Exchange extends Exchange {
+final class H1Exchange extends PooledExchange {
   private static final byte[] HTTP11 = " HTTP/1.1\r\n".getBytes(StandardCharsets.ISO_8859_1);
   private static final byte[] HTTP10 = " HTTP/1.0\r\n".getBytes(StandardCharsets.ISO_8859_1);
   /**
@@ -29,13 +29,9 @@ final class H1Exchange extends Exchange {
   final H1Connection conn;
   private final H1Parser q;
   private boolean websocket;
-  private UpstreamConn upc;
-  private boolean requestWritten;
   private boolean headWritten;
   private boolean tunnel;
   private int status;
-  /** The upstream pool this exchange waits in for a connection, or null. */
-  private H1Loop.Pool queuedOn;
   /** The response head told the client the connection closes after it. */
   private boolean closeClient;
 
@@ -74,102 +70,7 @@ final class H1Exchange extends Exchange {
   // ---- request
 
   @Override
-  void send(Upstream up) {
-    H1Loop loop = conn.loop;
-    H1Loop.Pool p = loop.pool(up);
-    UpstreamConn c = loop.acquire(p);
-    if (c != null) {
-      attach(c);
-      writeRequest();
-      return;
-    }
-    io.meridian.config.ProxyConfig.UpstreamPool limits = s.proxy().upstreamPool();
-    if (H1Loop.mayConnect(p, limits)) {
-      connectNew(up, p);
-    } else if (loop.enqueue(p, this, limits)) {
-      queuedOn = p; // a released connection or a free slot comes to this exchange in arrival order
-    } else {
-      upstreamBusy();
-    }
-  }
-
-  /** Whether this exchange still waits in {@code p}'s queue. */
-  boolean waitingFor(H1Loop.Pool p) {
-    return queuedOn == p && !finished;
-  }
-
-  /** Waited for a connection and got an idle one. */
-  void usePooled(UpstreamConn c) {
-    queuedOn = null;
-    attach(c);
-    writeRequest();
-  }
-
-  /** Waited longer than {@code upstream_pool.queue_timeout}. */
-  void queueTimedOut() {
-    queuedOn = null;
-    upstreamBusy();
-  }
-
-  /** Opens a new connection to {@code up}, counted in its pool until it closes. */
-  void connectNew(Upstream up, H1Loop.Pool p) {
-    queuedOn = null;
-    H1Loop loop = conn.loop;
-    UpstreamConn nc = new UpstreamConn(loop, up);
-    attach(nc);
-    loop.connecting(p);
-    ChannelFuture f = loop.connect(up, nc, (int) s.proxy().connectTimeout().toMillis());
-    f.addListener(done -> {
-      if (done.isSuccess()) {
-        nc.ch.closeFuture().addListener(closed -> loop.closed(up, p));
-      }
-      loop.connected(up, p, done.isSuccess());
-      if (upc != nc) {
-        if (done.isSuccess()) {
-          nc.ch.close(); // this attempt was abandoned meanwhile
-        }
-        return;
-      }
-      if (!done.isSuccess()) {
-        detach();
-        upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true); // nothing was sent: retry is safe
-        return;
-      }
-      SslHandler tls = nc.ch.pipeline().get(SslHandler.class);
-      if (tls == null) {
-        writeRequest();
-        return;
-      }
-      tls.handshakeFuture().addListener(hs -> {
-        if (upc != nc) {
-          return;
-        }
-        if (hs.isSuccess()) {
-          writeRequest();
-        } else {
-          detach();
-          nc.ch.close();
-          upstreamFailed(ProxyOutcome.UPSTREAM_UNREACHABLE, true); // certificate refused: nothing was sent
-        }
-      });
-    });
-  }
-
-  private void attach(UpstreamConn c) {
-    upc = c;
-    c.x = this;
-  }
-
-  private void detach() {
-    UpstreamConn c = upc;
-    if (c != null) {
-      c.x = null;
-      upc = null;
-    }
-    requestWritten = false;
-  }
-
-  private void writeRequest() {
+  void writeRequest() {
     UpstreamConn c = upc;
     byte[] h = q.head;
     HeadBuilder b = conn.loop.head.reset();
@@ -302,6 +203,11 @@ final class H1Exchange extends Exchange {
     return c;
   }
 
+  @Override
+  void onUpstreamWritable() {
+    conn.upstreamWritable();
+  }
+
   boolean upstreamWritable() {
     return upc != null && upc.ch.isWritable();
   }
@@ -346,6 +252,7 @@ final class H1Exchange extends Exchange {
 
   // ---- response
 
+  @Override
   void onResponseData(ByteBuf buf) {
     UpstreamConn c = upc;
     H1Parser rp = c.parser;
@@ -479,6 +386,7 @@ final class H1Exchange extends Exchange {
   }
 
   /** The upstream connection closed while this exchange used it. */
+  @Override
   void upstreamClosed() {
     UpstreamConn c = upc;
     if (!requestWritten) {
@@ -530,15 +438,6 @@ final class H1Exchange extends Exchange {
   void onResponseTimeout() {
     if (upc != null && requestWritten) {
       upc.ch.close(); // channelInactive reports the failure; timedOut makes it a 504
-    }
-  }
-
-  @Override
-  void abortUpstream() {
-    UpstreamConn c = upc;
-    detach();
-    if (c != null) {
-      c.ch.close();
     }
   }
 

@@ -74,7 +74,7 @@ final class H1Loop extends ProxyLoop {
     int open;
     int connecting;
     /** Waiting exchanges, with the generation and the time each started to wait. */
-    final ArrayDeque<H1Exchange> waiting = new ArrayDeque<>();
+    final ArrayDeque<PooledExchange> waiting = new ArrayDeque<>();
     final ArrayDeque<long[]> waitingSince = new ArrayDeque<>();
   }
 
@@ -107,7 +107,7 @@ final class H1Loop extends ProxyLoop {
    * {@code x} (at its current generation) waits for a connection to {@code up}; false when the queue is full.
    * Served first come, first served by {@link #release} and {@link #slotFreed}; timed out by the sweep.
    */
-  boolean enqueue(Pool p, H1Exchange x, io.meridian.config.ProxyConfig.UpstreamPool limits) {
+  boolean enqueue(Pool p, PooledExchange x, io.meridian.config.ProxyConfig.UpstreamPool limits) {
     if (p.waiting.size() >= limits.maxQueued()) {
       return false;
     }
@@ -123,8 +123,8 @@ final class H1Loop extends ProxyLoop {
   private boolean queueSweep;
 
   /** The first exchange still waiting in {@code p}, dequeued, or null. */
-  private static H1Exchange nextWaiting(Pool p) {
-    H1Exchange x;
+  private static PooledExchange nextWaiting(Pool p) {
+    PooledExchange x;
     while ((x = p.waiting.pollFirst()) != null) {
       long[] meta = p.waitingSince.pollFirst();
       if (x.generation == meta[0] && x.waitingFor(p)) {
@@ -140,7 +140,7 @@ final class H1Loop extends ProxyLoop {
     for (Pool p : idle.values()) {
       long[] meta;
       while ((meta = p.waitingSince.peekFirst()) != null) {
-        H1Exchange x = p.waiting.peekFirst();
+        PooledExchange x = p.waiting.peekFirst();
         boolean live = x.generation == meta[0] && x.waitingFor(p);
         if (live && now - meta[1] < limit) {
           break;
@@ -182,7 +182,7 @@ final class H1Loop extends ProxyLoop {
     }
     io.meridian.config.ProxyConfig.UpstreamPool limits = engine.config().proxy().upstreamPool();
     while (mayConnect(p, limits)) {
-      H1Exchange x = nextWaiting(p);
+      PooledExchange x = nextWaiting(p);
       if (x == null) {
         return;
       }
@@ -200,7 +200,7 @@ final class H1Loop extends ProxyLoop {
       c.ch.close();
       return;
     }
-    H1Exchange w = nextWaiting(p);
+    PooledExchange w = nextWaiting(p);
     if (w != null) {
       w.usePooled(c);
       return;

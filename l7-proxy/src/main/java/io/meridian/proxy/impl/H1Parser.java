@@ -119,6 +119,16 @@ final class H1Parser {
   boolean headStarted;
   ProxyOutcome error;
 
+  /**
+   * For a client that is not HTTP/1.1 (an HTTP/2 stream): {@link #feed} returns after each run of body bytes,
+   * which lies in [{@link #dataStart}, {@link #dataEnd}) of the buffer, so that chunk framing can be dropped;
+   * trailer lines of a chunked body are kept in {@link #trailers}.
+   */
+  boolean stopAtData;
+  int dataStart;
+  int dataEnd;
+  java.util.List<String> trailers;
+
   private int state;
   private int lineStart;
   private boolean prevCr;
@@ -254,6 +264,8 @@ final class H1Parser {
     hostField = -1;
     status = 0;
     error = null;
+    stopAtData = false;
+    trailers = null;
   }
 
   boolean inHead() {
@@ -306,6 +318,8 @@ final class H1Parser {
     int i = buf.readerIndex();
     int end = buf.writerIndex();
     int r = NEED_MORE;
+    dataStart = i;
+    dataEnd = i;
     if (head == null) {
       takeBuffers();
     }
@@ -319,21 +333,35 @@ final class H1Parser {
       switch (state) {
         case S_FIXED -> {
           int n = (int) Math.min(remaining, end - i);
+          dataStart = i;
           i += n;
+          dataEnd = i;
           remaining -= n;
           if (remaining == 0) {
             state = S_DONE;
             r = BODY_DONE;
             break loop;
           }
+          if (stopAtData) {
+            break loop;
+          }
         }
-        case S_UNTIL_CLOSE -> i = end;
+        case S_UNTIL_CLOSE -> {
+          dataStart = i;
+          i = end;
+          dataEnd = end;
+        }
         case S_CHUNK_DATA -> {
           int n = (int) Math.min(remaining, end - i);
+          dataStart = i;
           i += n;
+          dataEnd = i;
           remaining -= n;
           if (remaining == 0) {
             state = S_CHUNK_CR;
+          }
+          if (stopAtData) {
+            break loop;
           }
         }
         case S_HEAD_END, S_DONE -> {
@@ -840,6 +868,12 @@ final class H1Parser {
       return BODY_DONE;
     }
     ProxyOutcome o = fieldLine(line, 0, len, false);
+    if (o == null && stopAtData) {
+      if (trailers == null) {
+        trailers = new java.util.ArrayList<>(2);
+      }
+      trailers.add(new String(line, 0, len, StandardCharsets.ISO_8859_1));
+    }
     return o == null ? NEED_MORE : fail(o);
   }
 

@@ -6,14 +6,23 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.vertx.core.Future;
@@ -27,18 +36,19 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
- * The plain {@code proxy.listen} listener on the proxy's own HTTP/1.1 path, directly on Netty and on Vert.x's
- * event loops (epoll when Vert.x runs native transport), in the style of haproxy: one parser that validates and
- * records each request head ({@link H1Parser}), per event loop a pool of idle keep-alive connections to each
- * upstream ({@link H1Loop}), request and response heads rewritten as bytes and bodies relayed raw with
- * back-pressure. A connection and every upstream connection it uses stay on one event loop: no locks.
+ * The client listeners of the proxy's own engine, directly on Netty and on Vert.x's event loops (epoll when Vert.x
+ * runs native transport), in the style of haproxy: plaintext HTTP/1.1 ({@link H1Connection}: one parser that
+ * validates and records each request head, {@link H1Parser}), TLS with ALPN choosing HTTP/2 ({@link H2Connection})
+ * or HTTP/1.1, and h2c. Per event loop a pool of idle keep-alive connections to each upstream ({@link H1Loop}),
+ * shared by both protocols; request and response heads rewritten as bytes and bodies relayed with back-pressure. A
+ * connection and every upstream connection it uses stay on one event loop: no locks.
  */
 final class H1Server {
   private final VertxInternal vertx;
   private final ProxyEngine engine;
   private final AccessLog accessLog;
   private final Map<EventExecutor, H1Loop> loops = new IdentityHashMap<>();
-  private Channel server;
+  private final List<Channel> servers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   H1Server(Vertx vertx, ProxyEngine engine, AccessLog accessLog) {
     this.vertx = (VertxInternal) vertx;
@@ -47,8 +57,8 @@ final class H1Server {
   }
 
   /**
-   * Sets up one {@link H1Loop} per event loop (upstream pools, timers) without binding anything: enough for
-   * {@link #adopt} alone (the TLS listener) or before {@link #listen}.
+   * Sets up one {@link H1Loop} per event loop (upstream pools, timers) without binding anything; every listener
+   * of this engine shares them.
    */
   Future<Void> prepare() {
     if (!loops.isEmpty()) {
@@ -66,39 +76,110 @@ final class H1Server {
     return Future.succeededFuture();
   }
 
-  /**
-   * Takes over a client connection whose TLS handshake is done and whose ALPN chose HTTP/1.1 (or nothing): every
-   * handler after the {@link SslHandler} — the HTTP/1.x codec the TLS listener had put there — is removed and an
-   * {@link H1Connection} marked as TLS serves the decrypted bytes from then on. Called on the channel's event loop
-   * before any request byte was read past the handshake, so the first request meets the same parser as on the
-   * plain listener. False when the channel is not on one of this server's event loops (it is then left as it is).
-   */
-  boolean adopt(Channel ch) {
-    H1Loop loop = loops.get(ch.eventLoop());
-    ChannelPipeline p = ch.pipeline();
-    if (loop == null || !ch.eventLoop().inEventLoop() || p.get(SslHandler.class) == null) {
-      return false;
-    }
-    List<String> after = new ArrayList<>();
-    boolean seen = false;
-    for (Map.Entry<String, ChannelHandler> e : p) {
-      if (seen) {
-        after.add(e.getKey());
-      } else if (e.getValue() instanceof SslHandler) {
-        seen = true;
-      }
-    }
-    for (String name : after) {
-      p.remove(name);
-    }
-    p.addLast("meridian-h1", new H1Connection(loop, engine.snapshot().proxy().limits(), true));
-    // the previous owner may have paused reading (back-pressure of its own): the new one starts reading
-    ch.config().setAutoRead(true);
-    return true;
+  /** Binds {@code host:port} (0: ephemeral) for plaintext HTTP/1.1; the future has the bound port. */
+  Future<Integer> listen(String host, int port) {
+    return bind(host, port, ch -> {
+      H1Loop loop = loops.get(ch.eventLoop());
+      ch.pipeline().addLast("meridian-h1", new H1Connection(loop, engine.snapshot().proxy().limits()));
+    });
   }
 
-  /** Binds {@code host:port} (0: ephemeral); the future has the bound port. */
-  Future<Integer> listen(String host, int port) {
+  /**
+   * Binds {@code host:port} for TLS ({@code proxy.tls}): the handshake by a Netty {@code SslHandler}, then ALPN
+   * (RFC 7301) chooses the engine's HTTP/2 ({@link H2Connection}) for {@code h2} and its HTTP/1.1 path
+   * ({@link H1Connection}) for {@code http/1.1} or a client without ALPN.
+   */
+  Future<Integer> listenTls(String host, int port, ProxyConfig.Tls tls) {
+    SslContext ctx;
+    try {
+      ctx = serverTls(vertx, tls);
+    } catch (Exception e) {
+      return Future.failedFuture(new IllegalArgumentException("proxy.tls: " + e.getMessage(), e));
+    }
+    return bind(host, port, ch -> {
+      H1Loop loop = loops.get(ch.eventLoop());
+      ch.pipeline().addLast("tls", ctx.newHandler(ch.alloc()));
+      ch.pipeline().addLast("alpn", new Alpn(loop));
+    });
+  }
+
+  /**
+   * Binds {@code host:port} for cleartext HTTP/2 ({@code proxy.h2c_listen}): prior knowledge (the client starts
+   * with the preface, RFC 9113 §3.3) or an HTTP/1.1 request with {@code Upgrade: h2c} (RFC 7540 §3.2). Any other
+   * HTTP/1.x request is refused with 400; bytes that are neither get GOAWAY(PROTOCOL_ERROR) (RFC 9113 §3.4).
+   */
+  Future<Integer> listenH2c(String host, int port) {
+    return bind(host, port, ch -> {
+      H1Loop loop = loops.get(ch.eventLoop());
+      ProxyConfig.Limits limits = engine.snapshot().proxy().limits();
+      HttpServerCodec http1 = new HttpServerCodec(limits.maxUriBytes() + 32, limits.maxHeaderBytes(), 8192);
+      HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(http1, protocol ->
+          io.netty.util.AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
+              ? h2cUpgrade(loop, limits) : null, (int) Math.min(Integer.MAX_VALUE, limits.maxBodyBytes()));
+      ch.pipeline().addLast("h2c", new CleartextHttp2ServerUpgradeHandler(http1, upgrade,
+          new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel c) {
+              // prior knowledge: the preface's bytes go on to the HTTP/2 handlers, not to the HTTP/1.x refusal
+              c.pipeline().remove(H2cHttp1Refusal.class);
+              H2Connection.configure(c.pipeline(), loop, limits, false);
+            }
+          }));
+      ch.pipeline().addLast("h2c-http1", new H2cHttp1Refusal(engine));
+    });
+  }
+
+  private static Http2ServerUpgradeCodec h2cUpgrade(H1Loop loop, ProxyConfig.Limits limits) {
+    ChannelHandler[] h = H2Connection.handlers(loop, limits, false);
+    // idle, codec, streams, connection: the codec goes first as the upgrade codec's own
+    return new Http2ServerUpgradeCodec((io.netty.handler.codec.http2.Http2FrameCodec) h[1], h[0], h[2], h[3]);
+  }
+
+  /** After the TLS handshake: the engine for the protocol ALPN chose, counted by protocol and engine. */
+  private final class Alpn extends ApplicationProtocolNegotiationHandler {
+    private final H1Loop loop;
+
+    Alpn(H1Loop loop) {
+      super(ApplicationProtocolNames.HTTP_1_1);
+      this.loop = loop;
+    }
+
+    @Override
+    protected void configurePipeline(io.netty.channel.ChannelHandlerContext ctx, String protocol) {
+      ProxyConfig.Limits limits = engine.snapshot().proxy().limits();
+      if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+        H2Connection.configure(ctx.pipeline(), loop, limits, true);
+        engine.metrics.tlsConnection("h2", "h2");
+      } else {
+        ctx.pipeline().addLast("meridian-h1", new H1Connection(loop, limits, true));
+        engine.metrics.tlsConnection("http/1.1", "h1");
+      }
+    }
+
+    @Override
+    protected void handshakeFailure(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close(); // a scanner or a client that distrusts the certificate: nothing to log per connection
+    }
+  }
+
+  /**
+   * The server TLS context of {@code proxy.tls}: the PEM certificate chain and key read as the Vert.x server reads
+   * them, the JDK's TLS engine, ALPN offering h2 then http/1.1, and for h2's sake TLS 1.2 or later with the cipher
+   * suites RFC 9113 §9.2.2 allows (Netty's {@link Http2SecurityUtil#CIPHERS}).
+   */
+  static SslContext serverTls(Vertx vertx, ProxyConfig.Tls tls) throws Exception {
+    javax.net.ssl.KeyManagerFactory kmf = new io.vertx.core.net.PemKeyCertOptions()
+        .setCertPath(tls.certFile().toString()).setKeyPath(tls.keyFile().toString()).getKeyManagerFactory(vertx);
+    return SslContextBuilder.forServer(kmf).sslProvider(SslProvider.JDK).protocols("TLSv1.3", "TLSv1.2")
+        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+        .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+            ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+        .build();
+  }
+
+  private Future<Integer> bind(String host, int port, java.util.function.Consumer<Channel> init) {
     Future<Void> ready = prepare();
     if (ready.failed()) {
       return Future.failedFuture(ready.cause());
@@ -114,16 +195,15 @@ final class H1Server {
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel ch) {
-            H1Loop loop = loops.get(ch.eventLoop());
-            ch.pipeline().addLast("meridian-h1", new H1Connection(loop, engine.snapshot().proxy().limits()));
+            init.accept(ch);
           }
         });
     Promise<Integer> p = Promise.promise();
     ChannelFuture f = b.bind(new InetSocketAddress(host, port));
     f.addListener(done -> {
       if (done.isSuccess()) {
-        server = f.channel();
-        p.complete(((InetSocketAddress) server.localAddress()).getPort());
+        servers.add(f.channel());
+        p.complete(((InetSocketAddress) f.channel().localAddress()).getPort());
       } else {
         p.fail(done.cause());
       }
@@ -175,12 +255,14 @@ final class H1Server {
 
   Future<Void> close() {
     loops.values().forEach(H1Loop::closeAll);
-    if (server == null) {
-      return Future.succeededFuture();
+    List<Future<Void>> all = new ArrayList<>();
+    for (Channel server : servers) {
+      Promise<Void> p = Promise.promise();
+      server.close().addListener(f -> p.complete());
+      all.add(p.future());
     }
-    Promise<Void> p = Promise.promise();
-    server.close().addListener(f -> p.complete());
-    return p.future();
+    servers.clear();
+    return Future.join(all).mapEmpty();
   }
 
   /**

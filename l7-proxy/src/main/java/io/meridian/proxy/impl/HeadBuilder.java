@@ -58,8 +58,11 @@ final class HeadBuilder {
     return this;
   }
 
-  /** The characters of {@code s} as ISO-8859-1 bytes, '?' for any other (as {@code String.getBytes} does). */
-  HeadBuilder ascii(String s) {
+  /**
+   * The characters of {@code s} as ISO-8859-1 bytes, '?' for any other (as {@code String.getBytes} does); a
+   * CharSequence so that HTTP/2's decoded fields (byte-backed {@code AsciiString}s) are copied without a String.
+   */
+  HeadBuilder ascii(CharSequence s) {
     int len = s.length();
     room(len);
     for (int i = 0; i < len; i++) {
@@ -70,7 +73,7 @@ final class HeadBuilder {
   }
 
   /** {@code s} and CRLF: one line. */
-  HeadBuilder line(String s) {
+  HeadBuilder line(CharSequence s) {
     return ascii(s).crlf();
   }
 

@@ -7,16 +7,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * One keep-alive connection to an upstream on the HTTP/1.1 path, with its reusable response parser. It serves
- * one {@link H1Exchange} at a time ({@link #x}) and between exchanges idles in its {@link H1Loop}'s pool; bytes
- * or a close while idle just retire it.
+ * One keep-alive connection to an upstream on the proxy's own engine, with its reusable response parser. It serves
+ * one exchange ({@link H1Exchange} or {@link H2Exchange}) at a time ({@link #x}) and between exchanges idles in
+ * its {@link H1Loop}'s pool; bytes or a close while idle just retire it.
  */
 final class UpstreamConn extends ChannelInboundHandlerAdapter {
   final H1Loop loop;
   final Upstream up;
   final H1Parser parser = H1Parser.forResponses();
   Channel ch;
-  H1Exchange x;
+  PooledExchange x;
   long idleSince;
   /** The client channel written to during this read: flushed once at channelReadComplete. */
   Channel flushTarget;
@@ -37,7 +37,7 @@ final class UpstreamConn extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
-    H1Exchange cur = x;
+    PooledExchange cur = x;
     if (cur == null) {
       buf.release(); // nothing was asked: a server that talks out of turn is not reused
       loop.forget(up, this);
@@ -58,15 +58,15 @@ final class UpstreamConn extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    H1Exchange cur = x;
+    PooledExchange cur = x;
     if (cur != null && ch.isWritable()) {
-      cur.conn.upstreamWritable();
+      cur.onUpstreamWritable();
     }
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    H1Exchange cur = x;
+    PooledExchange cur = x;
     if (cur == null) {
       loop.forget(up, this);
       return;
