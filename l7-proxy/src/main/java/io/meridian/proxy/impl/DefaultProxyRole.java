@@ -128,7 +128,8 @@ public final class DefaultProxyRole implements ProxyRole {
           reporter.start();
           LOG.info("proxy listening on {}:{} ({} event loops, {}), ops on {}:{}", cfg.listen().host(), port,
               instances, h1 == null ? "Vert.x engine" : cfg.tls() == null ? "HTTP/1.1 engine"
-                  : "TLS; own engine for h2 and http/1.1", cfg.opsListen().host(), opsPort);
+                  : "TLS (" + H1Server.serverTlsEngineName() + " engine); own engine for h2 and http/1.1",
+              cfg.opsListen().host(), opsPort);
           return null;
         });
   }

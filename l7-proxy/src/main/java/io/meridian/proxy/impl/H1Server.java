@@ -170,13 +170,32 @@ final class H1Server {
   static SslContext serverTls(Vertx vertx, ProxyConfig.Tls tls) throws Exception {
     javax.net.ssl.KeyManagerFactory kmf = new io.vertx.core.net.PemKeyCertOptions()
         .setCertPath(tls.certFile().toString()).setKeyPath(tls.keyFile().toString()).getKeyManagerFactory(vertx);
-    return SslContextBuilder.forServer(kmf).sslProvider(SslProvider.JDK).protocols("TLSv1.3", "TLSv1.2")
+    return SslContextBuilder.forServer(kmf).sslProvider(serverTlsProvider()).protocols("TLSv1.3", "TLSv1.2")
         .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
         .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
             ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
         .build();
+  }
+
+  /**
+   * BoringSSL through netty-tcnative where its native library loads (the jar carries it for Linux x86-64 and
+   * aarch64), else the JDK's engine; {@code -Dmeridian.proxy.tls.provider=jdk} forces the JDK's. Why: with the
+   * JDK's engine TLS HTTP/1.1 cost 1.2-1.5x the CPU per request of plaintext and collected garbage ~10 times a
+   * second at 20k rps (its records are heap buffers); BoringSSL works on the pooled direct buffers
+   * (l7-proxy/README.md § TLS has the figures).
+   */
+  static SslProvider serverTlsProvider() {
+    if ("jdk".equalsIgnoreCase(System.getProperty("meridian.proxy.tls.provider"))) {
+      return SslProvider.JDK;
+    }
+    return io.netty.handler.ssl.OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+  }
+
+  /** What serves TLS, for the start-up log line: "BoringSSL 1.1.1 (...)" or "JDK". */
+  static String serverTlsEngineName() {
+    return serverTlsProvider() == SslProvider.OPENSSL ? io.netty.handler.ssl.OpenSsl.versionString() : "the JDK's";
   }
 
   private Future<Integer> bind(String host, int port, java.util.function.Consumer<Channel> init) {
