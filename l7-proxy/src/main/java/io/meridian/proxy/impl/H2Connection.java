@@ -73,7 +73,12 @@ final class H2Connection extends ChannelInboundHandlerAdapter {
         sc.pipeline().addLast(new H2Stream(c, sc));
       }
     });
-    return new ChannelHandler[] {idle, c.codec, mux, c};
+    // responses come back on the upstream connections' reads, one stream at a time: without this every response
+    // flushed the connection on its own (a TLS record and a write(2) each); consolidated, the responses that
+    // finish in one event-loop turn leave in one flush (and at once after 256, so none waits long)
+    io.netty.handler.flush.FlushConsolidationHandler flushes =
+        new io.netty.handler.flush.FlushConsolidationHandler(256, true);
+    return new ChannelHandler[] {idle, flushes, c.codec, mux, c};
   }
 
   @Override
