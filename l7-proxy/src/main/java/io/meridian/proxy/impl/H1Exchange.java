@@ -412,17 +412,6 @@ final class H1Exchange extends PooledExchange {
     }
   }
 
-  /** Failed before a response head: maybe retried (idempotent without body), else 502/504. */
-  private void failBeforeResponse() {
-    UpstreamConn c = upc;
-    detach();
-    if (c != null) {
-      c.ch.close();
-    }
-    upstreamFailed(timedOut ? ProxyOutcome.UPSTREAM_TIMEOUT
-        : bodyStarted ? ProxyOutcome.UPSTREAM_FAILED : ProxyOutcome.UPSTREAM_UNREACHABLE, false);
-  }
-
   /** The response broke off after its head reached the client: close both so none takes it for whole. */
   private void upstreamBrokeMidBody() {
     UpstreamConn c = upc;

@@ -447,17 +447,6 @@ final class H2Exchange extends PooledExchange {
     }
   }
 
-  /** Failed before a response head: maybe retried (idempotent without body), else 502/504. */
-  private void failBeforeResponse() {
-    UpstreamConn c = upc;
-    detach();
-    if (c != null) {
-      c.ch.close();
-    }
-    upstreamFailed(timedOut ? ProxyOutcome.UPSTREAM_TIMEOUT
-        : bodyStarted ? ProxyOutcome.UPSTREAM_FAILED : ProxyOutcome.UPSTREAM_UNREACHABLE, false);
-  }
-
   /** The response broke off after its head reached the client: the stream is reset, never ended cleanly. */
   private void upstreamBrokeMidBody() {
     abortUpstream();

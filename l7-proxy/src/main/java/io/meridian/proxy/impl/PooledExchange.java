@@ -125,6 +125,17 @@ abstract class PooledExchange extends Exchange {
     c.x = this;
   }
 
+  /** Failed before a response head: maybe retried (idempotent without body), else 502/504. */
+  final void failBeforeResponse() {
+    UpstreamConn c = upc;
+    detach();
+    if (c != null) {
+      c.ch.close();
+    }
+    upstreamFailed(timedOut ? ProxyOutcome.UPSTREAM_TIMEOUT
+        : bodyStarted ? ProxyOutcome.UPSTREAM_FAILED : ProxyOutcome.UPSTREAM_UNREACHABLE, false);
+  }
+
   final void detach() {
     UpstreamConn c = upc;
     if (c != null) {
