@@ -130,10 +130,7 @@ final class H1Server {
   }
 
   private static Http2ServerUpgradeCodec h2cUpgrade(H1Loop loop, ProxyConfig.Limits limits) {
-    ChannelHandler[] h = H2Connection.handlers(loop, limits, false);
-    // idle, flush consolidation, codec, streams, connection: the codec goes first as the upgrade codec's own and
-    // the others after it, where the flush consolidation would see no flush: an upgraded connection goes without
-    return new Http2ServerUpgradeCodec((io.netty.handler.codec.http2.Http2FrameCodec) h[2], h[0], h[3], h[4]);
+    return new Http2ServerUpgradeCodec(H2Connection.upgradeCodec(loop, limits));
   }
 
   /** After the TLS handshake: the engine for the protocol ALPN chose, counted by protocol and engine. */

@@ -4,9 +4,7 @@ import io.meridian.proxy.ProxyOutcome;
 import io.meridian.proxy.ProxyTokens;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
@@ -121,7 +119,8 @@ final class H2Exchange extends PooledExchange {
     bodyStarted = true;
     if (expectContinue) {
       // RFC 9110 §10.1.1: the proxy answers 100 itself once it is ready for the body (Expect not forwarded)
-      stream.ch.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("100"), false));
+      stream.writeHeaders(new DefaultHttp2Headers().status("100"), false, stream.voidPromise());
+      stream.flush();
     }
     stream.upstreamReady();
   }
@@ -181,10 +180,7 @@ final class H2Exchange extends PooledExchange {
     if (end) {
       endRequest(c, null);
     }
-    c.ch.flush();
-    if (!end && !c.ch.isWritable()) {
-      stream.upstreamFull(); // the upstream's channelWritabilityChanged resumes it
-    }
+    c.ch.flush(); // while the upstream connection is not writable, the stream withholds the client's credit
   }
 
   /** The client's trailers, which end the request: in the chunked trailer section, else dropped. */
@@ -287,7 +283,7 @@ final class H2Exchange extends PooledExchange {
           if (st != 101) {
             // RFC 9110 §15.2: 1xx responses are forwarded (100 Continue was the proxy's own: the upstream's goes)
             if (st != 100) {
-              toClient(c, new DefaultHttp2HeadersFrame(responseHeaders(rp, st, false), false));
+              headersToClient(c, responseHeaders(rp, st, false), false);
             }
             rp.reset();
             rp.stopAtData = true;
@@ -306,7 +302,7 @@ final class H2Exchange extends PooledExchange {
         rp.beginBody(noBody);
         headWritten = true;
         boolean done = rp.bodyDone();
-        toClient(c, new DefaultHttp2HeadersFrame(responseHeaders(rp, st, true), done));
+        headersToClient(c, responseHeaders(rp, st, true), done);
         if (done) {
           responseDone(c, buf);
           return;
@@ -323,11 +319,11 @@ final class H2Exchange extends PooledExchange {
         List<String> trailers = last ? rp.trailers : null;
         if (n > 0 || (last && trailers == null)) {
           ByteBuf data = n > 0 ? buf.retainedSlice(rp.dataStart, n) : Unpooled.EMPTY_BUFFER;
-          toClient(c, new DefaultHttp2DataFrame(data, last && trailers == null));
+          dataToClient(c, data, last && trailers == null);
         }
         if (last) {
           if (trailers != null) {
-            toClient(c, new DefaultHttp2HeadersFrame(trailerHeaders(trailers), true));
+            headersToClient(c, trailerHeaders(trailers), true);
           }
           responseDone(c, buf);
           return;
@@ -337,13 +333,21 @@ final class H2Exchange extends PooledExchange {
     buf.release();
   }
 
-  private void toClient(UpstreamConn c, Object frame) {
-    boolean end = frame instanceof io.netty.handler.codec.http2.Http2DataFrame d ? d.isEndStream()
-        : frame instanceof io.netty.handler.codec.http2.Http2HeadersFrame h && h.isEndStream();
-    stream.ch.write(frame, end ? afterEnd() : stream.ch.voidPromise());
-    c.flushTarget = stream.ch;
-    if (!stream.ch.isWritable()) {
-      c.ch.config().setAutoRead(false); // the stream's channelWritabilityChanged resumes it (window update)
+  private void headersToClient(UpstreamConn c, Http2Headers headers, boolean end) {
+    stream.writeHeaders(headers, end, end ? afterEnd() : stream.voidPromise());
+    written(c);
+  }
+
+  private void dataToClient(UpstreamConn c, ByteBuf data, boolean end) {
+    stream.writeData(data, end, end ? afterEnd() : stream.voidPromise());
+    written(c);
+  }
+
+  /** Flushed when the upstream read ends; reading it pauses while the client's window for the stream is full. */
+  private void written(UpstreamConn c) {
+    c.flushTarget = stream.conn.ch;
+    if (!stream.writable()) {
+      c.ch.config().setAutoRead(false); // clientWritabilityChanged resumes it (WINDOW_UPDATE)
     }
   }
 
@@ -420,7 +424,10 @@ final class H2Exchange extends PooledExchange {
    * §8.1). Reset any earlier and the queued end of the response would be dropped with the stream.
    */
   private io.netty.channel.ChannelPromise afterEnd() {
-    io.netty.channel.ChannelPromise p = stream.ch.newPromise();
+    if (stream.ended) {
+      return stream.voidPromise(); // the usual case: nothing to stop
+    }
+    io.netty.channel.ChannelPromise p = stream.newPromise();
     p.addListener(f -> {
       if (!stream.ended) {
         stream.reset(Http2Error.NO_ERROR);
@@ -440,7 +447,8 @@ final class H2Exchange extends PooledExchange {
       failBeforeResponse();
     } else if (c.parser.untilClose()) {
       detach();
-      stream.ch.writeAndFlush(new DefaultHttp2DataFrame(true), afterEnd()); // the close ends the body (RFC 9112 §6.3)
+      stream.writeData(Unpooled.EMPTY_BUFFER, true, afterEnd()); // the close ends the body (RFC 9112 §6.3)
+      stream.flush();
       complete(status, null);
     } else {
       upstreamBrokeMidBody();
@@ -467,7 +475,7 @@ final class H2Exchange extends PooledExchange {
       stream.reset(Http2Error.INTERNAL_ERROR);
       return;
     }
-    if (!stream.ch.isActive()) {
+    if (!stream.open()) {
       return;
     }
     headWritten = true;
@@ -478,7 +486,8 @@ final class H2Exchange extends PooledExchange {
     if (outcome.retryAfter()) {
       h.add("retry-after", Long.toString(Math.max(1, s.proxy().retryAfter().toSeconds())));
     }
-    stream.ch.write(new DefaultHttp2HeadersFrame(h, false));
-    stream.ch.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(body), true), afterEnd());
+    stream.writeHeaders(h, false, stream.voidPromise());
+    stream.writeData(Unpooled.wrappedBuffer(body), true, afterEnd());
+    stream.flush();
   }
 }

@@ -4,8 +4,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2FrameLogger;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.logging.LogLevel;
@@ -44,28 +42,13 @@ final class H2FrameGuard extends Http2FrameLogger {
   private final int[] resets = new int[RESETS];
   private int resetCount;
 
-  private H2FrameGuard() {
+  H2FrameGuard() {
     super(LogLevel.TRACE);
   }
 
-  /** A server {@link Http2FrameCodec} whose decoder is preceded by a guard of its own. */
-  static final class Builder extends Http2FrameCodecBuilder {
-    private final H2FrameGuard guard = new H2FrameGuard();
-
-    Builder() {
-      server(true);
-      // RFC 9113 §8.2: field names in lower case, no connection-specific fields, pseudo-fields as required
-      validateHeaders(true);
-      validateRequiredPseudoHeaders(true);
-      frameLogger(guard);
-    }
-
-    @Override
-    public Http2FrameCodec build() {
-      Http2FrameCodec codec = super.build();
-      guard.connection = codec.connection();
-      return codec;
-    }
+  /** The codec's connection, whose stream states tell a half-closed stream from one never opened. */
+  void connection(Http2Connection connection) {
+    this.connection = connection;
   }
 
   @Override

@@ -3,35 +3,29 @@ package io.meridian.proxy.impl;
 import io.meridian.config.ProxyConfig;
 import io.meridian.proxy.ProxyOutcome;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2ResetFrame;
-import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.AsciiString;
-import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 import java.util.List;
 
 /**
- * One HTTP/2 stream of an {@link H2Connection}, on its own child channel: the request's HEADERS (the
- * {@link RequestView} the decision reads, straight from the decoded header block), its DATA frames relayed to the
- * {@link H2Exchange} once an upstream connection is ready, its trailers. Reading the child channel is what
- * returns flow-control credit to the client (Netty sends WINDOW_UPDATE as frames are read), so pausing it when
- * the upstream connection is not writable is the back-pressure (RFC 9113 §5.2): the client can send at most one
- * stream window ahead.
+ * One HTTP/2 stream of an {@link H2Connection}, kept on the codec's own stream state: the request's HEADERS (the
+ * {@link RequestView} the decision reads, straight from the decoded header block), its DATA relayed to the
+ * {@link H2Exchange} once an upstream connection is ready, its trailers. DATA is credited back to the client
+ * (WINDOW_UPDATE) only once it has gone to an upstream connection that accepts more: before the upstream is ready,
+ * or while its connection is not writable, the credit is withheld, so the client can send at most one stream window
+ * ahead (RFC 9113 §5.2) — the back-pressure.
  */
-final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView {
+final class H2Stream implements RequestView {
   private static final AsciiString COOKIE = AsciiString.cached("cookie");
   private static final AsciiString HOST = AsciiString.cached("host");
   private static final AsciiString CONTENT_LENGTH = AsciiString.cached("content-length");
 
   final H2Connection conn;
-  final Http2StreamChannel ch;
+  final Http2Stream stream;
   Http2Headers headers;
   private String method;
   private String path;
@@ -42,40 +36,58 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
   long contentLength = -1;
   /** The client ended the stream (END_STREAM seen). */
   boolean ended;
-  /** DATA that arrived before an upstream connection was ready (at most about one stream window). */
+  /** DATA (and trailers) that arrived before an upstream connection was ready (at most about one stream window). */
   private ArrayDeque<Object> held;
+  /** Body bytes received and not yet credited back to the client. */
+  private int withheld;
   /** The exchange is ready for body bytes. */
   private boolean relaying;
   /** When the last DATA frame arrived (the body idle timeout runs from it). */
   private long lastData;
   private io.netty.util.concurrent.ScheduledFuture<?> bodyTimer;
 
-  H2Stream(H2Connection conn, Http2StreamChannel ch) {
+  /** A held DATA payload (retained) and whether it ended the stream. */
+  private record HeldData(ByteBuf content, boolean end) { }
+
+  H2Stream(H2Connection conn, Http2Stream stream) {
     this.conn = conn;
-    this.ch = ch;
+    this.stream = stream;
   }
 
-  @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof Http2HeadersFrame hf) {
-      if (headers == null) {
-        request(hf);
-      } else {
-        trailers(hf);
-      }
-      return;
-    }
-    if (msg instanceof Http2DataFrame df) {
-      data(df);
-      return;
-    }
-    ReferenceCountUtil.release(msg);
+  /** The stream can still carry frames to the client. */
+  boolean open() {
+    return stream.state() != Http2Stream.State.CLOSED && !stream.isResetSent() && conn.ch.isActive();
   }
 
-  private void request(Http2HeadersFrame hf) {
+  /** The client's flow-control window for this stream has room (the codec queues what does not fit). */
+  boolean writable() {
+    return conn.encoder().flowController().isWritable(stream);
+  }
+
+  void writeHeaders(Http2Headers h, boolean end, ChannelPromise promise) {
+    conn.encoder().writeHeaders(conn.ctx, stream.id(), h, 0, end, promise);
+  }
+
+  void writeData(ByteBuf data, boolean end, ChannelPromise promise) {
+    conn.encoder().writeData(conn.ctx, stream.id(), data, 0, end, promise);
+  }
+
+  void flush() {
+    conn.flush(conn.ctx);
+  }
+
+  ChannelPromise newPromise() {
+    return conn.ctx.newPromise();
+  }
+
+  ChannelPromise voidPromise() {
+    return conn.ctx.voidPromise();
+  }
+
+  void request(Http2Headers h, boolean endOfStream) {
     long start = System.nanoTime();
-    headers = hf.headers();
-    ended = hf.isEndStream();
+    headers = h;
+    ended = endOfStream;
     if (!wellFormed(headers, true)) {
       // RFC 9113 §8.1.1: malformed; these bytes would reach the HTTP/1.1 upstream's request line or fields
       Exchange.countRefusal(conn.loop, this, ProxyOutcome.BAD_REQUEST, start);
@@ -100,9 +112,6 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
       zone = conn.zoneOf(ip);
     } else {
       zone = conn.peerZone();
-    }
-    if (!ended) {
-      ch.config().setAutoRead(false); // not a byte of the body before an upstream is ready (a retry resends it)
     }
     x = new H2Exchange(this, s, route, ip, zone, start, !ended);
     x.begin();
@@ -192,28 +201,31 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     return null;
   }
 
-  private void trailers(Http2HeadersFrame hf) {
+  void trailers(Http2Headers trailers) {
     ended = true;
     if (x == null) {
       return;
     }
-    if (!wellFormed(hf.headers(), false)) {
+    if (!wellFormed(trailers, false)) {
       x.clientBodyBroken(ProxyOutcome.BAD_REQUEST);
       reset(Http2Error.PROTOCOL_ERROR);
       return;
     }
     if (!relaying) {
-      hold(hf);
+      hold(trailers);
       return;
     }
-    x.requestTrailers(hf.headers());
+    x.requestTrailers(trailers);
   }
 
-  private void data(Http2DataFrame df) {
+  /**
+   * A DATA payload (the decoder's buffer, valid during the call); returns the bytes to credit back to the client now
+   * (the rest is credited once it has gone upstream, {@link #creditWithheld}).
+   */
+  int data(ByteBuf content, boolean end) {
     lastData = System.nanoTime();
-    ByteBuf content = df.content();
-    received += content.readableBytes();
-    boolean end = df.isEndStream();
+    int n = content.readableBytes();
+    received += n;
     if (end) {
       ended = true;
     }
@@ -222,18 +234,23 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     boolean malformed = contentLength >= 0 && (received > contentLength || (end && received != contentLength));
     long max = conn.limits.maxBodyBytes();
     if (malformed || (max > 0 && received > max) || x == null) {
-      df.release();
       if (x != null) {
         x.clientBodyBroken(malformed ? ProxyOutcome.BAD_REQUEST : ProxyOutcome.BODY_TOO_LARGE);
       }
       reset(malformed ? Http2Error.PROTOCOL_ERROR : Http2Error.CANCEL);
-      return;
+      return n;
     }
     if (!relaying) {
-      hold(df);
-      return;
+      hold(new HeldData(content.retain(), end));
+      withheld += n;
+      return 0;
     }
-    x.requestData(content, end); // takes the frame's buffer
+    x.requestData(content.retain(), end); // the upstream write takes the retained buffer
+    if (end || x.upstreamWritable()) {
+      return n;
+    }
+    withheld += n; // credited when the upstream connection drains (upstreamWritable)
+    return 0;
   }
 
   private void hold(Object frame) {
@@ -241,6 +258,16 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
       held = new ArrayDeque<>(4);
     }
     held.add(frame);
+  }
+
+  /** Returns the withheld credit to the client: the body may come on. */
+  private void creditWithheld() {
+    int n = withheld;
+    if (n > 0) {
+      withheld = 0;
+      conn.consumed(stream, n);
+      flush();
+    }
   }
 
   /** The exchange wrote the request head upstream: the body may flow now. */
@@ -251,15 +278,17 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     if (h != null) {
       Object f;
       while ((f = h.poll()) != null) {
-        if (f instanceof Http2DataFrame df) {
-          x.requestData(df.content(), df.isEndStream());
-        } else if (f instanceof Http2HeadersFrame hf) {
-          x.requestTrailers(hf.headers());
+        if (f instanceof HeldData d) {
+          x.requestData(d.content(), d.end());
+        } else if (f instanceof Http2Headers t) {
+          x.requestTrailers(t);
         }
       }
     }
     if (!ended) {
-      ch.config().setAutoRead(x.upstreamWritable());
+      if (x.upstreamWritable()) {
+        creditWithheld();
+      }
       lastData = System.nanoTime();
       armBodyTimer(conn.limits.bodyIdleTimeout().toNanos());
     }
@@ -270,14 +299,14 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
    * for what remains when it fires. Reading paused by the upstream's back-pressure is not the client stalling.
    */
   private void armBodyTimer(long delayNanos) {
-    bodyTimer = ch.eventLoop().schedule(() -> {
+    bodyTimer = conn.ch.eventLoop().schedule(() -> {
       H2Exchange cur = x;
-      if (ended || cur == null || cur.finished || !ch.isActive()) {
+      if (ended || cur == null || cur.finished || !open()) {
         return;
       }
       long now = System.nanoTime();
-      if (!ch.config().isAutoRead()) {
-        lastData = now;
+      if (withheld > 0) {
+        lastData = now; // the client's window is held shut by the upstream's back-pressure: not its stall
       }
       long left = conn.limits.bodyIdleTimeout().toNanos() - (now - lastData);
       if (left > 0) {
@@ -288,25 +317,19 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     }, delayNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
-  /** The upstream connection accepts writes again: read (and credit) more of the body. */
+  /** The upstream connection accepts writes again: credit (and so receive) more of the body. */
   void upstreamWritable() {
     if (relaying && !ended) {
-      ch.config().setAutoRead(true);
-    }
-  }
-
-  /** The upstream connection's buffer is full: stop reading the body until it drains. */
-  void upstreamFull() {
-    if (!ended) {
-      ch.config().setAutoRead(false);
+      creditWithheld();
     }
   }
 
   /** Ends the stream with RST_STREAM (RFC 9113 §6.4) unless it is closed already. */
   void reset(Http2Error error) {
     releaseHeld();
-    if (ch.isActive()) {
-      ch.writeAndFlush(new DefaultHttp2ResetFrame(error));
+    if (open()) {
+      conn.resetStream(conn.ctx, stream.id(), error.code(), conn.ctx.newPromise());
+      flush();
     }
   }
 
@@ -314,31 +337,23 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     ArrayDeque<Object> h = held;
     held = null;
     if (h != null) {
-      h.forEach(ReferenceCountUtil::release);
+      for (Object f : h) {
+        if (f instanceof HeldData d) {
+          d.content().release();
+        }
+      }
     }
   }
 
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof Http2ResetFrame) {
-      streamGone(); // the client cancelled the stream
-    }
-    ReferenceCountUtil.release(evt);
-  }
-
-  @Override
-  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+  /** The client's window for this stream opened or closed (WINDOW_UPDATE, or frames queued beyond it). */
+  void clientWritabilityChanged() {
     if (x != null) {
-      x.clientWritabilityChanged(ch.isWritable());
+      x.clientWritabilityChanged(writable());
     }
   }
 
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    streamGone();
-  }
-
-  private void streamGone() {
+  /** The stream closed: ended both ways, reset by either side, or its connection closed. */
+  void streamGone() {
     releaseHeld();
     if (bodyTimer != null) {
       bodyTimer.cancel(false);
@@ -346,17 +361,6 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements RequestView
     H2Exchange cur = x;
     if (cur != null) {
       cur.streamClosed();
-    }
-  }
-
-  /**
-   * A stream error the codec found (malformed request, flow control, state): the multiplexer resets the stream with
-   * the error's own code right after this, so closing here (which would reset it with CANCEL) must not happen.
-   */
-  @Override
-  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause) == null) {
-      ctx.close();
     }
   }
 
