@@ -1,8 +1,6 @@
 package io.meridian.proxy.impl;
 
 import io.meridian.config.ProxyConfig;
-import io.meridian.core.geo.ClientLocation;
-import io.meridian.core.geo.Zones;
 import io.meridian.proxy.ProxyOutcome;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
@@ -13,7 +11,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -54,8 +51,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   /** Inside channelRead: writes to the upstream are flushed once, at channelReadComplete. */
   boolean inRead;
   UpstreamConn flushUpstream;
-  private String peer;
-  private byte[] peerIp;
+  private ClientPeer peer;
   private long lastActive;
   private ScheduledFuture<?> headTimer;
   private ScheduledFuture<?> idleTimer;
@@ -96,9 +92,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
   private void start(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.ch = ctx.channel();
-    if (ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
-      peerIp = a.getAddress().getAddress(); // the text form (peer) only when a request needs it
-    }
+    peer = new ClientPeer(loop.engine, ch);
     lastActive = System.nanoTime();
     armIdle(Math.min(limits.idleTimeout().toNanos(), limits.bodyIdleTimeout().toNanos()));
   }
@@ -267,43 +261,19 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
     ProxyEngine.Snapshot s = loop.engine.snapshot();
     ProxyConfig cfg = s.proxy();
     ProxyEngine.RouteRuntime route = s.route(this); // on the head's bytes: no path or host String
-    byte[] ip = peerIp;
+    byte[] ip = peer.ip;
     if (cfg.trustedHops() > 0) {
       int xff = parser.find("x-forwarded-for");
       if (xff >= 0) {
         ip = ClientAddress.of(peerAddress(), forwardedForValues(), cfg.trustedHops());
       }
     }
-    int zone = ip == peerIp ? peerZone() : zoneOf(ip);
+    int zone = ip == peer.ip ? peer.zone() : peer.zoneOf(ip);
     H1Exchange spare = this.spare;
     this.spare = null;
     // one exchange object per connection, reused: the connection serves one request at a time
     x = spare != null ? spare.reuse(s, route, ip, zone, start, body) : new H1Exchange(this, s, route, ip, zone, start, body);
     x.begin();
-  }
-
-  private int zoneOf(byte[] ip) {
-    ClientLocation loc = ip == null ? null : loop.engine.geo.locate(ip);
-    return loc == null ? Zones.UNKNOWN : loc.zone();
-  }
-
-  private int cachedZone;
-  private Object zoneConfig;
-  private long zoneLoads = -1;
-
-  /**
-   * The TCP peer's zone, located once per connection (a GeoIP lookup deserialises a database record): located
-   * again only when the config (geo overrides) or the GeoIP database has been reloaded since.
-   */
-  private int peerZone() {
-    Object cfg = loop.engine.config();
-    long loads = loop.engine.geo.databaseLoads();
-    if (cfg != zoneConfig || loads != zoneLoads) {
-      cachedZone = zoneOf(peerIp);
-      zoneConfig = cfg;
-      zoneLoads = loads;
-    }
-    return cachedZone;
   }
 
   private List<String> forwardedForValues() {
@@ -664,12 +634,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
 
   @Override
   public String peerAddress() {
-    String p = peer;
-    if (p == null && peerIp != null && ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
-      p = a.getAddress().getHostAddress();
-      peer = p;
-    }
-    return p;
+    return peer.address();
   }
 
   @Override

@@ -1,8 +1,6 @@
 package io.meridian.proxy.impl;
 
 import io.meridian.config.ProxyConfig;
-import io.meridian.core.geo.ClientLocation;
-import io.meridian.core.geo.Zones;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -32,7 +30,6 @@ import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
-import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -60,11 +57,8 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
   /** This handler's context: frames are written from here, so they pass the codec's encoder and what is in front. */
   ChannelHandlerContext ctx;
   Channel ch;
-  private byte[] peerIp;
-  private String peer;
-  private int cachedZone;
-  private Object zoneConfig;
-  private long zoneLoads = -1;
+  /** The client, for all the connection's streams. */
+  ClientPeer peer;
 
   private H2Connection(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings,
       H1Loop loop, ProxyConfig.Limits limits, boolean tls) {
@@ -171,39 +165,7 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
       ctx.pipeline().addBefore(ctx.name(), null, idleTimer(limits));
     }
     ch = ctx.channel();
-    if (ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
-      peerIp = a.getAddress().getAddress();
-    }
-  }
-
-  byte[] peerIp() {
-    return peerIp;
-  }
-
-  String peerAddress() {
-    String p = peer;
-    if (p == null && ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
-      p = a.getAddress().getHostAddress();
-      peer = p;
-    }
-    return p;
-  }
-
-  /** The peer's zone, located once per connection and again after a config or GeoIP database reload. */
-  int peerZone() {
-    Object cfg = loop.engine.config();
-    long loads = loop.engine.geo.databaseLoads();
-    if (cfg != zoneConfig || loads != zoneLoads) {
-      cachedZone = zoneOf(peerIp);
-      zoneConfig = cfg;
-      zoneLoads = loads;
-    }
-    return cachedZone;
-  }
-
-  int zoneOf(byte[] ip) {
-    ClientLocation loc = ip == null ? null : loop.engine.geo.locate(ip);
-    return loc == null ? Zones.UNKNOWN : loc.zone();
+    peer = new ClientPeer(loop.engine, ch);
   }
 
   /** Credits {@code bytes} of a stream's DATA back to the client (WINDOW_UPDATE as the flow controller decides). */

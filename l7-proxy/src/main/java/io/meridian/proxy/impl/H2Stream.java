@@ -104,14 +104,15 @@ final class H2Stream implements RequestView {
     }
     ProxyConfig cfg = s.proxy();
     ProxyEngine.RouteRuntime route = s.route(this);
-    byte[] ip = conn.peerIp();
+    ClientPeer peer = conn.peer;
+    byte[] ip = peer.ip;
     int zone;
     if (cfg.trustedHops() > 0 && headers.contains("x-forwarded-for")) {
       List<String> xff = headers.getAll("x-forwarded-for").stream().map(CharSequence::toString).toList();
       ip = ClientAddress.of(peerAddress(), xff, cfg.trustedHops());
-      zone = conn.zoneOf(ip);
+      zone = peer.zoneOf(ip);
     } else {
-      zone = conn.peerZone();
+      zone = peer.zone();
     }
     x = new H2Exchange(this, s, route, ip, zone, start, !ended);
     x.begin();
@@ -425,9 +426,23 @@ final class H2Stream implements RequestView {
     return colon < 0 ? a : a.substring(0, colon);
   }
 
+  /**
+   * Field names as HTTP/2 carries them, in lower case (RFC 9113 §8.2.1), per name asked for: the decision asks for
+   * the same few names (forwarding fields, session and token headers from the config) on every request.
+   */
+  private static final java.util.concurrent.ConcurrentHashMap<String, AsciiString> LOWER_CASE =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   @Override
   public String header(String name) {
-    CharSequence v = headers.get(AsciiString.of(name).toLowerCase()); // HTTP/2 field names are lower case
+    AsciiString lower = LOWER_CASE.get(name);
+    if (lower == null) {
+      lower = AsciiString.of(name).toLowerCase();
+      if (LOWER_CASE.size() < 1024) { // names come from code and config; a bound all the same
+        LOWER_CASE.putIfAbsent(name, lower);
+      }
+    }
+    CharSequence v = headers.get(lower);
     return v == null ? null : v.toString();
   }
 
@@ -444,7 +459,7 @@ final class H2Stream implements RequestView {
 
   @Override
   public String peerAddress() {
-    return conn.peerAddress();
+    return conn.peer.address();
   }
 
   @Override
