@@ -271,9 +271,9 @@ final class FastPath {
       q.ecsFamily = family;
       q.ecsSource = source;
       if (source > 0) { // RFC 7871 §7.1.2: source 0 means "do not use my address": the resolver's is used
-        byte[] full = new byte[family == 1 ? 4 : 16];
-        System.arraycopy(w, ecsOff + 4, full, 0, ecsLen - 4);
-        q.client = ClientAddress.truncate(full, Math.min(source, family == 1 ? s.ecsMaxV4() : s.ecsMaxV6()));
+        // into the query's scratch array (ClientAddress.truncate's result, without its two arrays per query)
+        q.client = ClientAddress.truncateInto(w, ecsOff + 4, ecsLen - 4,
+            Math.min(source, family == 1 ? s.ecsMaxV4() : s.ecsMaxV6()), q.ecsClient(family == 1 ? 4 : 16));
       }
     }
     return true;
