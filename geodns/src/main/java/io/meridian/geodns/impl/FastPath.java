@@ -299,7 +299,7 @@ final class FastPath {
    * pipeline builds those.
    */
   static boolean geoAnswer(Query q, AnswerPipeline.Context c) {
-    GeoNameSpec.RegionAnswers ra = q.regionId == null ? null : q.geo.region(q.regionId);
+    GeoNameSpec.RegionAnswers ra = q.region < 0 ? null : q.geo.region(q.plan.topology(), q.region);
     byte[][] wires = ra == null ? null : q.qtype == Type.A ? ra.aWire() : ra.aaaaWire();
     if (wires == null) {
       return false;
