@@ -254,8 +254,16 @@ public final class AnswerPipeline {
    */
   private Query answer(Context ctx, Query scratch, byte[] wire, int length, byte[] source, Transport transport,
       byte[] outBuffer) {
-    Query q = scratch != null ? scratch.reuse(wire, length, source, transport)
-        : new Query(wire, length, source, transport);
+    Query q;
+    if (scratch != null) {
+      q = scratch.reuse(wire, length, source, transport);
+      if (q.stripeOf != ctx.metrics()) { // first use, on the thread that reuses it
+        q.stripeOf = ctx.metrics();
+        q.stripe = q.stripeOf.stripe();
+      }
+    } else {
+      q = new Query(wire, length, source, transport);
+    }
     q.outBuffer = outBuffer;
     try {
       if (!fastPath || !Stage.fast(q, ctx)) {
@@ -274,7 +282,11 @@ public final class AnswerPipeline {
       q.rcode = Rcode.SERVFAIL;
     }
     if (q.out != null) {
-      ctx.metrics().query(transport, q.qtype, q.rcode);
+      if (q.stripe != null) {
+        ctx.metrics().query(q.stripe, transport, q.qtype, q.rcode);
+      } else {
+        ctx.metrics().query(transport, q.qtype, q.rcode);
+      }
     }
     return q;
   }

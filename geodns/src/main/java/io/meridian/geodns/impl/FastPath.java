@@ -369,6 +369,7 @@ final class FastPath {
       System.arraycopy(sigs, 0, out, qEnd + answer.length, sigLen);
     }
     DnsMetrics metrics = c.metrics();
+    DnsMetrics.Stripe stripe = q.stripe != null && q.stripeOf == metrics ? q.stripe : metrics.stripe();
     if (payload >= 0) {
       int o = qEnd + answer.length + sigLen;
       // every byte written: out may be a reused buffer, not a zeroed new array
@@ -407,17 +408,17 @@ final class FastPath {
         out[o + 2] = 0;
         out[o + 3] = 8 + ServerCookies.LENGTH;
         System.arraycopy(w, cookieOff, out, o + 4, 8);
-        metrics.cookie(c.cookies().respond(w, cookieOff, cookieOff + 8, q.cookieLength - 8, q.source,
+        DnsMetrics.cookie(stripe, c.cookies().respond(w, cookieOff, cookieOff + 8, q.cookieLength - 8, q.source,
             c.clock().millis() / 1000, out, o + 12));
       }
     }
     q.rcode = Rcode.NOERROR;
     q.out = out;
     q.outLength = outLen;
-    metrics.ecs(ecsOff >= 0);
-    metrics.geoAnswer(q.regionId);
+    DnsMetrics.ecs(stripe, ecsOff >= 0);
+    metrics.geoAnswer(stripe, q.regionId);
     if (q.unlocated != null) {
-      metrics.unlocated(q.unlocated);
+      DnsMetrics.unlocated(stripe, q.unlocated);
     }
     return true;
   }

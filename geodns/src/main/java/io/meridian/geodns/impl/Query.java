@@ -125,6 +125,13 @@ final class Query {
   /** {@link #ecsClient}'s arrays, allocated at first use; not part of a query's state ({@link #reuse} keeps them). */
   private byte[] client4;
   private byte[] client16;
+  /**
+   * The metrics stripe of the thread that reuses this query ({@link AnswerPipeline#answerUdp}), looked up once on
+   * that thread; null on a query made for one packet (its counters look the stripe up). Kept by {@link #reuse}.
+   */
+  DnsMetrics.Stripe stripe;
+  /** The metrics {@link #stripe} belongs to. */
+  DnsMetrics stripeOf;
 
   Query(byte[] wire, byte[] source, Transport transport) {
     this(wire, wire.length, source, transport);
