@@ -34,7 +34,7 @@ final class IncubatorLibc extends LibcBinding {
     // direct native call (linkToNative). With the lookup's own address, which carries the library's confined
     // scope, it cannot ("NativeEntryPoint not constant" under -XX:+PrintInlining) and every call took the
     // interpreted fallback (ProgrammableInvoker.invokeMoves: boxing, hash lookups), ≈ 8 % of the UDP thread's
-    // Java samples. The library stays loaded for the JVM's life: the system lookup is never unloaded.
+    // Java samples. libc stays mapped for the life of the process, so the bare address never dangles.
     MemoryAddress symbol = MemoryAddress.ofLong(CLinker.systemLookup().lookup(name)
         .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name)).toRawLongValue());
     MemoryLayout[] layouts = new MemoryLayout[args.length];
