@@ -213,7 +213,7 @@ public final class AnswerPipeline {
   public byte[] handle(byte[] wire, byte[] source, Transport transport) {
     long start = System.nanoTime();
     Context ctx = context;
-    Query q = answer(ctx, wire, wire.length, source, transport, null);
+    Query q = answer(ctx, null, wire, wire.length, source, transport, null);
     if (q.out == null) {
       return null;
     }
@@ -226,7 +226,15 @@ public final class AnswerPipeline {
    * -1 to send nothing. Neither array is kept. Latency is the caller's to record (once per read burst).
    */
   int answerUdp(byte[] wire, int length, byte[] source, byte[] out) {
-    Query q = answer(context, wire, length, source, Transport.UDP, out);
+    return answerUdp(null, wire, length, source, out);
+  }
+
+  /**
+   * {@link #answerUdp(byte[], int, byte[], byte[])} with the calling thread's {@code scratch} ({@link #scratch()}):
+   * the fast path runs on it, reset, instead of on a new {@link Query} per packet.
+   */
+  int answerUdp(Query scratch, byte[] wire, int length, byte[] source, byte[] out) {
+    Query q = answer(context, scratch, wire, length, source, Transport.UDP, out);
     if (q.out == null) {
       return -1;
     }
@@ -244,9 +252,18 @@ public final class AnswerPipeline {
    * takes the packet, else the full pipeline on a fresh {@link Query} with arrays of its own (the caller's are
    * scratch), carrying only the rate-limit verdict the fast path may have taken.
    */
-  private Query answer(Context ctx, byte[] wire, int length, byte[] source, Transport transport,
+  private Query answer(Context ctx, Query scratch, byte[] wire, int length, byte[] source, Transport transport,
       byte[] outBuffer) {
-    Query q = new Query(wire, length, source, transport);
+    Query q;
+    if (scratch != null) {
+      q = scratch.reuse(wire, length, source, transport);
+      if (q.stripeOf != ctx.metrics()) { // first use, on the thread that reuses it
+        q.stripeOf = ctx.metrics();
+        q.stripe = q.stripeOf.stripe();
+      }
+    } else {
+      q = new Query(wire, length, source, transport);
+    }
     q.outBuffer = outBuffer;
     try {
       if (!fastPath || !Stage.fast(q, ctx)) {
@@ -265,9 +282,18 @@ public final class AnswerPipeline {
       q.rcode = Rcode.SERVFAIL;
     }
     if (q.out != null) {
-      ctx.metrics().query(transport, q.qtype, q.rcode);
+      if (q.stripe != null) {
+        ctx.metrics().query(q.stripe, transport, q.qtype, q.rcode);
+      } else {
+        ctx.metrics().query(transport, q.qtype, q.rcode);
+      }
     }
     return q;
+  }
+
+  /** A query object for one UDP thread to pass to {@link #answerUdp(Query, byte[], int, byte[], byte[])}. */
+  static Query scratch() {
+    return new Query(new byte[0], new byte[4], Transport.UDP);
   }
 
   /** The fast path alone on {@code q}, from the current context (tests): false when it leaves the packet. */

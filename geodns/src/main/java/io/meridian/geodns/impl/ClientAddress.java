@@ -20,6 +20,21 @@ final class ClientAddress {
   }
 
   /**
+   * {@link #truncate} of an address sent as {@code src[off, off + len)} ({@code len} ≤ {@code dst.length}, the rest
+   * zero, as ECS sends it: RFC 7871 §6), written over all of {@code dst}; returns {@code dst}.
+   */
+  static byte[] truncateInto(byte[] src, int off, int len, int prefix, byte[] dst) {
+    int full = Math.min(Math.min(prefix >>> 3, dst.length), len);
+    System.arraycopy(src, off, dst, 0, full);
+    java.util.Arrays.fill(dst, full, dst.length, (byte) 0);
+    int rem = prefix & 7;
+    if (rem != 0 && full < len && full == prefix >>> 3) {
+      dst[full] = (byte) (src[off + full] & (0xFF << (8 - rem)));
+    }
+    return dst;
+  }
+
+  /**
    * Bytes of an address literal as Vert.x reports it ("192.0.2.1", "::1", "::ffff:192.0.2.1"); IPv4-mapped IPv6
    * becomes 4 bytes so v4 clients of a dual-stack socket are located as v4. Null when not a literal.
    */

@@ -185,6 +185,8 @@ final class EpollUdpListener implements UdpListener {
     private final byte[] query = new byte[MAX_DATAGRAM];
     /** The largest UDP answer we send: the EDNS payload size is capped at 65535 by its 16-bit field. */
     private final byte[] answer = new byte[65535];
+    /** The fast path's query object, reset for every packet (the handler's, as the arrays above). */
+    private final Query scratch = AnswerPipeline.scratch();
     private DnsMetrics.Stripe stripe;
     private long burstStart;
     private int burstAnswers;
@@ -208,7 +210,7 @@ final class EpollUdpListener implements UdpListener {
         ByteBuf in = packet.content();
         int len = Math.min(in.readableBytes(), query.length);
         in.getBytes(in.readerIndex(), query, 0, len);
-        int n = pipeline.answerUdp(query, len, src, answer);
+        int n = pipeline.answerUdp(scratch, query, len, src, answer);
         if (n >= 0 && ctx.channel().isWritable()) {
           ByteBuf buf = ctx.alloc().directBuffer(n).writeBytes(answer, 0, n);
           ctx.write(new DatagramPacket(buf, sender), ctx.voidPromise());

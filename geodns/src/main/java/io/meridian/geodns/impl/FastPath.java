@@ -271,9 +271,9 @@ final class FastPath {
       q.ecsFamily = family;
       q.ecsSource = source;
       if (source > 0) { // RFC 7871 §7.1.2: source 0 means "do not use my address": the resolver's is used
-        byte[] full = new byte[family == 1 ? 4 : 16];
-        System.arraycopy(w, ecsOff + 4, full, 0, ecsLen - 4);
-        q.client = ClientAddress.truncate(full, Math.min(source, family == 1 ? s.ecsMaxV4() : s.ecsMaxV6()));
+        // into the query's scratch array (ClientAddress.truncate's result, without its two arrays per query)
+        q.client = ClientAddress.truncateInto(w, ecsOff + 4, ecsLen - 4,
+            Math.min(source, family == 1 ? s.ecsMaxV4() : s.ecsMaxV6()), q.ecsClient(family == 1 ? 4 : 16));
       }
     }
     return true;
@@ -299,7 +299,7 @@ final class FastPath {
    * pipeline builds those.
    */
   static boolean geoAnswer(Query q, AnswerPipeline.Context c) {
-    GeoNameSpec.RegionAnswers ra = q.regionId == null ? null : q.geo.region(q.regionId);
+    GeoNameSpec.RegionAnswers ra = q.region < 0 ? null : q.geo.region(q.plan.topology(), q.region);
     byte[][] wires = ra == null ? null : q.qtype == Type.A ? ra.aWire() : ra.aaaaWire();
     if (wires == null) {
       return false;
@@ -369,6 +369,7 @@ final class FastPath {
       System.arraycopy(sigs, 0, out, qEnd + answer.length, sigLen);
     }
     DnsMetrics metrics = c.metrics();
+    DnsMetrics.Stripe stripe = q.stripe != null && q.stripeOf == metrics ? q.stripe : metrics.stripe();
     if (payload >= 0) {
       int o = qEnd + answer.length + sigLen;
       // every byte written: out may be a reused buffer, not a zeroed new array
@@ -407,17 +408,17 @@ final class FastPath {
         out[o + 2] = 0;
         out[o + 3] = 8 + ServerCookies.LENGTH;
         System.arraycopy(w, cookieOff, out, o + 4, 8);
-        metrics.cookie(c.cookies().respond(w, cookieOff, cookieOff + 8, q.cookieLength - 8, q.source,
+        DnsMetrics.cookie(stripe, c.cookies().respond(w, cookieOff, cookieOff + 8, q.cookieLength - 8, q.source,
             c.clock().millis() / 1000, out, o + 12));
       }
     }
     q.rcode = Rcode.NOERROR;
     q.out = out;
     q.outLength = outLen;
-    metrics.ecs(ecsOff >= 0);
-    metrics.geoAnswer(q.regionId);
+    DnsMetrics.ecs(stripe, ecsOff >= 0);
+    metrics.geoAnswer(stripe, q.regionId);
     if (q.unlocated != null) {
-      metrics.unlocated(q.unlocated);
+      DnsMetrics.unlocated(stripe, q.unlocated);
     }
     return true;
   }

@@ -367,6 +367,7 @@ final class NativeUdpListener implements UdpListener {
       byte[] answer = new byte[ANSWER_SLOT - 1];
       byte[] source4 = new byte[4];
       byte[] source16 = new byte[16];
+      Query scratch = AnswerPipeline.scratch(); // this thread's: the fast path reuses it for every packet
       DnsMetrics metrics = pipeline.metrics();
       DnsMetrics.Stripe stripe = metrics.stripe(); // this thread's, for its whole life
       int used = BATCH;
@@ -390,7 +391,7 @@ final class NativeUdpListener implements UdpListener {
             }
             int length = Math.min(rh.getInt(i * MMSG + MSG_LEN), QUERY_SLOT);
             copyIn(in, i * QUERY_SLOT, query, length);
-            int answerLength = pipeline.answerUdp(query, length, source, answer);
+            int answerLength = pipeline.answerUdp(scratch, query, length, source, answer);
             if (answerLength < 0) {
               continue;
             }

@@ -122,6 +122,8 @@ class AnswerPipelineFastPathTest {
           () -> publish(dns, "us-east", Lifecycle.FAILED, 0), () -> recoverAll(dns),
           () -> dns.clock.advance(java.time.Duration.ofMinutes(1)));
       int taken = 0;
+      // one query object for every packet, as a UDP thread has: each packet must find it as new (Query.reuse)
+      Query scratch = AnswerPipeline.scratch();
       for (Runnable plan : plans) {
         plan.run();
         List<byte[]> shapes = new ArrayList<>(takenShapes());
@@ -145,6 +147,10 @@ class AnswerPipelineFastPathTest {
           java.util.Arrays.fill(out, (byte) 0xFF);
           int n = p.answerUdp(in, q.length, src, out);
           assertArrayEquals(slow, java.util.Arrays.copyOf(out, n), "answerUdp, query " + HexFormat.of().formatHex(q));
+          java.util.Arrays.fill(out, (byte) 0xFF);
+          n = p.answerUdp(scratch, in, q.length, src, out);
+          assertArrayEquals(slow, java.util.Arrays.copyOf(out, n),
+              "answerUdp on a reused query, query " + HexFormat.of().formatHex(q));
         }
       }
       return taken;
