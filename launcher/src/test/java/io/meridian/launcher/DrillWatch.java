@@ -86,7 +86,8 @@ final class DrillWatch {
   DrillWatch(Vertx vertx, String token) {
     this.vertx = vertx;
     this.token = token;
-    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions()
+    // idle connections dropped before the servers' 60-s idle timeouts (see DrillLoad)
+    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setKeepAliveTimeout(30), new PoolOptions()
         .setHttp1MaxSize(8));
   }
 
