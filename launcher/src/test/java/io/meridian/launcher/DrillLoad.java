@@ -62,12 +62,8 @@ final class DrillLoad {
     this.proxyPorts = List.copyOf(proxyPorts);
     this.rps = rps;
     this.timeoutMs = timeoutMs;
-    // keep-alive connections as a load balancer keeps them; enough per proxy that none waits for a connection.
-    // Idle ones are dropped after 30 s, before the proxy's 60-s limits.idle_timeout: with both at 60 s (Vert.x's
-    // default) a connection last used before the warm-up was closed by the proxy just as the client reused it,
-    // and the GET failed with "Connection was closed" in a phase where nothing had failed (CI, 2026-12-06) — the
-    // keep-alive race every client avoids by timing out first (RFC 9112 §9.3.1)
-    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setKeepAliveTimeout(30),
+    // keep-alive connections as a load balancer keeps them; enough per proxy that none waits for a connection
+    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(64).setMaxWaitQueueSize(10_000));
   }
 

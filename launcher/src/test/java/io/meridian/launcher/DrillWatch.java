@@ -86,8 +86,7 @@ final class DrillWatch {
   DrillWatch(Vertx vertx, String token) {
     this.vertx = vertx;
     this.token = token;
-    // idle connections dropped before the servers' 60-s idle timeouts (see DrillLoad)
-    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setKeepAliveTimeout(30), new PoolOptions()
+    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions()
         .setHttp1MaxSize(8));
   }
 
