@@ -37,6 +37,11 @@ final class ClientPeer {
     return t;
   }
 
+  /** Drops the text form (made again when a request needs it): an idle keep-alive connection keeps less. */
+  void forgetText() {
+    text = null;
+  }
+
   /** The peer's zone. */
   int zone() {
     Object cfg = engine.config();

@@ -122,7 +122,7 @@ final class H1Connection extends ChannelInboundHandlerAdapter implements Request
         spare = null;
         fwdBlock = null;
         fwdHost = null;
-        peer = null;
+        peer.forgetText();
       }
       if (left > 0) {
         armIdle(Math.min(left, limits.bodyIdleTimeout().toNanos()));
