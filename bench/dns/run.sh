@@ -63,16 +63,6 @@ trap cleanup EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
-# CPU ticks of a JVM's JIT compiler threads (0 for gdnsd)
-jit_ticks() {
-  local total=0 t
-  for t in /proc/"$1"/task/*; do
-    case "$(cat "$t/comm" 2>/dev/null)" in
-      C1\ CompilerThre*|C2\ CompilerThre*) total=$((total + $(awk '{print $14 + $15}' "$t/stat"))) ;;
-    esac
-  done
-  echo "$total"
-}
 
 wait_ready() { # port
   for _ in $(seq 1 100); do

@@ -34,3 +34,15 @@ meridian_jar() {
   fi
   echo "$work/meridian.jar"
 }
+
+# CPU ticks of the JIT compiler threads of process PID (0 for one without a JIT: gdnsd, nginx, haproxy); the
+# benchmarks warm a JVM until these stop growing
+jit_ticks() {
+  local total=0 t
+  for t in /proc/"$1"/task/*; do
+    case "$(cat "$t/comm" 2>/dev/null)" in
+      C1\ CompilerThre*|C2\ CompilerThre*) total=$((total + $(awk '{print $14 + $15}' "$t/stat"))) ;;
+    esac
+  done
+  echo "$total"
+}

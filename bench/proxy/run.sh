@@ -234,16 +234,6 @@ to_ms() { # wrk latency like 512.00us / 1.23ms / 1.01s
   awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
     else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } else print v }'
 }
-# CPU ticks of a JVM's JIT compiler threads (0 for nginx and haproxy)
-jit_ticks() {
-  local total=0 t
-  for t in /proc/"$1"/task/*; do
-    case "$(cat "$t/comm" 2>/dev/null)" in
-      C1\ CompilerThre*|C2\ CompilerThre*) total=$((total + $(awk '{print $14 + $15}' "$t/stat"))) ;;
-    esac
-  done
-  echo "$total"
-}
 # Warm-up: the load command again and again until the process is in its steady state, i.e. its JIT compiler used
 # under 3 % of its CPU during one round (at most WARM_ROUNDS rounds). Pinned to one core, the compiler threads share
 # it with the event loop: 20-40 s of load pass before the h2 and TLS paths are compiled, and a measurement that
