@@ -158,6 +158,59 @@ class CommandOutputTest {
     }
   }
 
+  /**
+   * The memory flags the script chooses for the proxy role (docs/CONFIG.md#sizing-the-jvm) are flags this JVM
+   * accepts and applies: the process starts with them, prints no warning, and the JVM reports them as its own
+   * settings. The other tests replace them with MERIDIAN_JAVA_OPTS; this one runs without.
+   */
+  @Test
+  void runWithTheProxyRoleAppliesTheScriptsMemoryFlags() throws Exception {
+    Path cfg = dir.resolve("proxy.yaml");
+    Files.writeString(cfg, """
+        regions:
+          - id: us-east
+            latitude: 39.0
+            longitude: -77.5
+            capacity_rps: 1000
+            upstreams: [http://127.0.0.1:1]
+            health_check: {url: http://127.0.0.1:1/health}
+        proxy:
+          listen: 127.0.0.1:0
+          ops_listen: 127.0.0.1:0
+        state_store:
+          path: %s
+        """.formatted(dir.resolve("state")));
+    Path log = dir.resolve("proxy.log");
+    ProcessBuilder pb = script(new ProcessBuilder(SCRIPT.toString(), "run", "--config", cfg.toString(), "--roles",
+        "proxy", "--static-plan"));
+    pb.environment().remove("MERIDIAN_JAVA_OPTS");
+    Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!read(log).contains("meridian: running roles")) {
+        assertTrue(p.isAlive(), "exited: " + read(log));
+        assertTrue(System.nanoTime() < deadline, "not serving within 60 s: " + read(log));
+        Thread.sleep(100);
+      }
+      // the script execs java: this pid is the JVM's
+      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(p.pid()), "VM.flags").redirectErrorStream(true).start();
+      String flags = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(jcmd.waitFor(30, TimeUnit.SECONDS), "jcmd did not finish");
+      for (String f : List.of("-XX:+UseSerialGC", "-XX:MaxHeapSize=50331648", "-XX:InitialHeapSize=50331648",
+          "-XX:NewSize=16777216", "-XX:SurvivorRatio=4", "-XX:TargetSurvivorRatio=90", "-XX:-TieredCompilation",
+          "-XX:MaxDirectMemorySize=67108864")) {
+        assertTrue(flags.contains(f), f + " expected among the JVM's flags: " + flags);
+      }
+      String cmdline = Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline")).replace('\0', ' ');
+      assertTrue(cmdline.contains("-Dio.netty.allocator.maxOrder=7"), cmdline);
+    } finally {
+      p.destroy();
+      p.waitFor(20, TimeUnit.SECONDS);
+    }
+    assertClean(new Output(0, read(log)), "run --roles proxy");
+  }
+
   static String read(Path f) throws IOException {
     return Files.exists(f) ? Files.readString(f) : "";
   }
