@@ -21,7 +21,7 @@ RUN mvn -B -ntp -q -DskipTests package
 FROM eclipse-temurin:17.0.15_6-jre
 RUN groupadd --system meridian && useradd --system --gid meridian --home /var/lib/meridian --create-home meridian
 # the jar where the ./meridian script looks for it: the script adds the JVM flags (native UDP on Java 17, and the
-# memory bounds of docs/CONFIG.md#sizing-the-jvm: 128 MB of heap for the four roles this image runs); set
+# memory bounds of docs/CONFIG.md#sizing-the-jvm: 256 MB of heap for the four roles this image runs); set
 # MERIDIAN_JAVA_OPTS (docker run -e) to replace the latter
 COPY --from=build /src/launcher/target/meridian.jar /opt/meridian/launcher/target/meridian.jar
 COPY meridian /opt/meridian/meridian
