@@ -49,8 +49,9 @@ rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %d MB  ", $1, $2 / 1024}' "/proc/$1/sta
 declare -A PID PORT
 NAMES=(A)
 [ -n "${B_OPTS:-}" ] && NAMES+=(B)
+port=18385
 for n in "${NAMES[@]}"; do
-  port=$((18385 + ${#PID[@]} * 10)); PORT[$n]=$port
+  PORT[$n]=$port
   cat > "$WORK/$n.yaml" <<CONF
 regions:
   - id: local
@@ -74,6 +75,7 @@ CONF
   for _ in $(seq 1 60); do curl -kfsS -o /dev/null "https://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.5; done
   curl -kfsS -o /dev/null "https://127.0.0.1:$port/" || { cat "$WORK/$n.log"; exit 1; }
   echo "$n: flags $(tr '\0' ' ' < "/proc/${PID[$n]}/cmdline" | grep -o -- ' -X[^ ]*\| -D[^ ]*' | tr -d '\n')"
+  port=$((port + 10))
 done
 
 # load KIND PORT SECONDS: prints the requests completed
