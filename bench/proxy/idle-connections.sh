@@ -42,15 +42,8 @@ NEED=$((N + 1024))
 WANT=$((2 * N + 2048))
 if [ "$HARD" = unlimited ] || [ "$HARD" -ge "$WANT" ]; then ulimit -n "$WANT"; else ulimit -n "$HARD"; fi
 FDS=$(ulimit -n)
-WORK=$(mktemp -d /tmp/meridian-idle.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$ROOT/bench/proxy/lib.sh"
+bench_work idle
 
 rss_kb() { # total VmRSS of the given pids and their children
   local total=0 p c
@@ -97,16 +90,8 @@ sys.stdin.read()
 PY
 
 # --- backend: nginx with a small fixed answer
-mkdir -p "$WORK/backend" "$WORK/nginx" "$WORK/haproxy"
-cat > "$WORK/backend/nginx.conf" <<CONF
-worker_processes 1; daemon off; pid $WORK/backend/nginx.pid; error_log $WORK/backend/error.log;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; keepalive_timeout 600s;
-  client_body_temp_path $WORK/backend; proxy_temp_path $WORK/backend; fastcgi_temp_path $WORK/backend;
-  uwsgi_temp_path $WORK/backend; scgi_temp_path $WORK/backend;
-  server { listen 127.0.0.1:$BACKEND_PORT; location / { return 200 "hello from the backend\n"; } } }
-CONF
-nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
+mkdir -p "$WORK/nginx" "$WORK/haproxy"
+start_backend "$BACKEND_PORT" "" "keepalive_timeout 600s;"
 wait_http "$BACKEND_PORT"
 
 measure() { # name port pid kind(jvm|native)

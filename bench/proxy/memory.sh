@@ -21,26 +21,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/bench/lib/jdks.sh"
 JH=$(jdk_home "${JDK:-17}") || { echo "bench/proxy/memory.sh: no Java ${JDK:-17} installed" >&2; exit 1; }
 BACKEND_PORT=${BACKEND_PORT:-18381}
-WORK=$(mktemp -d /tmp/meridian-memory.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$ROOT/bench/proxy/lib.sh"
+bench_work memory
 JAR=$(meridian_jar "$WORK")
 
-cat > "$WORK/backend.conf" <<CONF
-worker_processes 1; daemon off; pid $WORK/backend.pid; error_log $WORK/backend-error.log;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  client_body_temp_path $WORK; proxy_temp_path $WORK; fastcgi_temp_path $WORK; uwsgi_temp_path $WORK;
-  scgi_temp_path $WORK;
-  server { listen 127.0.0.1:$BACKEND_PORT; location / { return 200 "hello from the backend\n"; } } }
-CONF
-taskset -c 1 nginx -c "$WORK/backend.conf" -p "$WORK" & PIDS+=($!)
+start_backend "$BACKEND_PORT" 1
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/key.pem" \
   -out "$WORK/cert.pem" -days 2 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 

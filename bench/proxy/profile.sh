@@ -15,23 +15,9 @@ OTHER_CORES=${OTHER_CORES:-1}
 BACKEND_PORT=${BACKEND_PORT:-18191}
 MERIDIAN_PORT=${MERIDIAN_PORT:-18190}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=$(mktemp -d /tmp/meridian-prof.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-cat > "$WORK/backend.conf" <<CONF
-worker_processes 1; daemon off; pid $WORK/backend.pid; error_log $WORK/error.log;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  client_body_temp_path $WORK; proxy_temp_path $WORK; fastcgi_temp_path $WORK; uwsgi_temp_path $WORK; scgi_temp_path $WORK;
-  server { listen 127.0.0.1:$BACKEND_PORT; location / { return 200 "hello from the backend\n"; } } }
-CONF
-taskset -c "$OTHER_CORES" nginx -c "$WORK/backend.conf" -p "$WORK" & PIDS+=($!)
+. "$ROOT/bench/proxy/lib.sh"
+bench_work prof
+start_backend "$BACKEND_PORT" "$OTHER_CORES"
 cat > "$WORK/meridian.yaml" <<CONF
 regions:
   - id: local

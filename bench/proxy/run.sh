@@ -70,28 +70,13 @@ HAPROXY_TLS_PORT=${HAPROXY_TLS_PORT:-18193}
 MERIDIAN_TLS_PORT=${MERIDIAN_TLS_PORT:-18185}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/bench/lib/jdks.sh"
-WORK=$(mktemp -d /tmp/meridian-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$ROOT/bench/proxy/lib.sh"
+bench_work bench
 TICK=$(getconf CLK_TCK)
 
 # --- the shared backend: nginx answering a small fixed body, on the other core(s)
-mkdir -p "$WORK/backend" "$WORK/nginx" "$WORK/haproxy"
-cat > "$WORK/backend/nginx.conf" <<CONF
-worker_processes 1; daemon off; pid $WORK/backend/nginx.pid; error_log $WORK/backend/error.log;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  client_body_temp_path $WORK/backend; proxy_temp_path $WORK/backend; fastcgi_temp_path $WORK/backend;
-  uwsgi_temp_path $WORK/backend; scgi_temp_path $WORK/backend;
-  server { listen 127.0.0.1:$BACKEND_PORT; location / { return 200 "hello from the backend\n"; } } }
-CONF
-taskset -c "$OTHER_CORES" nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
+mkdir -p "$WORK/nginx" "$WORK/haproxy"
+start_backend "$BACKEND_PORT" "$OTHER_CORES"
 
 # --- TLS: one certificate for every proxy (haproxy wants certificate and key in one file)
 NGINX_TLS_LISTEN="" HAPROXY_TLS_FRONTEND=""

@@ -132,12 +132,7 @@ class CommandOutputTest {
     Process p = script(new ProcessBuilder(SCRIPT.toString(), "run", "--config", cfg.toString(), "--roles", "dns",
         "--static-plan")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (!read(log).contains("meridian: running roles")) {
-        assertTrue(p.isAlive(), "exited: " + read(log));
-        assertTrue(System.nanoTime() < deadline, "not serving within 60 s: " + read(log));
-        Thread.sleep(100);
-      }
+      awaitRunning(p, log);
       assertEquals("127.0.10.1", Cli.digA(port, "www.example.test", "198.51.100.0/24"), read(log));
     } finally {
       p.destroy(); // SIGTERM: the shutdown hook runs
@@ -186,12 +181,7 @@ class CommandOutputTest {
     pb.environment().remove("MERIDIAN_JAVA_OPTS");
     Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (!read(log).contains("meridian: running roles")) {
-        assertTrue(p.isAlive(), "exited: " + read(log));
-        assertTrue(System.nanoTime() < deadline, "not serving within 60 s: " + read(log));
-        Thread.sleep(100);
-      }
+      awaitRunning(p, log);
       // the script execs java: this pid is the JVM's
       Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
           Long.toString(p.pid()), "VM.flags").redirectErrorStream(true).start();
@@ -209,6 +199,16 @@ class CommandOutputTest {
       p.waitFor(20, TimeUnit.SECONDS);
     }
     assertClean(new Output(0, read(log)), "run --roles proxy");
+  }
+
+  /** Waits until the process started by the script logs that it serves; fails if it exits or takes over 60 s. */
+  static void awaitRunning(Process p, Path log) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!read(log).contains("meridian: running roles")) {
+      assertTrue(p.isAlive(), "exited: " + read(log));
+      assertTrue(System.nanoTime() < deadline, "not serving within 60 s: " + read(log));
+      Thread.sleep(100);
+    }
   }
 
   static String read(Path f) throws IOException {
