@@ -76,8 +76,16 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * Vert.x workers run Meridian's blocking work: config, zone and GeoIP file reads and parsing, cache writes, DNSSEC
+   * signing, key parsing — brief tasks, none waiting on the network. Vert.x's default pool of 20 grows by one thread
+   * per task until it is full (the config watcher's check every few seconds fills it within a minute), and each
+   * idle thread keeps its stack and a glibc arena. Four hold every concurrent blocking task Meridian submits.
+   */
+  static final int WORKER_POOL_SIZE = 4;
+
   static Vertx newVertx() {
-    return Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    return Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setWorkerPoolSize(WORKER_POOL_SIZE));
   }
 
   /** Blocks until the JVM is asked to stop, then runs {@code onStop} (bounded) before exiting. */

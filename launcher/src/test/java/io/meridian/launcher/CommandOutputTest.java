@@ -172,6 +172,7 @@ class CommandOutputTest {
         proxy:
           listen: 127.0.0.1:0
           ops_listen: 127.0.0.1:0
+          max_connections: 100000
         state_store:
           path: %s
         """.formatted(dir.resolve("state")));
@@ -187,13 +188,17 @@ class CommandOutputTest {
           Long.toString(p.pid()), "VM.flags").redirectErrorStream(true).start();
       String flags = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(jcmd.waitFor(30, TimeUnit.SECONDS), "jcmd did not finish");
-      for (String f : List.of("-XX:+UseSerialGC", "-XX:MaxHeapSize=50331648", "-XX:InitialHeapSize=50331648",
+      for (String f : List.of("-XX:+UseSerialGC", "-XX:MaxHeapSize=41943040", "-XX:InitialHeapSize=41943040",
           "-XX:NewSize=16777216", "-XX:SurvivorRatio=4", "-XX:TargetSurvivorRatio=90", "-XX:-TieredCompilation",
           "-XX:MaxDirectMemorySize=67108864")) {
         assertTrue(flags.contains(f), f + " expected among the JVM's flags: " + flags);
       }
       String cmdline = Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline")).replace('\0', ' ');
       assertTrue(cmdline.contains("-Dio.netty.allocator.maxOrder=7"), cmdline);
+      // 24 MB of old generation hold about 10,000 plaintext connections, not 100,000: the operator is told so
+      String out = read(log);
+      assertTrue(out.contains("idle plaintext client connections") && out.contains(
+          "fewer than proxy.max_connections (100000)"), out);
     } finally {
       p.destroy();
       p.waitFor(20, TimeUnit.SECONDS);

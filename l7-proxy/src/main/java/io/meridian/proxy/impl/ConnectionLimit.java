@@ -98,6 +98,64 @@ final class ConnectionLimit {
    * Warns at start when the process's file descriptor limit cannot hold {@code max_connections} client
    * connections plus an upstream connection each and the JVM's own files: accepts would fail before the limit.
    */
+  /**
+   * Heap an idle client connection holds, measured after a full collection with 2,000 connections open
+   * (docs/PERFORMANCE.md § Memory of the TLS proxy and § idle connections): TLS (the engine's state, its handler)
+   * and plaintext HTTP/1.1.
+   */
+  static final int HEAP_PER_TLS_CONNECTION = 2_700;
+  static final int HEAP_PER_PLAIN_CONNECTION = 1_700;
+  /**
+   * Old generation the TLS proxy keeps live once it has served (after a full collection, 64 client connections):
+   * at start far less is in use (4 MB), as buffer pools, caches and compiled code's objects come with the first
+   * requests, so the estimate below counts at least this much.
+   */
+  static final long HEAP_BASE = 11L << 20;
+
+  /**
+   * Idle client connections that fit in {@code free} bytes of the old generation (where connections that stay open
+   * end up), at the per-connection cost of the listener's kind.
+   */
+  static long heapCapacity(long free, boolean tls) {
+    return Math.max(0, free) / (tls ? HEAP_PER_TLS_CONNECTION : HEAP_PER_PLAIN_CONNECTION);
+  }
+
+  /**
+   * Says at start how many idle client connections the heap holds when that is fewer than {@code max_connections}:
+   * the launcher sizes the proxy's heap for the 128 MB container (docs/CONFIG.md § Sizing the JVM), which holds a
+   * few thousand connections, and past that the JVM would run out of heap rather than refuse connections. Logged
+   * once, at INFO: with the default limit it is the expected case, and the line tells the operator what to raise.
+   *
+   * @return the estimated capacity, or -1 when the JVM names no old generation
+   */
+  static long checkHeap(int maxConnections, boolean tls) {
+    for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      String name = pool.getName();
+      long max = pool.getUsage().getMax();
+      if (pool.getType() != java.lang.management.MemoryType.HEAP || max <= 0
+          || !(name.contains("Old") || name.contains("Tenured"))) {
+        continue;
+      }
+      long used = Math.max(HEAP_BASE, pool.getUsage().getUsed());
+      long capacity = heapCapacity(max - used, tls);
+      if (capacity < maxConnections) {
+        LOG.info("this heap holds about {} idle {} client connections (~{} B each in the {} of its {} MB old"
+                + " generation that the proxy itself does not hold), fewer than proxy.max_connections ({}): to reach"
+                + " the limit give the JVM about {} MB more heap (MERIDIAN_JAVA_OPTS, docs/CONFIG.md § Sizing the"
+                + " JVM)", capacity, tls ? "TLS" : "plaintext",
+            tls ? HEAP_PER_TLS_CONNECTION : HEAP_PER_PLAIN_CONNECTION, mb(max - used), max >> 20, maxConnections,
+            ((long) (maxConnections - capacity) * (tls ? HEAP_PER_TLS_CONNECTION : HEAP_PER_PLAIN_CONNECTION) >> 20)
+                + 1);
+      }
+      return capacity;
+    }
+    return -1;
+  }
+
+  private static String mb(long bytes) {
+    return (bytes >> 20) + " MB";
+  }
+
   static void checkDescriptors(int maxConnections) {
     if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
         instanceof com.sun.management.UnixOperatingSystemMXBean os) {

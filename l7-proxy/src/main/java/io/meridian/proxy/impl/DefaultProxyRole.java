@@ -86,6 +86,7 @@ public final class DefaultProxyRole implements ProxyRole {
     ctx.ops().readiness("plan", () -> engine.snapshot().plan() != null ? null : "no routing plan yet");
     ProxyConfig cfg = ctx.config().proxy();
     ConnectionLimit.checkDescriptors(cfg.maxConnections());
+    ConnectionLimit.checkHeap(cfg.maxConnections(), cfg.tls() != null);
     int instances = Math.max(1, eventLoops());
     AtomicInteger bound = new AtomicInteger(-1);
     // Port 0 asks for an ephemeral port; Vert.x shares one random port between instances when given a negative
