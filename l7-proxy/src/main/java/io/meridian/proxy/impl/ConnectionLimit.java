@@ -95,10 +95,6 @@ final class ConnectionLimit {
   }
 
   /**
-   * Warns at start when the process's file descriptor limit cannot hold {@code max_connections} client
-   * connections plus an upstream connection each and the JVM's own files: accepts would fail before the limit.
-   */
-  /**
    * Heap an idle client connection holds, measured after a full collection with 2,000 connections open
    * (docs/PERFORMANCE.md § Memory of the TLS proxy and § idle connections): TLS (the engine's state, its handler)
    * and plaintext HTTP/1.1.
@@ -156,6 +152,10 @@ final class ConnectionLimit {
     return (bytes >> 20) + " MB";
   }
 
+  /**
+   * Warns at start when the process's file descriptor limit cannot hold {@code max_connections} client
+   * connections plus an upstream connection each and the JVM's own files: accepts would fail before the limit.
+   */
   static void checkDescriptors(int maxConnections) {
     if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
         instanceof com.sun.management.UnixOperatingSystemMXBean os) {
