@@ -109,22 +109,14 @@ final class ConnectionLimit {
   static final long HEAP_BASE = 11L << 20;
 
   /**
-   * Idle client connections that fit in {@code free} bytes of the old generation (where connections that stay open
-   * end up), at the per-connection cost of the listener's kind.
-   */
-  static long heapCapacity(long free, boolean tls) {
-    return Math.max(0, free) / (tls ? HEAP_PER_TLS_CONNECTION : HEAP_PER_PLAIN_CONNECTION);
-  }
-
-  /**
    * Says at start how many idle client connections the heap holds when that is fewer than {@code max_connections}:
    * the launcher sizes the proxy's heap for the 128 MB container (docs/CONFIG.md § Sizing the JVM), which holds a
    * few thousand connections, and past that the JVM would run out of heap rather than refuse connections. Logged
    * once, at INFO: with the default limit it is the expected case, and the line tells the operator what to raise.
-   *
-   * @return the estimated capacity, or -1 when the JVM names no old generation
+   * The connections counted are those of the old generation (where connections that stay open end up).
    */
-  static long checkHeap(int maxConnections, boolean tls) {
+  static void checkHeap(int maxConnections, boolean tls) {
+    int perConnection = tls ? HEAP_PER_TLS_CONNECTION : HEAP_PER_PLAIN_CONNECTION;
     for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
       String name = pool.getName();
       long max = pool.getUsage().getMax();
@@ -132,24 +124,17 @@ final class ConnectionLimit {
           || !(name.contains("Old") || name.contains("Tenured"))) {
         continue;
       }
-      long used = Math.max(HEAP_BASE, pool.getUsage().getUsed());
-      long capacity = heapCapacity(max - used, tls);
+      long free = Math.max(0, max - Math.max(HEAP_BASE, pool.getUsage().getUsed()));
+      long capacity = free / perConnection;
       if (capacity < maxConnections) {
-        LOG.info("this heap holds about {} idle {} client connections (~{} B each in the {} of its {} MB old"
+        LOG.info("this heap holds about {} idle {} client connections (~{} B each in the {} MB of its {} MB old"
                 + " generation that the proxy itself does not hold), fewer than proxy.max_connections ({}): to reach"
                 + " the limit give the JVM about {} MB more heap (MERIDIAN_JAVA_OPTS, docs/CONFIG.md § Sizing the"
-                + " JVM)", capacity, tls ? "TLS" : "plaintext",
-            tls ? HEAP_PER_TLS_CONNECTION : HEAP_PER_PLAIN_CONNECTION, mb(max - used), max >> 20, maxConnections,
-            ((long) (maxConnections - capacity) * (tls ? HEAP_PER_TLS_CONNECTION : HEAP_PER_PLAIN_CONNECTION) >> 20)
-                + 1);
+                + " JVM)", capacity, tls ? "TLS" : "plaintext", perConnection, free >> 20, max >> 20, maxConnections,
+            ((maxConnections - capacity) * perConnection >> 20) + 1);
       }
-      return capacity;
+      return;
     }
-    return -1;
-  }
-
-  private static String mb(long bytes) {
-    return (bytes >> 20) + " MB";
   }
 
   /**
